@@ -1,0 +1,119 @@
+//! Command-line interface: clap structs only. Every flag is documented; `config.rs` validates.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Tells the truth about Kubernetes deployments: did the image the build pushed reach the
+/// running pods, and if not, who has to act?
+#[derive(Debug, Parser)]
+#[command(name = "kube-verdict", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Judge deployments once and print a report.
+    ///
+    /// Exit codes: 0 every deployment is verified or complete; 3 some are converging or unknown
+    /// and none worse; 4 at least one is stale, blocked or failed; 1 the input could not be read;
+    /// 2 usage error.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A report for people: one line per deployment, then details.
+    Text,
+    /// The JSON document of the API (`{"now": …, "deployments": […]}`).
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and NO_COLOR is unset.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LinkBuildsArg {
+    /// Only builds of the exact image (registry, repository and tag) decide a verdict.
+    Exact,
+    /// A running or failed build of any tag of the image's repository also decides it.
+    Repository,
+}
+
+/// Options shared by `check` and (later) `serve`.
+#[derive(Debug, Args)]
+pub struct EngineArgs {
+    /// How long a blocker (or an application failure) must persist before it is declared;
+    /// before that the verdict stays `converging`. Long enough for a cluster autoscaler to react.
+    #[arg(long, value_name = "DURATION", default_value = "2m", env = "KUBE_VERDICT_BLOCKED_AFTER")]
+    pub blocked_after: String,
+
+    /// How long a newer successful build may wait for its rollout before the pods are `stale`.
+    #[arg(long, value_name = "DURATION", default_value = "5m", env = "KUBE_VERDICT_ROLLOUT_GRACE")]
+    pub rollout_grace: String,
+
+    /// Whether builds of other tags in the same repository can decide a verdict.
+    #[arg(long, value_enum, default_value_t = LinkBuildsArg::Exact, env = "KUBE_VERDICT_LINK_BUILDS")]
+    pub link_builds: LinkBuildsArg,
+
+    /// YAML or JSON map from cause to owner overriding the default owner table, e.g.
+    /// `{untolerated_taint: infrastructure, digest_mismatch: application}`.
+    #[arg(long, value_name = "FILE", env = "KUBE_VERDICT_OWNERS")]
+    pub owners: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Deployments to judge: `deployment/NAME`, `deploy/NAME` or `NAME`. Default: every
+    /// Deployment in scope.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Only this namespace (repeatable). Default for a dump: every namespace in it.
+    #[arg(short = 'n', long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+
+    /// Every namespace (the default for dumps; conflicts with -n).
+    #[arg(short = 'A', long = "all-namespaces", conflicts_with = "namespaces")]
+    pub all_namespaces: bool,
+
+    /// Read an offline dump (`kubectl cluster-info dump --output-directory=DIR`, plus any
+    /// `kubectl get -o json|yaml` files added to it) instead of a live cluster.
+    #[arg(long, value_name = "DIR")]
+    pub dump: Option<PathBuf>,
+
+    /// The time to judge at (RFC 3339). Default for a dump: the newest timestamp in it, so the
+    /// same dump always gives the same answer.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Colour in the text report.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Print the evidence of verified deployments too (always printed for a single one).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
+    /// Wait until every target reaches a terminal verdict (live cluster only).
+    #[arg(long, requires = "timeout")]
+    pub wait: bool,
+
+    /// How long `--wait` waits, e.g. `10m`.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}

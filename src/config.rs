@@ -1,0 +1,212 @@
+//! Validated configuration built from the CLI; nothing below this module reads clap or env.
+
+use std::path::{Path, PathBuf};
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::cli::{CheckArgs, ColorChoice, EngineArgs, LinkBuildsArg, OutputFormat};
+use crate::engine::events::Owner;
+use crate::engine::verdict::{LinkBuilds, OwnerTable, Policy};
+
+/// A flag value that cannot be used. Each variant says which flag and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A duration flag is not a duration like `90s`, `2m` or `1h30m`.
+    #[error("--{flag}: {value:?} is not a duration (examples: 90s, 2m, 1h30m)")]
+    Duration { flag: &'static str, value: String },
+    /// `--now` is not an RFC 3339 time.
+    #[error("--now: {0:?} is not an RFC 3339 time (example: 2026-11-20T10:15:00Z)")]
+    Now(String),
+    /// A target is not `deployment/NAME` or `NAME`.
+    #[error("target {0:?}: expected deployment/NAME or NAME")]
+    Target(String),
+    /// The owners file cannot be read or holds an unknown cause or owner.
+    #[error("--owners {path}: {message}")]
+    Owners { path: PathBuf, message: String },
+    /// A combination that is not supported.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Parses `90s`, `2m`, `1h30m`, `1.5h` or jiff's friendly format.
+pub fn parse_duration(flag: &'static str, s: &str) -> Result<SignedDuration, ConfigError> {
+    let err = || ConfigError::Duration {
+        flag,
+        value: s.to_string(),
+    };
+    let d: SignedDuration = s.trim().parse().map_err(|_| err())?;
+    if d.is_negative() {
+        return Err(err());
+    }
+    Ok(d)
+}
+
+/// Which namespaces to report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Namespaces(Vec<String>),
+}
+
+impl Scope {
+    pub fn contains(&self, ns: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Namespaces(v) => v.iter().any(|n| n == ns),
+        }
+    }
+}
+
+/// Configuration of `check`.
+#[derive(Debug)]
+pub struct CheckConfig {
+    pub targets: Vec<String>,
+    pub scope: Scope,
+    pub dump: Option<PathBuf>,
+    pub now: Option<Timestamp>,
+    pub output: OutputFormat,
+    pub color: bool,
+    pub verbose: bool,
+    pub policy: Policy,
+}
+
+fn policy(e: &EngineArgs) -> Result<Policy, ConfigError> {
+    let EngineArgs {
+        blocked_after,
+        rollout_grace,
+        link_builds,
+        owners,
+    } = e;
+    Ok(Policy {
+        blocked_after: parse_duration("blocked-after", blocked_after)?,
+        rollout_grace: parse_duration("rollout-grace", rollout_grace)?,
+        link_builds: match link_builds {
+            LinkBuildsArg::Exact => LinkBuilds::Exact,
+            LinkBuildsArg::Repository => LinkBuilds::Repository,
+        },
+        owners: match owners {
+            Some(p) => load_owners(p)?,
+            None => OwnerTable::default(),
+        },
+    })
+}
+
+/// Reads an owner table: a YAML/JSON map `cause: owner`.
+pub fn load_owners(path: &Path) -> Result<OwnerTable, ConfigError> {
+    let err = |message: String| ConfigError::Owners {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let map: std::collections::BTreeMap<String, String> =
+        serde_yaml::from_str(&text).map_err(|e| err(format!("expected a map of cause: owner: {e}")))?;
+    let mut table = OwnerTable::default();
+    for (cause, owner) in map {
+        let o = Owner::parse(&owner).filter(|o| *o != Owner::None).ok_or_else(|| {
+            err(format!(
+                "{cause}: owner {owner:?} is not one of application, platform, infrastructure"
+            ))
+        })?;
+        table.set(&cause, o).map_err(err)?;
+    }
+    Ok(table)
+}
+
+/// Normalises `deployment/NAME`, `deployments/NAME`, `deploy/NAME`, `deployment.apps/NAME` or
+/// `NAME` to `NAME`.
+pub fn parse_target(t: &str) -> Result<String, ConfigError> {
+    let name = match t.split_once('/') {
+        Some((kind, name)) => {
+            if !matches!(kind, "deployment" | "deployments" | "deploy" | "deployment.apps" | "deployments.apps") {
+                return Err(ConfigError::Target(t.to_string()));
+            }
+            name
+        }
+        None => t,
+    };
+    if name.is_empty() || name.contains('/') {
+        return Err(ConfigError::Target(t.to_string()));
+    }
+    Ok(name.to_string())
+}
+
+impl CheckConfig {
+    pub fn from_args(a: CheckArgs) -> Result<CheckConfig, ConfigError> {
+        let CheckArgs {
+            targets,
+            namespaces,
+            all_namespaces,
+            dump,
+            now,
+            output,
+            color,
+            verbose,
+            wait,
+            timeout,
+            engine,
+        } = a;
+        if wait || timeout.is_some() {
+            if let Some(t) = &timeout {
+                parse_duration("timeout", t)?;
+            }
+            if dump.is_some() {
+                return Err(ConfigError::Unsupported(
+                    "--wait needs a live cluster: a dump never changes".into(),
+                ));
+            }
+        }
+        let now = match now {
+            Some(s) => Some(s.parse::<Timestamp>().map_err(|_| ConfigError::Now(s.clone()))?),
+            None => None,
+        };
+        let scope = if all_namespaces || namespaces.is_empty() {
+            Scope::All
+        } else {
+            Scope::Namespaces(namespaces)
+        };
+        let color = match color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                use std::io::IsTerminal;
+                std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+            }
+        };
+        Ok(CheckConfig {
+            targets: targets
+                .iter()
+                .map(|t| parse_target(t))
+                .collect::<Result<_, _>>()?,
+            scope,
+            dump,
+            now,
+            output,
+            color,
+            verbose,
+            policy: policy(&engine)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("x", "90s").unwrap(), SignedDuration::from_secs(90));
+        assert_eq!(parse_duration("x", "2m").unwrap(), SignedDuration::from_mins(2));
+        assert_eq!(parse_duration("x", "1h30m").unwrap(), SignedDuration::from_mins(90));
+        assert!(parse_duration("x", "soon").is_err());
+        assert!(parse_duration("x", "-5m").is_err());
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(parse_target("deployment/checkout").unwrap(), "checkout");
+        assert_eq!(parse_target("deploy/checkout").unwrap(), "checkout");
+        assert_eq!(parse_target("checkout").unwrap(), "checkout");
+        assert!(parse_target("pod/checkout").is_err());
+        assert!(parse_target("deployment/").is_err());
+    }
+}

@@ -1,0 +1,741 @@
+//! Builds: takes build pods (kaniko first) and the facts read from their logs, returns `Build`s
+//! with destinations, status, pushed digest and finish time. Other builders join by implementing
+//! `Builder`.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Serialize;
+
+use super::image::{Digest, ImageRef, normalize_repository};
+use super::view::{ClusterView, ContainerSpec, ContainerState, JobInfo, PodInfo};
+
+/// Most fatal lines kept per container log: enough to quote the cause, bounded for 50 MB logs.
+const MAX_FATAL_LINES: usize = 5;
+/// Most `Pushed` lines kept per container log (cache pushes included).
+const MAX_PUSHED_LINES: usize = 64;
+/// Longest line kept, in bytes; longer lines are cut (a log may hold one 50 MB line).
+pub const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// The status of a build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildStatus {
+    /// Not finished: the build pod is pending or running.
+    Running,
+    /// Finished and pushed.
+    Succeeded,
+    /// Finished without pushing the image.
+    Failed,
+}
+
+impl BuildStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildStatus::Running => "running",
+            BuildStatus::Succeeded => "succeeded",
+            BuildStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Where a build's digest came from, most trusted first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestSource {
+    /// `--digest-file=/dev/termination-log` of a container that exited 0.
+    TerminationMessage,
+    /// A Tekton result (`IMAGE_DIGEST`) in the termination message.
+    TektonResult,
+    /// The `Pushed repo@sha256:…` log line, quoted.
+    LogLine(String),
+}
+
+/// One build of an image.
+#[derive(Debug, Clone)]
+pub struct Build {
+    /// `kaniko`, ...
+    pub builder: &'static str,
+    pub namespace: String,
+    /// The build pod's name (or the Job's, when its pods are gone).
+    pub pod: String,
+    pub container: String,
+    pub destinations: Vec<ImageRef>,
+    pub status: BuildStatus,
+    pub digest: Option<Digest>,
+    pub digest_source: Option<DigestSource>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    /// The lines that say why a failed build failed.
+    pub fatal_lines: Vec<String>,
+    /// True when the build ran with `--no-push`: it can never be what a pod runs.
+    pub no_push: bool,
+}
+
+impl Build {
+    /// `namespace/pod`.
+    pub fn pod_ref(&self) -> String {
+        format!("{}/{}", self.namespace, self.pod)
+    }
+
+    /// True when one destination is this image (same registry, path and tag).
+    pub fn pushes_name(&self, image: &ImageRef) -> bool {
+        let name = image.name();
+        self.destinations.iter().any(|d| d.name() == name)
+    }
+
+    /// True when one destination is in this image's repository.
+    pub fn pushes_repository(&self, repository: &str) -> bool {
+        self.destinations.iter().any(|d| d.repository() == repository)
+    }
+}
+
+/// A builder recognises its build containers and reads their destinations.
+pub trait Builder: Sync {
+    /// Label value for `builder`.
+    fn name(&self) -> &'static str;
+    /// The destinations this container builds and pushes, if it is one of this builder's.
+    fn destinations(&self, container: &ContainerSpec) -> Option<Vec<String>>;
+    /// True when the container's args disable the push.
+    fn no_push(&self, container: &ContainerSpec) -> bool;
+}
+
+/// Kaniko (GoogleContainerTools, and the chainguard / osscontainertools forks).
+pub struct Kaniko;
+
+/// True when the image is a kaniko executor image.
+pub fn is_kaniko_image(image: &str) -> bool {
+    let Ok(r) = ImageRef::parse(image) else {
+        return image.contains("kaniko");
+    };
+    let p = r.path.as_str();
+    p.ends_with("kaniko-project/executor")
+        || p.ends_with("kaniko/executor")
+        || p.ends_with("kaniko")
+        || p.rsplit('/').next().is_some_and(|last| last.starts_with("kaniko"))
+}
+
+fn has_kaniko_args(argv: &[String]) -> bool {
+    argv.iter().any(|a| a == "/kaniko/executor" || a.ends_with("/kaniko/executor"))
+        || (argv.iter().any(|a| a.starts_with("--destination") || a == "-d")
+            && argv.iter().any(|a| {
+                a.starts_with("--context")
+                    || a.starts_with("--dockerfile")
+                    || a == "-c"
+                    || a == "-f"
+            }))
+}
+
+/// Cheap test used when projecting pods: keep argv only for containers that may be builds.
+pub fn may_be_build(image: &str, argv: &[String]) -> bool {
+    image.contains("kaniko") || has_kaniko_args(argv)
+}
+
+impl Builder for Kaniko {
+    fn name(&self) -> &'static str {
+        "kaniko"
+    }
+
+    fn destinations(&self, c: &ContainerSpec) -> Option<Vec<String>> {
+        if !(is_kaniko_image(&c.image) || has_kaniko_args(&c.argv)) {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut it = c.argv.iter();
+        while let Some(a) = it.next() {
+            if let Some(v) = a
+                .strip_prefix("--destination=")
+                .or_else(|| a.strip_prefix("-d="))
+            {
+                out.push(v.to_string());
+            } else if (a == "--destination" || a == "-d")
+                && let Some(v) = it.next()
+            {
+                out.push(v.clone());
+            }
+        }
+        Some(out)
+    }
+
+    fn no_push(&self, c: &ContainerSpec) -> bool {
+        c.no_push_env
+            || c
+                .argv
+                .iter()
+                .any(|a| a == "--no-push" || a == "--no-push=true")
+    }
+}
+
+/// The builders kube-verdict knows, in the order they are tried.
+pub static BUILDERS: &[&dyn Builder] = &[&Kaniko];
+
+/// When a log line was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTime {
+    /// kaniko's default `INFO[0034]`: seconds since the executor started.
+    SinceStart(i64),
+    /// `--log-timestamp`, text and json formats: a wall-clock time.
+    At(Timestamp),
+}
+
+/// A `Pushed <repo>@sha256:…` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedDigest {
+    /// The repository as printed (go-containerregistry form, e.g. `index.docker.io/x/y`).
+    pub repository: String,
+    pub digest: Digest,
+    pub at: Option<LogTime>,
+    /// The log line without colour codes, for evidence.
+    pub line: String,
+}
+
+/// What a container's log says about a build. Built line by line, so a 50 MB log costs no more
+/// memory than its interesting lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogFacts {
+    pub pushed: Vec<PushedDigest>,
+    pub fatal: Vec<String>,
+    pub skipped_push: bool,
+    pub lines: u64,
+    /// Lines longer than `MAX_LINE_BYTES` that were cut.
+    pub cut_lines: u64,
+    /// The log ended without the dump's END marker.
+    pub truncated: bool,
+}
+
+/// Reads kaniko's `color` (ANSI, `INFO[0034]`), `text` (`time=… level=info msg=…`) and `json`
+/// log formats, with or without `--log-timestamp`, plus the unformatted fatal error kaniko
+/// prints to stderr.
+#[derive(Debug, Default)]
+pub struct LogScanner {
+    facts: LogFacts,
+}
+
+/// The level and message of one log line.
+struct Parsed {
+    level: String,
+    msg: String,
+    at: Option<LogTime>,
+}
+
+impl LogScanner {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds one line (without its newline). Lines are cut at `MAX_LINE_BYTES` by the caller
+    /// or here.
+    pub fn line(&mut self, raw: &str) {
+        self.facts.lines += 1;
+        let raw = if raw.len() > MAX_LINE_BYTES {
+            self.facts.cut_lines += 1;
+            let mut end = MAX_LINE_BYTES;
+            while !raw.is_char_boundary(end) {
+                end -= 1;
+            }
+            &raw[..end]
+        } else {
+            raw
+        };
+        let clean = strip_ansi(raw);
+        let clean = clean.trim();
+        if clean.is_empty() {
+            return;
+        }
+        let p = parse_line(clean);
+        let msg = p.msg.trim();
+        if let Some(rest) = msg.strip_prefix("Pushed ") {
+            if let Some((repo, digest)) = rest.trim().split_once('@')
+                && let Some(digest) = Digest::parse(digest.trim())
+                && self.facts.pushed.len() < MAX_PUSHED_LINES
+            {
+                self.facts.pushed.push(PushedDigest {
+                    repository: repo.to_string(),
+                    digest,
+                    at: p.at,
+                    line: clean.to_string(),
+                });
+            }
+            return;
+        }
+        if msg.starts_with("Skipping push to container registry due to --no-push flag") {
+            self.facts.skipped_push = true;
+            return;
+        }
+        let level = p.level.to_ascii_lowercase();
+        let fatal = matches!(level.as_str(), "erro" | "error" | "fata" | "fatal" | "panic")
+            || (level.is_empty() && is_fatal_text(msg));
+        if fatal && self.facts.fatal.len() < MAX_FATAL_LINES {
+            self.facts.fatal.push(msg.to_string());
+        }
+    }
+
+    /// Counts a line the reader cut at `MAX_LINE_BYTES` before handing it over.
+    pub fn note_cut_line(&mut self) {
+        self.facts.cut_lines += 1;
+    }
+
+    /// Marks the log as cut short (no END marker, or the reader stopped).
+    pub fn truncated(&mut self) {
+        self.facts.truncated = true;
+    }
+
+    pub fn finish(self) -> LogFacts {
+        self.facts
+    }
+
+    /// Convenience: scans a whole log held in memory.
+    pub fn scan(text: &str) -> LogFacts {
+        let mut s = LogScanner::new();
+        for l in text.lines() {
+            s.line(l);
+        }
+        s.finish()
+    }
+}
+
+/// The unformatted fatal errors kaniko prints with `fmt.Fprintln(os.Stderr, err)`.
+fn is_fatal_text(msg: &str) -> bool {
+    const PREFIXES: [&str; 7] = [
+        "error building image",
+        "error pushing image",
+        "error checking push permissions",
+        "error resolving source context",
+        "you must provide --destination",
+        "Error: ",
+        "error ",
+    ];
+    PREFIXES.iter().any(|p| msg.starts_with(p))
+}
+
+fn strip_ansi(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\x1b') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn parse_line(line: &str) -> Parsed {
+    // json: {"level":"info","msg":"Pushed …","time":"…"}
+    if line.starts_with('{')
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(line)
+    {
+        let get = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+        return Parsed {
+            level: get("level"),
+            msg: get("msg"),
+            at: get("time").parse::<Timestamp>().ok().map(LogTime::At),
+        };
+    }
+    // text: time="…" level=info msg="…"
+    if line.starts_with("time=") || line.starts_with("level=") {
+        let mut level = String::new();
+        let mut msg = String::new();
+        let mut at = None;
+        let mut rest = line;
+        while let Some((key, after)) = rest.split_once('=') {
+            let key = key.trim();
+            let (value, next) = logfmt_value(after);
+            match key {
+                "time" => at = value.parse::<Timestamp>().ok().map(LogTime::At),
+                "level" => level = value,
+                "msg" => msg = value,
+                _ => {}
+            }
+            rest = next;
+        }
+        return Parsed { level, msg, at };
+    }
+    // color (ANSI stripped): INFO[0034] msg   or   INFO[2025-06-01T10:00:41Z] msg
+    if let Some(open) = line.find('[')
+        && open <= 5
+        && line[..open].bytes().all(|b| b.is_ascii_uppercase())
+        && let Some(close) = line[open..].find(']')
+    {
+        let inner = &line[open + 1..open + close];
+        let at = if let Ok(secs) = inner.parse::<i64>() {
+            Some(LogTime::SinceStart(secs))
+        } else {
+            inner.parse::<Timestamp>().ok().map(LogTime::At)
+        };
+        return Parsed {
+            level: line[..open].to_string(),
+            msg: line[open + close + 1..].trim().to_string(),
+            at,
+        };
+    }
+    Parsed {
+        level: String::new(),
+        msg: line.to_string(),
+        at: None,
+    }
+}
+
+/// Reads one logfmt value (quoted with Go `%q` escapes, or bare) and returns the rest.
+fn logfmt_value(s: &str) -> (String, &str) {
+    if let Some(body) = s.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = body.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        out.push(match n {
+                            'n' => '\n',
+                            't' => '\t',
+                            other => other,
+                        });
+                    }
+                }
+                '"' => return (out, body[i + 1..].trim_start()),
+                _ => out.push(c),
+            }
+        }
+        (out, "")
+    } else {
+        match s.find(' ') {
+            Some(i) => (s[..i].to_string(), s[i + 1..].trim_start()),
+            None => (s.to_string(), ""),
+        }
+    }
+}
+
+fn tekton_digest(message: &str) -> Option<Digest> {
+    let v: serde_json::Value = serde_json::from_str(message).ok()?;
+    v.as_array()?.iter().find_map(|r| {
+        let key = r.get("key")?.as_str()?;
+        if key.ends_with("IMAGE_DIGEST") {
+            Digest::parse(r.get("value")?.as_str()?.trim())
+        } else {
+            None
+        }
+    })
+}
+
+/// Finds every build in the view: build containers of pods, and Jobs whose build pods are gone.
+pub fn collect_builds(view: &ClusterView) -> Vec<Build> {
+    let mut out = Vec::new();
+    let mut pod_jobs = std::collections::HashSet::new();
+    for pod in view.pods() {
+        for c in pod.init_containers.iter().chain(pod.containers.iter()) {
+            for b in BUILDERS {
+                if let Some(dests) = b.destinations(c) {
+                    if let Some(build) = pod_build(view, pod, c, *b, &dests) {
+                        for o in &pod.meta.owners {
+                            if o.kind == "Job" {
+                                pod_jobs.insert((pod.meta.namespace.clone(), o.name.clone()));
+                            }
+                        }
+                        out.push(build);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    for job in view.jobs() {
+        if pod_jobs.contains(&(job.meta.namespace.clone(), job.meta.name.clone())) {
+            continue;
+        }
+        for c in &job.containers {
+            for b in BUILDERS {
+                if let Some(dests) = b.destinations(c) {
+                    if let Some(build) = job_build(job, c, *b, &dests) {
+                        out.push(build);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn parse_destinations(dests: &[String]) -> Vec<ImageRef> {
+    dests.iter().filter_map(|d| ImageRef::parse(d).ok()).collect()
+}
+
+fn pod_build(
+    view: &ClusterView,
+    pod: &PodInfo,
+    c: &ContainerSpec,
+    builder: &dyn Builder,
+    dests: &[String],
+) -> Option<Build> {
+    let destinations = parse_destinations(dests);
+    let no_push = builder.no_push(c);
+    if destinations.is_empty() && !no_push {
+        return None;
+    }
+    let ns = &pod.meta.namespace;
+    let facts = view.log_facts(ns, &pod.meta.name, &c.name);
+    let status = pod.status(&c.name);
+    let state = status.map(|s| &s.state).cloned().unwrap_or_default();
+    let container_started = match &state {
+        ContainerState::Running { started_at } => *started_at,
+        ContainerState::Terminated { started_at, .. } => *started_at,
+        _ => None,
+    };
+    let started_at = container_started.or(pod.start_time).or(pod.meta.created);
+
+    // Digest from the log: the Pushed line whose repository is a destination's (never a cache push).
+    let dest_repos: Vec<String> = destinations.iter().map(|d| d.repository()).collect();
+    let log_push = facts.and_then(|f| {
+        f.pushed
+            .iter()
+            .rev()
+            .find(|p| normalize_repository(&p.repository).is_some_and(|r| dest_repos.contains(&r)))
+    });
+    let pushed_all = facts.is_some_and(|f| {
+        dest_repos.iter().all(|r| {
+            f.pushed
+                .iter()
+                .any(|p| normalize_repository(&p.repository).as_deref() == Some(r))
+        })
+    }) && !dest_repos.is_empty();
+    let log_time = |p: &PushedDigest| match p.at {
+        Some(LogTime::At(t)) => Some(t),
+        Some(LogTime::SinceStart(s)) => {
+            container_started.and_then(|st| st.checked_add(SignedDuration::from_secs(s)).ok())
+        }
+        None => None,
+    };
+
+    let mut fatal_lines: Vec<String> = facts.map(|f| f.fatal.clone()).unwrap_or_default();
+    let (status, finished_at, term_digest) = match &state {
+        ContainerState::Terminated {
+            exit_code,
+            message,
+            finished_at,
+            reason,
+            ..
+        } => {
+            if *exit_code == 0 {
+                let m = message.trim();
+                let d = Digest::parse(m)
+                    .map(|d| (d, DigestSource::TerminationMessage))
+                    .or_else(|| tekton_digest(m).map(|d| (d, DigestSource::TektonResult)));
+                (BuildStatus::Succeeded, *finished_at, d)
+            } else {
+                if fatal_lines.is_empty() {
+                    let m = message.trim();
+                    if !m.is_empty() && Digest::parse(m).is_none() {
+                        fatal_lines.extend(m.lines().rev().take(3).map(str::to_string));
+                        fatal_lines.reverse();
+                    } else {
+                        fatal_lines.push(format!("container {} exited with code {exit_code} ({reason})", c.name));
+                    }
+                }
+                (BuildStatus::Failed, *finished_at, None)
+            }
+        }
+        _ if pod.phase == "Failed" => {
+            if fatal_lines.is_empty() {
+                fatal_lines.push(format!("pod failed: {} {}", pod.reason, pod.message).trim().to_string());
+            }
+            (BuildStatus::Failed, None, None)
+        }
+        // Kaniko exits right after its last push: a Pushed line for every destination proves it.
+        _ if pushed_all && !no_push => (BuildStatus::Succeeded, log_push.and_then(log_time), None),
+        _ => (BuildStatus::Running, None, None),
+    };
+
+    let (digest, digest_source) = match (term_digest, log_push) {
+        (Some((d, src)), _) => (Some(d), Some(src)),
+        (None, Some(p)) if status == BuildStatus::Succeeded => {
+            (Some(p.digest.clone()), Some(DigestSource::LogLine(p.line.clone())))
+        }
+        _ => (None, None),
+    };
+    let finished_at = finished_at.or_else(|| log_push.and_then(log_time));
+    Some(Build {
+        builder: builder.name(),
+        namespace: ns.clone(),
+        pod: pod.meta.name.clone(),
+        container: c.name.clone(),
+        destinations,
+        status,
+        digest: if no_push { None } else { digest },
+        digest_source: if no_push { None } else { digest_source },
+        started_at,
+        finished_at,
+        fatal_lines,
+        no_push,
+    })
+}
+
+fn job_build(job: &JobInfo, c: &ContainerSpec, builder: &dyn Builder, dests: &[String]) -> Option<Build> {
+    let destinations = parse_destinations(dests);
+    if destinations.is_empty() {
+        return None;
+    }
+    let complete = job.conditions.iter().find(|c| c.type_ == "Complete" && c.is_true());
+    let failed = job.conditions.iter().find(|c| c.type_ == "Failed" && c.is_true());
+    let (status, finished_at, fatal_lines) = match (complete, failed) {
+        (Some(c), _) => (BuildStatus::Succeeded, job.completion_time.or(c.last_transition), vec![]),
+        (None, Some(f)) => (
+            BuildStatus::Failed,
+            f.last_transition,
+            vec![format!("Job {}: {} {}", job.meta.name, f.reason, f.message)],
+        ),
+        _ => (BuildStatus::Running, None, vec![]),
+    };
+    Some(Build {
+        builder: builder.name(),
+        namespace: job.meta.namespace.clone(),
+        pod: job.meta.name.clone(),
+        container: c.name.clone(),
+        destinations,
+        status,
+        digest: None,
+        digest_source: None,
+        started_at: job.start_time.or(job.meta.created),
+        finished_at,
+        fatal_lines,
+        no_push: builder.no_push(c),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "4f1c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+    const CACHE_HEX: &str = "0000000000000000000000000000000000000000000000000000000000000abc";
+
+    fn spec(image: &str, argv: &[&str]) -> ContainerSpec {
+        ContainerSpec {
+            name: "kaniko".into(),
+            image: image.into(),
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            no_push_env: false,
+        }
+    }
+
+    #[test]
+    fn recognises_kaniko_images_of_upstream_and_forks() {
+        for i in [
+            "gcr.io/kaniko-project/executor:v1.24.0",
+            "gcr.io/kaniko-project/executor:debug",
+            "gcr.io/kaniko-project/executor:v1.5.1@sha256:c6166717f7fe0b7da44908c986137ecfeab21f31ec3992f6e128fff8a94be8a5",
+            "ghcr.io/osscontainertools/kaniko:latest",
+            "martizih/kaniko:v1.25.0",
+            "cgr.dev/chainguard/kaniko:latest",
+            "registry.internal/mirror/kaniko/executor:v1.23.2",
+        ] {
+            assert!(is_kaniko_image(i), "{i}");
+        }
+        assert!(!is_kaniko_image("registry.example.com/shop/checkout:1.8.0"));
+    }
+
+    #[test]
+    fn destinations_in_every_argument_form() {
+        let c = spec(
+            "gcr.io/kaniko-project/executor:v1.23.2",
+            &[
+                "--context=git://example/repo",
+                "--destination=registry.example.com/shop/api:1.0",
+                "--destination",
+                "registry.example.com/shop/api:latest",
+                "-d",
+                "mirror.example.com/shop/api:1.0",
+            ],
+        );
+        assert_eq!(
+            Kaniko.destinations(&c).unwrap(),
+            vec![
+                "registry.example.com/shop/api:1.0",
+                "registry.example.com/shop/api:latest",
+                "mirror.example.com/shop/api:1.0"
+            ]
+        );
+        // Tekton wraps the executor behind its entrypoint; args still carry the flags.
+        let c = spec(
+            "gcr.io/kaniko-project/executor:v1.5.1",
+            &["/tekton/bin/entrypoint", "-entrypoint", "/kaniko/executor", "--", "--dockerfile=./Dockerfile", "--destination=registry.example.com/x:1"],
+        );
+        assert_eq!(Kaniko.destinations(&c).unwrap(), vec!["registry.example.com/x:1"]);
+        assert!(Kaniko.destinations(&spec("nginx:1.27", &["nginx", "-g", "daemon off;"])).is_none());
+    }
+
+    #[test]
+    fn pushed_digest_from_every_log_format() {
+        let color = format!("\x1b[36mINFO\x1b[0m[0041] Pushed registry.example.com/team/app@sha256:{HEX} ");
+        let color_ts = format!("\x1b[36mINFO\x1b[0m[2025-06-01T10:00:41Z] Pushed registry.example.com/team/app@sha256:{HEX} ");
+        let rendered = format!("INFO[0041] Pushed registry.example.com/team/app@sha256:{HEX}");
+        let text = format!("time=\"2025-06-01T10:00:41Z\" level=info msg=\"Pushed registry.example.com/team/app@sha256:{HEX}\"");
+        let json = format!("{{\"level\":\"info\",\"msg\":\"Pushed registry.example.com/team/app@sha256:{HEX}\",\"time\":\"2025-06-01T10:00:41Z\"}}");
+        let at: Timestamp = "2025-06-01T10:00:41Z".parse().unwrap();
+        for (line, time) in [
+            (color, LogTime::SinceStart(41)),
+            (color_ts, LogTime::At(at)),
+            (rendered, LogTime::SinceStart(41)),
+            (text, LogTime::At(at)),
+            (json, LogTime::At(at)),
+        ] {
+            let f = LogScanner::scan(&line);
+            assert_eq!(f.pushed.len(), 1, "{line:?}");
+            assert_eq!(f.pushed[0].repository, "registry.example.com/team/app");
+            assert_eq!(f.pushed[0].digest.as_str(), format!("sha256:{HEX}"));
+            assert_eq!(f.pushed[0].at, Some(time), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn fatal_lines_in_every_format_and_unformatted_stderr() {
+        let log = "\x1b[36mINFO\x1b[0m[0003] Unpacking rootfs as cmd RUN npm ci requires it. \n\
+                   error building image: error building stage: failed to execute command: waiting for process to exit: exit status 1\n\
+                   time=\"2025-06-01T10:00:41Z\" level=error msg=\"oops text\"\n\
+                   {\"level\":\"fatal\",\"msg\":\"oops json\",\"time\":\"2025-06-01T10:00:41Z\"}\n\
+                   \x1b[33mWARN\x1b[0m[0269] error uploading layer to cache: failed to push to destination index.docker.io/a/b/cache:x: unsupported status code 401; \n";
+        let f = LogScanner::scan(log);
+        assert_eq!(
+            f.fatal,
+            vec![
+                "error building image: error building stage: failed to execute command: waiting for process to exit: exit status 1",
+                "oops text",
+                "oops json"
+            ]
+        );
+    }
+
+    #[test]
+    fn long_lines_are_cut_not_kept() {
+        let long = "x".repeat(MAX_LINE_BYTES * 3);
+        let mut s = LogScanner::new();
+        s.line(&long);
+        s.line(&format!("INFO[0001] Pushed r.example.com/a@sha256:{HEX}"));
+        let f = s.finish();
+        assert_eq!(f.cut_lines, 1);
+        assert_eq!(f.pushed.len(), 1);
+        assert_eq!(f.lines, 2);
+    }
+
+    #[test]
+    fn cache_pushes_are_recorded_but_tell_apart_by_repository() {
+        let log = format!(
+            "INFO[0010] Pushing layer registry.example.com/team/app/cache:abc to cache now \n\
+             INFO[0011] Pushed registry.example.com/team/app/cache@sha256:{CACHE_HEX} \n\
+             INFO[0041] Pushed registry.example.com/team/app@sha256:{HEX} \n"
+        );
+        let f = LogScanner::scan(&log);
+        assert_eq!(f.pushed.len(), 2);
+        assert_eq!(
+            normalize_repository(&f.pushed[0].repository).unwrap(),
+            "registry.example.com/team/app/cache"
+        );
+    }
+}

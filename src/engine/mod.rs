@@ -1,0 +1,12 @@
+//! The pure verdict engine: takes Kubernetes objects (as `Change`s) and an explicit `now`, and
+//! returns verdicts. No I/O, no clock, no kube client, no tokio: `.ci/run` greps for them.
+
+pub mod builds;
+pub mod events;
+pub mod image;
+pub mod rollout;
+pub mod verdict;
+pub mod view;
+
+pub use verdict::{DeploymentVerdict, Policy, Verdict, judge_all};
+pub use view::{Change, ClusterView};

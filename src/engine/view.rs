@@ -1,0 +1,929 @@
+//! The cluster view: trimmed projections of the Kubernetes objects the engine reads, filled by
+//! `Change`s that every source (dump, live watch, test fake) emits alike, and read by the verdicts.
+//! Only the fields the engine uses are kept: no managedFields, no annotations but the revision,
+//! no container args unless the container may be a build.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use jiff::Timestamp;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
+
+use super::builds::{self, LogFacts};
+use super::image::ImageId;
+
+/// `(namespace, name)`.
+pub type Key = (String, String);
+
+/// The kinds a source fills; each must report `Synced` before verdicts are trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Node,
+    Pod,
+    Deployment,
+    ReplicaSet,
+    Event,
+    Job,
+}
+
+impl Kind {
+    /// Every kind, in the order a source lists them.
+    pub const ALL: [Kind; 6] = [
+        Kind::Node,
+        Kind::Pod,
+        Kind::Deployment,
+        Kind::ReplicaSet,
+        Kind::Event,
+        Kind::Job,
+    ];
+
+    /// The Kubernetes kind name, also used as a metric label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Node => "Node",
+            Kind::Pod => "Pod",
+            Kind::Deployment => "Deployment",
+            Kind::ReplicaSet => "ReplicaSet",
+            Kind::Event => "Event",
+            Kind::Job => "Job",
+        }
+    }
+}
+
+/// One change to the view. Live watchers, dumps and tests all speak this language.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// The object was added or modified: replace what the view holds under its key.
+    Apply(Object),
+    /// The object is gone.
+    Delete(Kind, Key),
+    /// Every object of this kind has been listed once: verdicts may now rely on it.
+    Synced(Kind),
+    /// Facts read from one container's log (a build's `Pushed` line, its fatal errors).
+    PodLog {
+        namespace: String,
+        pod: String,
+        container: String,
+        facts: LogFacts,
+    },
+}
+
+/// A projected object.
+#[derive(Debug, Clone)]
+pub enum Object {
+    Node(NodeInfo),
+    Pod(PodInfo),
+    Deployment(DeploymentInfo),
+    ReplicaSet(ReplicaSetInfo),
+    Event(EventInfo),
+    Job(JobInfo),
+}
+
+/// Why a Kubernetes object could not be projected (it lacks a field the engine needs).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} {name}: {problem}")]
+pub struct ProjectionError {
+    pub kind: &'static str,
+    /// `namespace/name` as far as known.
+    pub name: String,
+    pub problem: String,
+}
+
+/// The owner reference fields the engine follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnerRef {
+    pub kind: String,
+    pub name: String,
+    pub uid: String,
+}
+
+/// Metadata common to every projection.
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub created: Option<Timestamp>,
+    pub deleting: bool,
+    pub owners: Vec<OwnerRef>,
+}
+
+impl Meta {
+    fn from_k8s(m: &ObjectMeta, kind: &'static str, namespaced: bool) -> Result<Meta, ProjectionError> {
+        let name = m.name.clone().unwrap_or_default();
+        let namespace = m.namespace.clone().unwrap_or_default();
+        if name.is_empty() || (namespaced && namespace.is_empty()) {
+            return Err(ProjectionError {
+                kind,
+                name: format!("{namespace}/{name}"),
+                problem: "metadata.name or metadata.namespace is missing".into(),
+            });
+        }
+        Ok(Meta {
+            namespace,
+            name,
+            uid: m.uid.clone().unwrap_or_default(),
+            created: ts(&m.creation_timestamp),
+            deleting: m.deletion_timestamp.is_some(),
+            owners: m
+                .owner_references
+                .iter()
+                .flatten()
+                .map(|o| OwnerRef {
+                    kind: o.kind.clone(),
+                    name: o.name.clone(),
+                    uid: o.uid.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    pub fn key(&self) -> Key {
+        (self.namespace.clone(), self.name.clone())
+    }
+
+    /// `namespace/name`.
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+fn ts(t: &Option<Time>) -> Option<Timestamp> {
+    t.as_ref().map(|t| t.0)
+}
+
+fn mts(t: &Option<MicroTime>) -> Option<Timestamp> {
+    t.as_ref().map(|t| t.0)
+}
+
+/// A node taint (NoSchedule / NoExecute / PreferNoSchedule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taint {
+    pub key: String,
+    pub value: String,
+    pub effect: String,
+}
+
+/// A node: its taints (to name the taints behind 1.35's `untolerated taint(s)`) and readiness.
+#[derive(Debug, Clone)]
+pub struct NodeInfo {
+    pub name: String,
+    pub unschedulable: bool,
+    pub ready: Option<bool>,
+    pub taints: Vec<Taint>,
+    /// Newest heartbeat or transition time among the node's conditions.
+    pub newest_time: Option<Timestamp>,
+}
+
+impl TryFrom<&core::Node> for NodeInfo {
+    type Error = ProjectionError;
+    fn try_from(n: &core::Node) -> Result<Self, ProjectionError> {
+        let meta = Meta::from_k8s(&n.metadata, "Node", false)?;
+        let spec = n.spec.as_ref();
+        let conditions = n.status.as_ref().and_then(|s| s.conditions.as_ref());
+        let ready = conditions
+            .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+            .map(|c| c.status == "True");
+        let newest_time = conditions
+            .into_iter()
+            .flatten()
+            .flat_map(|c| [ts(&c.last_heartbeat_time), ts(&c.last_transition_time)])
+            .flatten()
+            .max();
+        Ok(NodeInfo {
+            name: meta.name,
+            unschedulable: spec.and_then(|s| s.unschedulable).unwrap_or(false),
+            ready,
+            taints: spec
+                .and_then(|s| s.taints.as_ref())
+                .into_iter()
+                .flatten()
+                .map(|t| Taint {
+                    key: t.key.clone(),
+                    value: t.value.clone().unwrap_or_default(),
+                    effect: t.effect.clone(),
+                })
+                .collect(),
+            newest_time,
+        })
+    }
+}
+
+/// A container of a pod spec (or a pod template).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    /// Command followed by args; kept only when the container may be a build (builds.rs).
+    pub argv: Vec<String>,
+    /// `KANIKO_NO_PUSH=true` (or any env that disables the push) was set.
+    pub no_push_env: bool,
+}
+
+fn container_specs(cs: &[core::Container]) -> Vec<ContainerSpec> {
+    cs.iter()
+        .map(|c| {
+            let argv: Vec<String> = c
+                .command
+                .iter()
+                .flatten()
+                .chain(c.args.iter().flatten())
+                .cloned()
+                .collect();
+            let image = c.image.clone().unwrap_or_default();
+            let keep = builds::may_be_build(&image, &argv);
+            ContainerSpec {
+                name: c.name.clone(),
+                no_push_env: keep
+                    && c.env.iter().flatten().any(|e| {
+                        e.name == "KANIKO_NO_PUSH" && e.value.as_deref().is_some_and(|v| v == "true")
+                    }),
+                image,
+                argv: if keep { argv } else { Vec::new() },
+            }
+        })
+        .collect()
+}
+
+/// A container state, as the kubelet reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ContainerState {
+    Waiting {
+        reason: String,
+        message: String,
+    },
+    Running {
+        started_at: Option<Timestamp>,
+    },
+    Terminated {
+        exit_code: i32,
+        reason: String,
+        message: String,
+        started_at: Option<Timestamp>,
+        finished_at: Option<Timestamp>,
+    },
+    /// No state reported yet.
+    #[default]
+    None,
+}
+
+impl ContainerState {
+    fn from_k8s(s: Option<&core::ContainerState>) -> ContainerState {
+        let Some(s) = s else {
+            return ContainerState::None;
+        };
+        if let Some(t) = &s.terminated {
+            return ContainerState::Terminated {
+                exit_code: t.exit_code,
+                reason: t.reason.clone().unwrap_or_default(),
+                message: t.message.clone().unwrap_or_default(),
+                started_at: ts(&t.started_at),
+                finished_at: ts(&t.finished_at),
+            };
+        }
+        if let Some(r) = &s.running {
+            return ContainerState::Running {
+                started_at: ts(&r.started_at),
+            };
+        }
+        if let Some(w) = &s.waiting {
+            return ContainerState::Waiting {
+                reason: w.reason.clone().unwrap_or_default(),
+                message: w.message.clone().unwrap_or_default(),
+            };
+        }
+        ContainerState::None
+    }
+
+    fn times(&self) -> [Option<Timestamp>; 2] {
+        match self {
+            ContainerState::Running { started_at } => [*started_at, None],
+            ContainerState::Terminated {
+                started_at,
+                finished_at,
+                ..
+            } => [*started_at, *finished_at],
+            _ => [None, None],
+        }
+    }
+}
+
+/// A container status.
+#[derive(Debug, Clone)]
+pub struct ContainerStatus {
+    pub name: String,
+    pub image: String,
+    /// `imageID` exactly as reported, for evidence.
+    pub image_id_raw: String,
+    pub image_id: ImageId,
+    pub ready: bool,
+    pub restart_count: i32,
+    pub state: ContainerState,
+    pub last_state: ContainerState,
+}
+
+fn container_statuses(cs: Option<&Vec<core::ContainerStatus>>) -> Vec<ContainerStatus> {
+    cs.into_iter()
+        .flatten()
+        .map(|c| ContainerStatus {
+            name: c.name.clone(),
+            image: c.image.clone(),
+            image_id_raw: c.image_id.clone(),
+            image_id: ImageId::parse(&c.image_id),
+            ready: c.ready,
+            restart_count: c.restart_count,
+            state: ContainerState::from_k8s(c.state.as_ref()),
+            last_state: ContainerState::from_k8s(c.last_state.as_ref()),
+        })
+        .collect()
+}
+
+/// A status condition (pods, deployments, replica sets, jobs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub type_: String,
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+    pub last_transition: Option<Timestamp>,
+    pub last_update: Option<Timestamp>,
+}
+
+impl Condition {
+    pub fn is_true(&self) -> bool {
+        self.status == "True"
+    }
+}
+
+/// Finds a condition by type.
+pub fn condition<'a>(cs: &'a [Condition], type_: &str) -> Option<&'a Condition> {
+    cs.iter().find(|c| c.type_ == type_)
+}
+
+/// A pod.
+#[derive(Debug, Clone)]
+pub struct PodInfo {
+    pub meta: Meta,
+    pub pod_template_hash: Option<String>,
+    pub node_name: Option<String>,
+    pub phase: String,
+    /// `status.reason` (`Evicted`, `OutOfcpu`, ...).
+    pub reason: String,
+    pub message: String,
+    pub start_time: Option<Timestamp>,
+    pub conditions: Vec<Condition>,
+    pub init_containers: Vec<ContainerSpec>,
+    pub containers: Vec<ContainerSpec>,
+    pub init_statuses: Vec<ContainerStatus>,
+    pub statuses: Vec<ContainerStatus>,
+    pub has_pull_secrets: bool,
+}
+
+impl PodInfo {
+    /// The status of a container (init containers included) by name.
+    pub fn status(&self, container: &str) -> Option<&ContainerStatus> {
+        self.statuses
+            .iter()
+            .chain(self.init_statuses.iter())
+            .find(|s| s.name == container)
+    }
+
+    /// Ready condition is True.
+    pub fn is_ready(&self) -> bool {
+        condition(&self.conditions, "Ready").is_some_and(|c| c.is_true())
+    }
+
+    fn newest_time(&self) -> Option<Timestamp> {
+        let conds = self
+            .conditions
+            .iter()
+            .flat_map(|c| [c.last_transition, c.last_update]);
+        let states = self
+            .statuses
+            .iter()
+            .chain(self.init_statuses.iter())
+            .flat_map(|s| s.state.times().into_iter().chain(s.last_state.times()));
+        conds.chain(states).flatten().max()
+    }
+}
+
+fn conditions_pod(cs: Option<&Vec<core::PodCondition>>) -> Vec<Condition> {
+    cs.into_iter()
+        .flatten()
+        .map(|c| Condition {
+            type_: c.type_.clone(),
+            status: c.status.clone(),
+            reason: c.reason.clone().unwrap_or_default(),
+            message: c.message.clone().unwrap_or_default(),
+            last_transition: ts(&c.last_transition_time),
+            last_update: ts(&c.last_probe_time),
+        })
+        .collect()
+}
+
+impl TryFrom<&core::Pod> for PodInfo {
+    type Error = ProjectionError;
+    fn try_from(p: &core::Pod) -> Result<Self, ProjectionError> {
+        let meta = Meta::from_k8s(&p.metadata, "Pod", true)?;
+        let spec = p.spec.as_ref().ok_or_else(|| ProjectionError {
+            kind: "Pod",
+            name: meta.full_name(),
+            problem: "spec is missing".into(),
+        })?;
+        let status = p.status.as_ref();
+        Ok(PodInfo {
+            pod_template_hash: p
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("pod-template-hash").cloned()),
+            node_name: spec.node_name.clone().filter(|n| !n.is_empty()),
+            phase: status.and_then(|s| s.phase.clone()).unwrap_or_default(),
+            reason: status.and_then(|s| s.reason.clone()).unwrap_or_default(),
+            message: status.and_then(|s| s.message.clone()).unwrap_or_default(),
+            start_time: status.and_then(|s| ts(&s.start_time)),
+            conditions: conditions_pod(status.and_then(|s| s.conditions.as_ref())),
+            init_containers: container_specs(spec.init_containers.as_deref().unwrap_or(&[])),
+            containers: container_specs(&spec.containers),
+            init_statuses: container_statuses(status.and_then(|s| s.init_container_statuses.as_ref())),
+            statuses: container_statuses(status.and_then(|s| s.container_statuses.as_ref())),
+            has_pull_secrets: spec.image_pull_secrets.as_ref().is_some_and(|v| !v.is_empty()),
+            meta,
+        })
+    }
+}
+
+/// Replica counts of a Deployment or ReplicaSet status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicaCounts {
+    pub replicas: i32,
+    pub updated: i32,
+    pub ready: i32,
+    pub available: i32,
+}
+
+/// A Deployment.
+#[derive(Debug, Clone)]
+pub struct DeploymentInfo {
+    pub meta: Meta,
+    pub generation: i64,
+    pub observed_generation: i64,
+    /// `spec.replicas`, 1 when unset.
+    pub spec_replicas: i32,
+    pub paused: bool,
+    pub revision: Option<i64>,
+    pub containers: Vec<ContainerSpec>,
+    pub status: ReplicaCounts,
+    pub conditions: Vec<Condition>,
+}
+
+fn revision(m: &ObjectMeta) -> Option<i64> {
+    m.annotations
+        .as_ref()?
+        .get("deployment.kubernetes.io/revision")?
+        .parse()
+        .ok()
+}
+
+impl TryFrom<&Deployment> for DeploymentInfo {
+    type Error = ProjectionError;
+    fn try_from(d: &Deployment) -> Result<Self, ProjectionError> {
+        let meta = Meta::from_k8s(&d.metadata, "Deployment", true)?;
+        let spec = &d.spec;
+        let template = spec.template.spec.as_ref().ok_or_else(|| ProjectionError {
+            kind: "Deployment",
+            name: meta.full_name(),
+            problem: "spec.template.spec is missing".into(),
+        })?;
+        let status = d.status.as_ref();
+        Ok(DeploymentInfo {
+            generation: d.metadata.generation.unwrap_or(0),
+            observed_generation: status.and_then(|s| s.observed_generation).unwrap_or(0),
+            spec_replicas: spec.replicas.unwrap_or(1),
+            paused: spec.paused.unwrap_or(false),
+            revision: revision(&d.metadata),
+            containers: container_specs(&template.containers),
+            status: ReplicaCounts {
+                replicas: status.and_then(|s| s.replicas).unwrap_or(0),
+                updated: status.and_then(|s| s.updated_replicas).unwrap_or(0),
+                ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
+                available: status.and_then(|s| s.available_replicas).unwrap_or(0),
+            },
+            conditions: status
+                .and_then(|s| s.conditions.as_ref())
+                .into_iter()
+                .flatten()
+                .map(|c| Condition {
+                    type_: c.type_.clone().unwrap_or_default(),
+                    status: c.status.clone().unwrap_or_default(),
+                    reason: c.reason.clone().unwrap_or_default(),
+                    message: c.message.clone().unwrap_or_default(),
+                    last_transition: ts(&c.last_transition_time),
+                    last_update: ts(&c.last_update_time),
+                })
+                .collect(),
+            meta,
+        })
+    }
+}
+
+/// A ReplicaSet.
+#[derive(Debug, Clone)]
+pub struct ReplicaSetInfo {
+    pub meta: Meta,
+    pub revision: Option<i64>,
+    pub pod_template_hash: Option<String>,
+    pub spec_replicas: i32,
+    pub status: ReplicaCounts,
+    pub conditions: Vec<Condition>,
+}
+
+impl TryFrom<&ReplicaSet> for ReplicaSetInfo {
+    type Error = ProjectionError;
+    fn try_from(r: &ReplicaSet) -> Result<Self, ProjectionError> {
+        let meta = Meta::from_k8s(&r.metadata, "ReplicaSet", true)?;
+        let status = r.status.as_ref();
+        Ok(ReplicaSetInfo {
+            revision: revision(&r.metadata),
+            pod_template_hash: r
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("pod-template-hash").cloned()),
+            spec_replicas: r.spec.replicas.unwrap_or(1),
+            status: ReplicaCounts {
+                replicas: status.map(|s| s.replicas).unwrap_or(0),
+                updated: 0,
+                ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
+                available: status.and_then(|s| s.available_replicas).unwrap_or(0),
+            },
+            conditions: status
+                .and_then(|s| s.conditions.as_ref())
+                .into_iter()
+                .flatten()
+                .map(|c| Condition {
+                    type_: c.type_.clone().unwrap_or_default(),
+                    status: c.status.clone().unwrap_or_default(),
+                    reason: c.reason.clone().unwrap_or_default(),
+                    message: c.message.clone().unwrap_or_default(),
+                    last_transition: ts(&c.last_transition_time),
+                    last_update: None,
+                })
+                .collect(),
+            meta,
+        })
+    }
+}
+
+/// A Job: lets a build be judged when its pods were garbage-collected.
+#[derive(Debug, Clone)]
+pub struct JobInfo {
+    pub meta: Meta,
+    pub containers: Vec<ContainerSpec>,
+    pub conditions: Vec<Condition>,
+    pub start_time: Option<Timestamp>,
+    pub completion_time: Option<Timestamp>,
+}
+
+impl TryFrom<&Job> for JobInfo {
+    type Error = ProjectionError;
+    fn try_from(j: &Job) -> Result<Self, ProjectionError> {
+        let meta = Meta::from_k8s(&j.metadata, "Job", true)?;
+        let status = j.status.as_ref();
+        Ok(JobInfo {
+            containers: j
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.spec.as_ref())
+                .map(|s| container_specs(&s.containers))
+                .unwrap_or_default(),
+            conditions: status
+                .and_then(|s| s.conditions.as_ref())
+                .into_iter()
+                .flatten()
+                .map(|c| Condition {
+                    type_: c.type_.clone(),
+                    status: c.status.clone(),
+                    reason: c.reason.clone().unwrap_or_default(),
+                    message: c.message.clone().unwrap_or_default(),
+                    last_transition: ts(&c.last_transition_time),
+                    last_update: ts(&c.last_probe_time),
+                })
+                .collect(),
+            start_time: status.and_then(|s| ts(&s.start_time)),
+            completion_time: status.and_then(|s| ts(&s.completion_time)),
+            meta,
+        })
+    }
+}
+
+/// An Event (core/v1, including events written through events.k8s.io, which carry
+/// `eventTime`/`series` instead of `firstTimestamp`/`lastTimestamp`).
+#[derive(Debug, Clone)]
+pub struct EventInfo {
+    pub namespace: String,
+    pub name: String,
+    pub involved_kind: String,
+    pub involved_name: String,
+    pub involved_uid: String,
+    pub reason: String,
+    /// The message with client-go's `(combined from similar events): ` prefix removed.
+    pub message: String,
+    pub type_: String,
+    /// `reportingController`/`reportingComponent`, else `source.component`.
+    pub source: String,
+    pub count: i32,
+    /// When the condition the event reports was first seen.
+    pub first: Option<Timestamp>,
+    /// When it was last seen.
+    pub last: Option<Timestamp>,
+}
+
+/// The prefix client-go's event aggregator adds after ten similar events.
+pub const COMBINED_PREFIX: &str = "(combined from similar events): ";
+
+impl TryFrom<&core::Event> for EventInfo {
+    type Error = ProjectionError;
+    fn try_from(e: &core::Event) -> Result<Self, ProjectionError> {
+        let meta = Meta::from_k8s(&e.metadata, "Event", true)?;
+        let io = &e.involved_object;
+        let involved_name = io.name.clone().unwrap_or_default();
+        if involved_name.is_empty() {
+            return Err(ProjectionError {
+                kind: "Event",
+                name: meta.full_name(),
+                problem: "involvedObject.name is missing".into(),
+            });
+        }
+        let message = e.message.clone().unwrap_or_default();
+        let message = message
+            .strip_prefix(COMBINED_PREFIX)
+            .map(str::to_string)
+            .unwrap_or(message);
+        let source = e
+            .reporting_component
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| e.source.as_ref().and_then(|s| s.component.clone()))
+            .unwrap_or_default();
+        let event_time = mts(&e.event_time);
+        let first = ts(&e.first_timestamp).or(event_time).or(meta.created);
+        let last = e
+            .series
+            .as_ref()
+            .and_then(|s| mts(&s.last_observed_time))
+            .or(ts(&e.last_timestamp))
+            .or(event_time)
+            .or(first);
+        Ok(EventInfo {
+            namespace: io.namespace.clone().unwrap_or(meta.namespace.clone()),
+            name: meta.name,
+            involved_kind: io.kind.clone().unwrap_or_default(),
+            involved_name,
+            involved_uid: io.uid.clone().unwrap_or_default(),
+            reason: e.reason.clone().unwrap_or_default(),
+            message,
+            type_: e.type_.clone().unwrap_or_default(),
+            source,
+            count: e
+                .series
+                .as_ref()
+                .and_then(|s| s.count)
+                .or(e.count)
+                .unwrap_or(1),
+            first,
+            last,
+        })
+    }
+}
+
+impl TryFrom<&k8s_openapi::api::events::v1::Event> for EventInfo {
+    type Error = ProjectionError;
+    /// events.k8s.io/v1 Events (a `kubectl get events.v1.events.k8s.io -o json` file).
+    fn try_from(e: &k8s_openapi::api::events::v1::Event) -> Result<Self, ProjectionError> {
+        let core = core::Event {
+            metadata: e.metadata.clone(),
+            involved_object: e.regarding.clone().unwrap_or_default(),
+            message: e.note.clone(),
+            reason: e.reason.clone(),
+            type_: e.type_.clone(),
+            reporting_component: e.reporting_controller.clone(),
+            source: e.deprecated_source.clone(),
+            event_time: e.event_time.clone(),
+            first_timestamp: e.deprecated_first_timestamp.clone(),
+            last_timestamp: e.deprecated_last_timestamp.clone(),
+            count: e.deprecated_count,
+            series: e.series.as_ref().map(|s| core::EventSeries {
+                count: Some(s.count),
+                last_observed_time: Some(s.last_observed_time.clone()),
+            }),
+            ..Default::default()
+        };
+        EventInfo::try_from(&core)
+    }
+}
+
+/// Events of one involved object, keyed by event name.
+type EventBucket = BTreeMap<String, EventInfo>;
+
+/// Everything the engine knows about the cluster.
+#[derive(Debug, Default)]
+pub struct ClusterView {
+    nodes: BTreeMap<String, NodeInfo>,
+    pods: BTreeMap<Key, PodInfo>,
+    deployments: BTreeMap<Key, DeploymentInfo>,
+    replicasets: BTreeMap<Key, ReplicaSetInfo>,
+    jobs: BTreeMap<Key, JobInfo>,
+    /// (namespace, involved kind, involved name) -> events.
+    events: HashMap<(String, String, String), EventBucket>,
+    /// (namespace, event name) -> involved key, to apply deletes.
+    event_index: HashMap<Key, (String, String, String)>,
+    logs: HashMap<(String, String, String), LogFacts>,
+    synced: BTreeSet<Kind>,
+    newest: Option<Timestamp>,
+}
+
+impl ClusterView {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies one change. Never fails: a change for an unknown object is a no-op.
+    pub fn apply(&mut self, change: Change) {
+        match change {
+            Change::Apply(obj) => self.apply_object(obj),
+            Change::Delete(kind, key) => self.delete(kind, &key),
+            Change::Synced(kind) => {
+                self.synced.insert(kind);
+            }
+            Change::PodLog {
+                namespace,
+                pod,
+                container,
+                facts,
+            } => {
+                self.logs.insert((namespace, pod, container), facts);
+            }
+        }
+    }
+
+    fn bump(&mut self, t: Option<Timestamp>) {
+        if let Some(t) = t
+            && self.newest.is_none_or(|n| t > n)
+        {
+            self.newest = Some(t);
+        }
+    }
+
+    fn apply_object(&mut self, obj: Object) {
+        match obj {
+            Object::Node(n) => {
+                self.bump(n.newest_time);
+                self.nodes.insert(n.name.clone(), n);
+            }
+            Object::Pod(p) => {
+                self.bump(p.newest_time());
+                self.pods.insert(p.meta.key(), p);
+            }
+            Object::Deployment(d) => {
+                self.deployments.insert(d.meta.key(), d);
+            }
+            Object::ReplicaSet(r) => {
+                self.replicasets.insert(r.meta.key(), r);
+            }
+            Object::Job(j) => {
+                self.jobs.insert(j.meta.key(), j);
+            }
+            Object::Event(e) => {
+                self.bump(e.last);
+                let ikey = (e.namespace.clone(), e.involved_kind.clone(), e.involved_name.clone());
+                let ekey = (e.namespace.clone(), e.name.clone());
+                if let Some(old) = self.event_index.insert(ekey, ikey.clone())
+                    && old != ikey
+                    && let Some(b) = self.events.get_mut(&old)
+                {
+                    b.remove(&e.name);
+                }
+                self.events.entry(ikey).or_default().insert(e.name.clone(), e);
+            }
+        }
+    }
+
+    fn delete(&mut self, kind: Kind, key: &Key) {
+        match kind {
+            Kind::Node => {
+                self.nodes.remove(&key.1);
+            }
+            Kind::Pod => {
+                self.pods.remove(key);
+                self.logs.retain(|(ns, pod, _), _| !(ns == &key.0 && pod == &key.1));
+            }
+            Kind::Deployment => {
+                self.deployments.remove(key);
+            }
+            Kind::ReplicaSet => {
+                self.replicasets.remove(key);
+            }
+            Kind::Job => {
+                self.jobs.remove(key);
+            }
+            Kind::Event => {
+                if let Some(ikey) = self.event_index.remove(key)
+                    && let Some(b) = self.events.get_mut(&ikey)
+                {
+                    b.remove(&key.1);
+                    if b.is_empty() {
+                        self.events.remove(&ikey);
+                    }
+                }
+            }
+        }
+    }
+
+    /// True once every kind has reported `Synced`.
+    pub fn is_synced(&self) -> bool {
+        Kind::ALL.iter().all(|k| self.synced.contains(k))
+    }
+
+    /// The kinds not yet synced.
+    pub fn unsynced(&self) -> Vec<Kind> {
+        Kind::ALL
+            .iter()
+            .copied()
+            .filter(|k| !self.synced.contains(k))
+            .collect()
+    }
+
+    /// The newest timestamp seen in any object (node heartbeats, event times, pod condition and
+    /// container state times): the `now` of an offline dump.
+    pub fn newest_timestamp(&self) -> Option<Timestamp> {
+        self.newest
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = &NodeInfo> {
+        self.nodes.values()
+    }
+
+    pub fn pods(&self) -> impl Iterator<Item = &PodInfo> {
+        self.pods.values()
+    }
+
+    /// Pods of one namespace.
+    pub fn pods_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a PodInfo> + 'a {
+        self.pods
+            .range((namespace.to_string(), String::new())..)
+            .take_while(move |((ns, _), _)| ns == namespace)
+            .map(|(_, p)| p)
+    }
+
+    pub fn deployments(&self) -> impl Iterator<Item = &DeploymentInfo> {
+        self.deployments.values()
+    }
+
+    pub fn deployment(&self, namespace: &str, name: &str) -> Option<&DeploymentInfo> {
+        self.deployments.get(&(namespace.to_string(), name.to_string()))
+    }
+
+    /// ReplicaSets of one namespace.
+    pub fn replicasets_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a ReplicaSetInfo> + 'a {
+        self.replicasets
+            .range((namespace.to_string(), String::new())..)
+            .take_while(move |((ns, _), _)| ns == namespace)
+            .map(|(_, r)| r)
+    }
+
+    pub fn jobs(&self) -> impl Iterator<Item = &JobInfo> {
+        self.jobs.values()
+    }
+
+    /// Events whose involved object is `kind` `namespace/name`, oldest first.
+    pub fn events_for(&self, namespace: &str, kind: &str, name: &str) -> Vec<&EventInfo> {
+        let mut v: Vec<&EventInfo> = self
+            .events
+            .get(&(namespace.to_string(), kind.to_string(), name.to_string()))
+            .map(|b| b.values().collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| a.last.cmp(&b.last).then_with(|| a.name.cmp(&b.name)));
+        v
+    }
+
+    /// Facts read from a container's log, if a log was read.
+    pub fn log_facts(&self, namespace: &str, pod: &str, container: &str) -> Option<&LogFacts> {
+        self.logs
+            .get(&(namespace.to_string(), pod.to_string(), container.to_string()))
+    }
+
+    /// Object counts per kind (events counted individually).
+    pub fn counts(&self) -> Vec<(Kind, usize)> {
+        vec![
+            (Kind::Node, self.nodes.len()),
+            (Kind::Pod, self.pods.len()),
+            (Kind::Deployment, self.deployments.len()),
+            (Kind::ReplicaSet, self.replicasets.len()),
+            (Kind::Event, self.event_index.len()),
+            (Kind::Job, self.jobs.len()),
+        ]
+    }
+}

@@ -1,0 +1,9 @@
+//! kube-verdict: tells whether a Kubernetes deployment really worked, from the cluster itself.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod run;
+pub mod sinks;
+pub mod sources;

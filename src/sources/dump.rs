@@ -1,0 +1,463 @@
+//! The offline source: takes a `kubectl cluster-info dump --output-directory` tree (plus any
+//! `kubectl get -o json|yaml` file dropped into it) and emits the same `Change`s as the live
+//! source, then `Synced` for every kind. Logs are read line by line and only for build pods.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::engine::builds::{LogScanner, MAX_LINE_BYTES};
+use crate::engine::view::{
+    Change, DeploymentInfo, EventInfo, JobInfo, Kind, NodeInfo, Object, PodInfo, ReplicaSetInfo,
+};
+
+/// Why a dump could not be read. Each variant names the path.
+#[derive(Debug, thiserror::Error)]
+pub enum DumpError {
+    /// The path does not exist or is not a directory.
+    #[error("{0}: not a directory (expected the output of kubectl cluster-info dump --output-directory)")]
+    NotADirectory(PathBuf),
+    /// A file or directory could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `.json`/`.yaml` file is not valid JSON/YAML.
+    #[error("{path}: not valid {format}: {message}")]
+    Parse {
+        path: PathBuf,
+        format: &'static str,
+        message: String,
+    },
+}
+
+/// What reading a dump found besides objects.
+#[derive(Debug, Default)]
+pub struct DumpStats {
+    pub files: usize,
+    pub objects: usize,
+    pub log_files: usize,
+    /// Objects skipped (malformed, or of a kind kube-verdict does not use), with a warning each.
+    pub skipped: usize,
+    /// Human-readable warnings, each naming its file and object.
+    pub warnings: Vec<String>,
+}
+
+/// Kinds `kubectl cluster-info dump` writes that the engine does not need: skipped silently.
+const DUMP_KINDS_UNUSED: [&str; 3] = ["Service", "DaemonSet", "ReplicationController"];
+
+/// Largest JSON/YAML file accepted (a whole-cluster events.json can be large, but not this).
+const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Reads the dump under `dir`, feeding every change to `sink`.
+pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpError> {
+    if !dir.is_dir() {
+        return Err(DumpError::NotADirectory(dir.to_path_buf()));
+    }
+    let mut stats = DumpStats::default();
+    let mut builds: HashMap<(String, String), Vec<String>> = HashMap::new();
+    let mut log_files: Vec<(String, String, PathBuf)> = Vec::new();
+
+    let mut emit = |obj: Object, stats: &mut DumpStats, builds: &mut HashMap<(String, String), Vec<String>>| {
+        if let Object::Pod(p) = &obj
+            && p.init_containers.iter().chain(p.containers.iter()).any(|c| !c.argv.is_empty() || c.image.contains("kaniko"))
+        {
+            builds.insert(
+                (p.meta.namespace.clone(), p.meta.name.clone()),
+                p.init_containers.iter().chain(p.containers.iter()).map(|c| c.name.clone()).collect(),
+            );
+        }
+        stats.objects += 1;
+        sink(Change::Apply(obj));
+    };
+
+    for entry in sorted_entries(dir)? {
+        if entry.is_dir() {
+            let ns = file_name(&entry);
+            for inner in sorted_entries(&entry)? {
+                if inner.is_dir() {
+                    let logs = inner.join("logs.txt");
+                    if logs.is_file() {
+                        log_files.push((ns.clone(), file_name(&inner), logs));
+                    }
+                } else if is_object_file(&inner) {
+                    read_object_file(&inner, &mut stats, &mut |o, s| emit(o, s, &mut builds))?;
+                }
+            }
+        } else if is_object_file(&entry) {
+            read_object_file(&entry, &mut stats, &mut |o, s| emit(o, s, &mut builds))?;
+        }
+    }
+
+    for (ns, pod, path) in log_files {
+        // Application logs can be huge and say nothing about builds: read build pods' only.
+        let Some(containers) = builds.get(&(ns.clone(), pod.clone())) else {
+            continue;
+        };
+        stats.log_files += 1;
+        read_logs(&path, &ns, &pod, containers, &mut stats, sink)?;
+    }
+    for k in Kind::ALL {
+        sink(Change::Synced(k));
+    }
+    Ok(stats)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, DumpError> {
+    let rd = std::fs::read_dir(dir).map_err(|e| DumpError::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
+    let mut v = Vec::new();
+    for e in rd {
+        let e = e.map_err(|e| DumpError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        v.push(e.path());
+    }
+    v.sort();
+    Ok(v)
+}
+
+fn is_object_file(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("json") | Some("yaml") | Some("yml")
+    )
+}
+
+#[derive(Deserialize)]
+struct Top<'a> {
+    kind: Option<String>,
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+    #[serde(borrow)]
+    items: Option<Vec<&'a RawValue>>,
+}
+
+#[derive(Deserialize, Default)]
+struct PeekMeta {
+    name: Option<String>,
+    namespace: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Peek {
+    kind: Option<String>,
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+    #[serde(default)]
+    metadata: Option<PeekMeta>,
+}
+
+fn read_object_file(
+    path: &Path,
+    stats: &mut DumpStats,
+    emit: &mut dyn FnMut(Object, &mut DumpStats),
+) -> Result<(), DumpError> {
+    let io = |e| DumpError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let f = File::open(path).map_err(io)?;
+    let mut bytes = Vec::new();
+    f.take(MAX_FILE_BYTES).read_to_end(&mut bytes).map_err(io)?;
+    stats.files += 1;
+    let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml") | Some("yml"));
+    if yaml {
+        let text = String::from_utf8_lossy(&bytes);
+        for doc in serde_yaml::Deserializer::from_str(&text) {
+            let v = serde_json::Value::deserialize(doc).map_err(|e| DumpError::Parse {
+                path: path.to_path_buf(),
+                format: "YAML",
+                message: e.to_string(),
+            })?;
+            if v.is_null() {
+                continue;
+            }
+            let json = serde_json::to_vec(&v).map_err(|e| DumpError::Parse {
+                path: path.to_path_buf(),
+                format: "YAML",
+                message: e.to_string(),
+            })?;
+            read_json_document(path, &json, stats, emit)?;
+        }
+        Ok(())
+    } else {
+        read_json_document(path, &bytes, stats, emit)
+    }
+}
+
+fn read_json_document(
+    path: &Path,
+    bytes: &[u8],
+    stats: &mut DumpStats,
+    emit: &mut dyn FnMut(Object, &mut DumpStats),
+) -> Result<(), DumpError> {
+    let top: Top = serde_json::from_slice(bytes).map_err(|e| DumpError::Parse {
+        path: path.to_path_buf(),
+        format: "JSON",
+        message: e.to_string(),
+    })?;
+    match top.items {
+        Some(items) => {
+            // `PodList` -> `Pod`; `List` items carry their own kind.
+            let list_kind = top
+                .kind
+                .as_deref()
+                .and_then(|k| k.strip_suffix("List"))
+                .filter(|k| !k.is_empty())
+                .map(str::to_string);
+            for (i, raw) in items.iter().enumerate() {
+                read_item(path, i, raw.get(), list_kind.as_deref(), top.api_version.as_deref(), stats, emit);
+            }
+        }
+        None if top.kind.is_some() => {
+            let raw = std::str::from_utf8(bytes).unwrap_or("");
+            read_item(path, 0, raw, None, None, stats, emit);
+        }
+        None => {
+            stats.skipped += 1;
+            stats.warnings.push(format!(
+                "{}: skipped: not a Kubernetes object or list (no kind, no items)",
+                path.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn read_item(
+    path: &Path,
+    index: usize,
+    raw: &str,
+    list_kind: Option<&str>,
+    list_api_version: Option<&str>,
+    stats: &mut DumpStats,
+    emit: &mut dyn FnMut(Object, &mut DumpStats),
+) {
+    let peek: Peek = match serde_json::from_str(raw) {
+        Ok(p) => p,
+        Err(e) => {
+            stats.skipped += 1;
+            stats.warnings.push(format!("{}: item {index}: skipped: not an object: {e}", path.display()));
+            return;
+        }
+    };
+    let meta = peek.metadata.unwrap_or_default();
+    let kind = peek.kind.as_deref().or(list_kind).unwrap_or("");
+    let api_version = peek.api_version.as_deref().or(list_api_version).unwrap_or("");
+    let who = format!(
+        "{kind} {}{}",
+        meta.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default(),
+        meta.name.as_deref().unwrap_or("<no name>")
+    );
+    let skip = |stats: &mut DumpStats, why: String| {
+        stats.skipped += 1;
+        stats.warnings.push(format!("{}: {who}: skipped: {why}", path.display()));
+    };
+    macro_rules! typed {
+        ($t:ty, $proj:ty, $variant:ident) => {
+            match serde_json::from_str::<$t>(raw) {
+                Ok(obj) => match <$proj>::try_from(&obj) {
+                    Ok(p) => emit(Object::$variant(p), stats),
+                    Err(e) => skip(stats, e.problem),
+                },
+                Err(e) => skip(stats, format!("malformed: {e}")),
+            }
+        };
+    }
+    match kind {
+        "Pod" => typed!(k8s_openapi::api::core::v1::Pod, PodInfo, Pod),
+        "Node" => typed!(k8s_openapi::api::core::v1::Node, NodeInfo, Node),
+        "Deployment" => typed!(k8s_openapi::api::apps::v1::Deployment, DeploymentInfo, Deployment),
+        "ReplicaSet" => typed!(k8s_openapi::api::apps::v1::ReplicaSet, ReplicaSetInfo, ReplicaSet),
+        "Job" => typed!(k8s_openapi::api::batch::v1::Job, JobInfo, Job),
+        "Event" if api_version.starts_with("events.k8s.io") => {
+            typed!(k8s_openapi::api::events::v1::Event, EventInfo, Event)
+        }
+        "Event" => typed!(k8s_openapi::api::core::v1::Event, EventInfo, Event),
+        k if DUMP_KINDS_UNUSED.contains(&k) => {}
+        "" => skip(stats, "no kind".into()),
+        other => skip(stats, format!("kind {other} is not used by kube-verdict")),
+    }
+}
+
+/// A cluster-info dump log marker: `==== START logs for container C of pod NS/POD ====`.
+fn marker<'a>(line: &'a str, word: &str) -> Option<(usize, &'a str)> {
+    let prefix = format!("==== {word} logs for container ");
+    let at = line.find(&prefix)?;
+    let rest = &line[at + prefix.len()..];
+    let (container, _) = rest.split_once(" of pod ")?;
+    Some((at, container))
+}
+
+/// Reads `DIR/<ns>/<pod>/logs.txt`: each container's block between START/END markers goes to a
+/// `LogScanner`. A block without END is marked truncated; a file without any marker is taken
+/// as the log of the pod's only container (and skipped with a warning when there are several).
+fn read_logs(
+    path: &Path,
+    ns: &str,
+    pod: &str,
+    containers: &[String],
+    stats: &mut DumpStats,
+    sink: &mut dyn FnMut(Change),
+) -> Result<(), DumpError> {
+    let f = File::open(path).map_err(|e| DumpError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let mut r = BufReader::with_capacity(64 * 1024, f);
+    let mut buf = Vec::new();
+    let mut current: Option<(String, LogScanner)> = None;
+    let mut unmarked = LogScanner::new();
+    let mut saw_marker = false;
+    let mut emit = |container: String, facts: crate::engine::builds::LogFacts| {
+        sink(Change::PodLog {
+            namespace: ns.to_string(),
+            pod: pod.to_string(),
+            container,
+            facts,
+        })
+    };
+    loop {
+        let (got, cut) = read_bounded_line(&mut r, &mut buf, MAX_LINE_BYTES).map_err(|e| DumpError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        if !got {
+            break;
+        }
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end_matches(['\n', '\r']);
+        if let Some((at, c)) = marker(line, "START") {
+            saw_marker = true;
+            if let Some((name, mut s)) = current.take() {
+                s.truncated();
+                emit(name, s.finish());
+            }
+            let _ = at;
+            current = Some((c.to_string(), LogScanner::new()));
+            continue;
+        }
+        if let Some((at, c)) = marker(line, "END") {
+            saw_marker = true;
+            if let Some((name, mut s)) = current.take() {
+                // The END marker is glued to a last line that had no newline.
+                if at > 0 {
+                    s.line(&line[..at]);
+                }
+                if name != c {
+                    s.truncated();
+                }
+                emit(name, s.finish());
+            }
+            continue;
+        }
+        match current.as_mut() {
+            Some((_, s)) => {
+                if cut {
+                    s.note_cut_line();
+                }
+                s.line(line);
+            }
+            None => unmarked.line(line),
+        }
+    }
+    if let Some((name, mut s)) = current.take() {
+        s.truncated();
+        stats
+            .warnings
+            .push(format!("{}: log of container {name} has no END marker: truncated", path.display()));
+        emit(name, s.finish());
+    }
+    if !saw_marker {
+        let facts = unmarked.finish();
+        if facts.lines > 0 {
+            if containers.len() == 1 {
+                stats.warnings.push(format!(
+                    "{}: no START/END markers: read as the log of container {}",
+                    path.display(),
+                    containers[0]
+                ));
+                emit(containers[0].clone(), facts);
+            } else {
+                stats.skipped += 1;
+                stats.warnings.push(format!(
+                    "{}: skipped: no START/END markers and pod {ns}/{pod} has {} containers",
+                    path.display(),
+                    containers.len()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads one line into `buf`, keeping at most `max` bytes of it (the rest is consumed and
+/// dropped). Returns (false, _) at EOF, and whether the line was cut.
+fn read_bounded_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, max: usize) -> std::io::Result<(bool, bool)> {
+    buf.clear();
+    let mut cut = false;
+    let mut any = false;
+    loop {
+        let available = r.fill_buf()?;
+        if available.is_empty() {
+            return Ok((any, cut));
+        }
+        any = true;
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        let room = max.saturating_sub(buf.len());
+        if chunk.len() > room {
+            buf.extend_from_slice(&chunk[..room]);
+            cut = true;
+        } else {
+            buf.extend_from_slice(chunk);
+        }
+        let n = chunk.len();
+        r.consume(n);
+        if done {
+            return Ok((true, cut));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_reader_cuts_long_lines_and_keeps_the_next() {
+        let data = format!("{}\nnext\nlast", "a".repeat(100));
+        let mut r = BufReader::with_capacity(8, data.as_bytes());
+        let mut buf = Vec::new();
+        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (true, true));
+        assert_eq!(buf.len(), 10);
+        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (true, false));
+        assert_eq!(buf, b"next\n");
+        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (true, false));
+        assert_eq!(buf, b"last");
+        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap().0, false);
+    }
+
+    #[test]
+    fn markers_parse_with_glued_end() {
+        assert_eq!(marker("==== START logs for container kaniko of pod ci/b-1 ====", "START"), Some((0, "kaniko")));
+        assert_eq!(marker("last line==== END logs for container kaniko of pod ci/b-1 ====", "END"), Some((9, "kaniko")));
+        assert_eq!(marker("INFO[0001] hello", "END"), None);
+    }
+}

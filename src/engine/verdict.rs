@@ -446,13 +446,33 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
             let b = j.and_then(|j| j.build.as_ref());
             let pods = running_pods.len();
             out.summary = format!(
-                "All {} pod{} run {} pushed by build {} at {}.",
-                pods,
-                if pods == 1 { "" } else { "s" },
+                "{} {} pushed by build {} at {}.",
+                if pods == 1 { "The 1 pod runs".to_string() } else { format!("All {pods} pods run") },
                 b.and_then(|b| b.digest.as_ref()).map(|d| d.short().to_string()).unwrap_or_default(),
                 b.map(|b| b.pod_ref()).unwrap_or_default(),
                 fmt_ts(b.and_then(|b| b.finished_at))
             );
+            // The false alarm this tool exists for: pulls that failed before the push.
+            if let Some(b) = b {
+                for p in &ro.new_pods {
+                    let events = view.events_for(&ns, "Pod", &p.meta.name);
+                    let early: Vec<&&EventInfo> = events
+                        .iter()
+                        .filter(|e| e.reason == "Failed" && e.message.starts_with("Failed to pull image"))
+                        .filter(|e| b.finished_at.is_some_and(|f| e.last.is_some_and(|l| l <= f)))
+                        .collect();
+                    if let (Some(first), Some(last)) = (early.first(), early.last()) {
+                        evidence.push(format!(
+                            "pod {}: {} image pull failures between {} and {}, before the build pushed at {}: the deploy outran the build, then recovered by itself",
+                            p.meta.full_name(),
+                            early.iter().map(|e| e.count.max(1)).sum::<i32>(),
+                            fmt_ts(first.first),
+                            fmt_ts(last.last),
+                            fmt_ts(b.finished_at)
+                        ));
+                    }
+                }
+            }
             if matched > 1 {
                 out.summary = format!("All {pods} pods run the digests their {matched} builds pushed.");
             }
@@ -863,6 +883,18 @@ fn judge_container(
         (Some(built), BuildStatus::Succeeded) if !running.is_empty() => {
             let all_match = running.iter().all(|d| d == built);
             report.digest_match = Some(all_match);
+            if !all_match {
+                for d in running.iter().filter(|d| *d != built) {
+                    if let Some(o) = builds.iter().find(|o| o.digest.as_ref() == Some(d)) {
+                        evidence.push(format!(
+                            "running digest {} was pushed by the older build {} at {}",
+                            d.short(),
+                            o.pod_ref(),
+                            fmt_ts(o.finished_at)
+                        ));
+                    }
+                }
+            }
             if all_match {
                 DigestJudgement::Match
             } else if ro.complete {

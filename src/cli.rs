@@ -52,11 +52,21 @@ pub enum LinkBuildsArg {
 pub struct EngineArgs {
     /// How long a blocker (or an application failure) must persist before it is declared;
     /// before that the verdict stays `converging`. Long enough for a cluster autoscaler to react.
-    #[arg(long, value_name = "DURATION", default_value = "2m", env = "KUBE_VERDICT_BLOCKED_AFTER")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "2m",
+        env = "KUBE_VERDICT_BLOCKED_AFTER"
+    )]
     pub blocked_after: String,
 
     /// How long a newer successful build may wait for its rollout before the pods are `stale`.
-    #[arg(long, value_name = "DURATION", default_value = "5m", env = "KUBE_VERDICT_ROLLOUT_GRACE")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5m",
+        env = "KUBE_VERDICT_ROLLOUT_GRACE"
+    )]
     pub rollout_grace: String,
 
     /// Whether builds of other tags in the same repository can decide a verdict.

@@ -98,15 +98,17 @@ pub fn load_owners(path: &Path) -> Result<OwnerTable, ConfigError> {
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    let map: std::collections::BTreeMap<String, String> =
-        serde_yaml::from_str(&text).map_err(|e| err(format!("expected a map of cause: owner: {e}")))?;
+    let map: std::collections::BTreeMap<String, String> = serde_yaml::from_str(&text)
+        .map_err(|e| err(format!("expected a map of cause: owner: {e}")))?;
     let mut table = OwnerTable::default();
     for (cause, owner) in map {
-        let o = Owner::parse(&owner).filter(|o| *o != Owner::None).ok_or_else(|| {
-            err(format!(
-                "{cause}: owner {owner:?} is not one of application, platform, infrastructure"
-            ))
-        })?;
+        let o = Owner::parse(&owner)
+            .filter(|o| *o != Owner::None)
+            .ok_or_else(|| {
+                err(format!(
+                    "{cause}: owner {owner:?} is not one of application, platform, infrastructure"
+                ))
+            })?;
         table.set(&cause, o).map_err(err)?;
     }
     Ok(table)
@@ -117,7 +119,10 @@ pub fn load_owners(path: &Path) -> Result<OwnerTable, ConfigError> {
 pub fn parse_target(t: &str) -> Result<String, ConfigError> {
     let name = match t.split_once('/') {
         Some((kind, name)) => {
-            if !matches!(kind, "deployment" | "deployments" | "deploy" | "deployment.apps" | "deployments.apps") {
+            if !matches!(
+                kind,
+                "deployment" | "deployments" | "deploy" | "deployment.apps" | "deployments.apps"
+            ) {
                 return Err(ConfigError::Target(t.to_string()));
             }
             name
@@ -156,7 +161,10 @@ impl CheckConfig {
             }
         }
         let now = match now {
-            Some(s) => Some(s.parse::<Timestamp>().map_err(|_| ConfigError::Now(s.clone()))?),
+            Some(s) => Some(
+                s.parse::<Timestamp>()
+                    .map_err(|_| ConfigError::Now(s.clone()))?,
+            ),
             None => None,
         };
         let scope = if all_namespaces || namespaces.is_empty() {
@@ -194,9 +202,18 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("x", "90s").unwrap(), SignedDuration::from_secs(90));
-        assert_eq!(parse_duration("x", "2m").unwrap(), SignedDuration::from_mins(2));
-        assert_eq!(parse_duration("x", "1h30m").unwrap(), SignedDuration::from_mins(90));
+        assert_eq!(
+            parse_duration("x", "90s").unwrap(),
+            SignedDuration::from_secs(90)
+        );
+        assert_eq!(
+            parse_duration("x", "2m").unwrap(),
+            SignedDuration::from_mins(2)
+        );
+        assert_eq!(
+            parse_duration("x", "1h30m").unwrap(),
+            SignedDuration::from_mins(90)
+        );
         assert!(parse_duration("x", "soon").is_err());
         assert!(parse_duration("x", "-5m").is_err());
     }

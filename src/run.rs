@@ -17,10 +17,12 @@ pub enum RunError {
     #[error("{0}: the dump holds no timestamps to judge at; pass --now")]
     NoTime(String),
     /// A named target does not exist.
-    #[error("deployment {0} not found")]
+    #[error("deployment {0}")]
     TargetNotFound(String),
     /// Live cluster access is not available yet.
-    #[error("reading a live cluster is not available in this version; make a dump with `kubectl cluster-info dump --all-namespaces --output-directory=DIR` and pass --dump DIR")]
+    #[error(
+        "reading a live cluster is not available in this version; make a dump with `kubectl cluster-info dump --all-namespaces --output-directory=DIR` and pass --dump DIR"
+    )]
     LiveUnavailable,
 }
 
@@ -55,7 +57,10 @@ pub fn check(cfg: &CheckConfig) -> Result<Report, RunError> {
                 crate::config::Scope::All => "in any namespace".to_string(),
                 crate::config::Scope::Namespaces(n) => format!("in namespace {}", n.join(", ")),
             };
-            return Err(RunError::TargetNotFound(format!("{t} {scope} of {}", dir.display())));
+            return Err(RunError::TargetNotFound(format!(
+                "{t} not found {scope} of {}",
+                dir.display()
+            )));
         }
     }
     Ok(Report {

@@ -31,7 +31,8 @@ fn config(dump: &Path, policy: Policy) -> CheckConfig {
 /// Paths in warnings are made relative to the repository so goldens do not depend on checkouts.
 fn run(rel: &str, policy: Policy) -> Report {
     std::env::set_current_dir(root()).unwrap();
-    kube_verdict::run::check(&config(Path::new(rel), policy)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    kube_verdict::run::check(&config(Path::new(rel), policy))
+        .unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 fn golden(name: &str, actual: &str) {
@@ -40,8 +41,12 @@ fn golden(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} missing: run UPDATE_GOLDEN=1 cargo test --test scenarios", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} missing: run UPDATE_GOLDEN=1 cargo test --test scenarios",
+            path.display()
+        )
+    });
     if expected != actual {
         let diff: Vec<String> = expected
             .lines()
@@ -65,57 +70,363 @@ fn golden(name: &str, actual: &str) {
 const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
     ("bad-input", "shop/ok", "verified", "digest_match", "none"),
     ("bad-input", "shop/cut", "verified", "digest_match", "none"),
-    ("blocked-capacity", "capacity/cpu-hungry", "blocked", "insufficient_cpu", "infrastructure"),
-    ("blocked-capacity", "capacity/memory-hungry", "blocked", "insufficient_memory", "infrastructure"),
-    ("blocked-capacity", "capacity/scratch-heavy", "blocked", "insufficient_ephemeral_storage", "infrastructure"),
-    ("blocked-capacity", "capacity/gpu-trainer", "blocked", "insufficient_resource", "infrastructure"),
-    ("blocked-capacity", "capacity/sidecar-swarm", "blocked", "too_many_pods", "infrastructure"),
-    ("blocked-image-pull", "images/missing-tag", "blocked", "image_not_found", "application"),
-    ("blocked-image-pull", "images/ecr-no-creds", "blocked", "image_pull_unauthorized", "platform"),
-    ("blocked-image-pull", "images/rate-limited", "blocked", "image_pull_rate_limited", "platform"),
-    ("blocked-image-pull", "images/registry-timeout", "blocked", "image_pull_network", "infrastructure"),
-    ("blocked-image-pull", "images/bad-name", "blocked", "invalid_image_name", "application"),
-    ("blocked-nodes-and-volumes", "storage/cordoned", "blocked", "nodes_unschedulable", "infrastructure"),
-    ("blocked-nodes-and-volumes", "storage/postgres", "blocked", "volume_node_affinity_conflict", "infrastructure"),
-    ("blocked-nodes-and-volumes", "storage/uploads", "blocked", "unbound_pvc", "infrastructure"),
-    ("blocked-placement", "placement/gpu-untolerated", "blocked", "untolerated_taint", "platform"),
-    ("blocked-placement", "placement/wrong-selector", "blocked", "node_affinity_mismatch", "application"),
-    ("blocked-placement", "placement/needs-cache-neighbour", "blocked", "pod_affinity_mismatch", "application"),
-    ("blocked-placement", "placement/one-per-node", "blocked", "pod_anti_affinity_conflict", "application"),
-    ("blocked-placement", "placement/zone-spread", "blocked", "topology_spread_mismatch", "application"),
-    ("blocked-placement", "placement/host-port", "blocked", "no_free_ports", "application"),
-    ("blocked-replicaset", "team-a/api", "blocked", "quota_exceeded", "platform"),
-    ("blocked-replicaset", "team-b/worker", "blocked", "admission_denied", "platform"),
-    ("blocked-sandbox-and-mount", "edge/gateway", "blocked", "sandbox_creation_failed", "infrastructure"),
-    ("blocked-sandbox-and-mount", "edge/uploader", "blocked", "volume_mount_failed", "infrastructure"),
-    ("complete-digest-unavailable", "legacy/billing", "complete", "digest_unavailable", "none"),
-    ("complete-digest-unavailable", "legacy/ledger", "complete", "digest_unavailable", "none"),
-    ("complete-no-build", "web/frontend-proxy", "complete", "no_build_known", "none"),
-    ("complete-no-build", "web/nightly-report", "complete", "no_build_known", "none"),
-    ("converging-awaiting-rollout", "shop/catalog", "converging", "awaiting_rollout", "none"),
-    ("converging-build-running", "shop/search", "converging", "build_running", "none"),
-    ("converging-pulling-image", "ml/inference", "converging", "pulling_image", "none"),
-    ("converging-scaling-up", "data/etl", "converging", "scaling_up", "none"),
-    ("converging-scaling-up", "streams/stream", "converging", "scaling_up", "none"),
-    ("converging-young-blocker", "shop/recommend", "converging", "rollout_progressing", "none"),
-    ("failed-application", "apps/crasher", "failed", "crash_loop", "application"),
-    ("failed-application", "apps/leaky", "failed", "oom_killed", "application"),
-    ("failed-application", "apps/needs-secret", "failed", "config_error", "application"),
-    ("failed-application", "apps/never-ready", "failed", "readiness_failing", "application"),
-    ("failed-application", "apps/config-mount", "failed", "config_error", "application"),
-    ("failed-build", "shop/reviews", "failed", "build_failed", "application"),
-    ("failed-build", "shop/wishlist", "complete", "no_build_known", "none"),
-    ("failed-build", "shop/wishlist-canary", "failed", "build_failed", "application"),
-    ("link-builds-and-branch-pushes", "shop/profile", "verified", "digest_match", "none"),
-    ("progress-deadline", "apps/stuck", "failed", "progress_deadline_exceeded", "application"),
-    ("progress-deadline", "ml/model-server", "converging", "pulling_image", "none"),
-    ("stale-digest-mismatch", "shop/orders", "stale", "digest_mismatch", "platform"),
-    ("unknown-and-other", "misc/ghost", "unknown", "no_pods", "none"),
-    ("unknown-and-other", "misc/gated", "blocked", "other", "platform"),
-    ("unknown-and-other", "misc/expired-events", "blocked", "insufficient_memory", "infrastructure"),
-    ("unknown-and-other", "misc/new-api-events", "blocked", "pod_anti_affinity_conflict", "application"),
-    ("verified-termination-message", "payments/api", "verified", "digest_match", "none"),
-    ("verified-text-log-two-destinations", "shop/cart", "verified", "digest_match", "none"),
+    (
+        "blocked-capacity",
+        "capacity/cpu-hungry",
+        "blocked",
+        "insufficient_cpu",
+        "infrastructure",
+    ),
+    (
+        "blocked-capacity",
+        "capacity/memory-hungry",
+        "blocked",
+        "insufficient_memory",
+        "infrastructure",
+    ),
+    (
+        "blocked-capacity",
+        "capacity/scratch-heavy",
+        "blocked",
+        "insufficient_ephemeral_storage",
+        "infrastructure",
+    ),
+    (
+        "blocked-capacity",
+        "capacity/gpu-trainer",
+        "blocked",
+        "insufficient_resource",
+        "infrastructure",
+    ),
+    (
+        "blocked-capacity",
+        "capacity/sidecar-swarm",
+        "blocked",
+        "too_many_pods",
+        "infrastructure",
+    ),
+    (
+        "blocked-image-pull",
+        "images/missing-tag",
+        "blocked",
+        "image_not_found",
+        "application",
+    ),
+    (
+        "blocked-image-pull",
+        "images/ecr-no-creds",
+        "blocked",
+        "image_pull_unauthorized",
+        "platform",
+    ),
+    (
+        "blocked-image-pull",
+        "images/rate-limited",
+        "blocked",
+        "image_pull_rate_limited",
+        "platform",
+    ),
+    (
+        "blocked-image-pull",
+        "images/registry-timeout",
+        "blocked",
+        "image_pull_network",
+        "infrastructure",
+    ),
+    (
+        "blocked-image-pull",
+        "images/bad-name",
+        "blocked",
+        "invalid_image_name",
+        "application",
+    ),
+    (
+        "blocked-nodes-and-volumes",
+        "storage/cordoned",
+        "blocked",
+        "nodes_unschedulable",
+        "infrastructure",
+    ),
+    (
+        "blocked-nodes-and-volumes",
+        "storage/postgres",
+        "blocked",
+        "volume_node_affinity_conflict",
+        "infrastructure",
+    ),
+    (
+        "blocked-nodes-and-volumes",
+        "storage/uploads",
+        "blocked",
+        "unbound_pvc",
+        "infrastructure",
+    ),
+    (
+        "blocked-placement",
+        "placement/gpu-untolerated",
+        "blocked",
+        "untolerated_taint",
+        "platform",
+    ),
+    (
+        "blocked-placement",
+        "placement/wrong-selector",
+        "blocked",
+        "node_affinity_mismatch",
+        "application",
+    ),
+    (
+        "blocked-placement",
+        "placement/needs-cache-neighbour",
+        "blocked",
+        "pod_affinity_mismatch",
+        "application",
+    ),
+    (
+        "blocked-placement",
+        "placement/one-per-node",
+        "blocked",
+        "pod_anti_affinity_conflict",
+        "application",
+    ),
+    (
+        "blocked-placement",
+        "placement/zone-spread",
+        "blocked",
+        "topology_spread_mismatch",
+        "application",
+    ),
+    (
+        "blocked-placement",
+        "placement/host-port",
+        "blocked",
+        "no_free_ports",
+        "application",
+    ),
+    (
+        "blocked-replicaset",
+        "team-a/api",
+        "blocked",
+        "quota_exceeded",
+        "platform",
+    ),
+    (
+        "blocked-replicaset",
+        "team-b/worker",
+        "blocked",
+        "admission_denied",
+        "platform",
+    ),
+    (
+        "blocked-sandbox-and-mount",
+        "edge/gateway",
+        "blocked",
+        "sandbox_creation_failed",
+        "infrastructure",
+    ),
+    (
+        "blocked-sandbox-and-mount",
+        "edge/uploader",
+        "blocked",
+        "volume_mount_failed",
+        "infrastructure",
+    ),
+    (
+        "complete-digest-unavailable",
+        "legacy/billing",
+        "complete",
+        "digest_unavailable",
+        "none",
+    ),
+    (
+        "complete-digest-unavailable",
+        "legacy/ledger",
+        "complete",
+        "digest_unavailable",
+        "none",
+    ),
+    (
+        "complete-no-build",
+        "web/frontend-proxy",
+        "complete",
+        "no_build_known",
+        "none",
+    ),
+    (
+        "complete-no-build",
+        "web/nightly-report",
+        "complete",
+        "no_build_known",
+        "none",
+    ),
+    (
+        "converging-awaiting-rollout",
+        "shop/catalog",
+        "converging",
+        "awaiting_rollout",
+        "none",
+    ),
+    (
+        "converging-build-running",
+        "shop/search",
+        "converging",
+        "build_running",
+        "none",
+    ),
+    (
+        "converging-pulling-image",
+        "ml/inference",
+        "converging",
+        "pulling_image",
+        "none",
+    ),
+    (
+        "converging-scaling-up",
+        "data/etl",
+        "converging",
+        "scaling_up",
+        "none",
+    ),
+    (
+        "converging-scaling-up",
+        "streams/stream",
+        "converging",
+        "scaling_up",
+        "none",
+    ),
+    (
+        "converging-young-blocker",
+        "shop/recommend",
+        "converging",
+        "rollout_progressing",
+        "none",
+    ),
+    (
+        "failed-application",
+        "apps/crasher",
+        "failed",
+        "crash_loop",
+        "application",
+    ),
+    (
+        "failed-application",
+        "apps/leaky",
+        "failed",
+        "oom_killed",
+        "application",
+    ),
+    (
+        "failed-application",
+        "apps/needs-secret",
+        "failed",
+        "config_error",
+        "application",
+    ),
+    (
+        "failed-application",
+        "apps/never-ready",
+        "failed",
+        "readiness_failing",
+        "application",
+    ),
+    (
+        "failed-application",
+        "apps/config-mount",
+        "failed",
+        "config_error",
+        "application",
+    ),
+    (
+        "failed-build",
+        "shop/reviews",
+        "failed",
+        "build_failed",
+        "application",
+    ),
+    (
+        "failed-build",
+        "shop/wishlist",
+        "complete",
+        "no_build_known",
+        "none",
+    ),
+    (
+        "failed-build",
+        "shop/wishlist-canary",
+        "failed",
+        "build_failed",
+        "application",
+    ),
+    (
+        "link-builds-and-branch-pushes",
+        "shop/profile",
+        "verified",
+        "digest_match",
+        "none",
+    ),
+    (
+        "progress-deadline",
+        "apps/stuck",
+        "failed",
+        "progress_deadline_exceeded",
+        "application",
+    ),
+    (
+        "progress-deadline",
+        "ml/model-server",
+        "converging",
+        "pulling_image",
+        "none",
+    ),
+    (
+        "stale-digest-mismatch",
+        "shop/orders",
+        "stale",
+        "digest_mismatch",
+        "platform",
+    ),
+    (
+        "unknown-and-other",
+        "misc/ghost",
+        "unknown",
+        "no_pods",
+        "none",
+    ),
+    (
+        "unknown-and-other",
+        "misc/gated",
+        "blocked",
+        "other",
+        "platform",
+    ),
+    (
+        "unknown-and-other",
+        "misc/expired-events",
+        "blocked",
+        "insufficient_memory",
+        "infrastructure",
+    ),
+    (
+        "unknown-and-other",
+        "misc/new-api-events",
+        "blocked",
+        "pod_anti_affinity_conflict",
+        "application",
+    ),
+    (
+        "verified-termination-message",
+        "payments/api",
+        "verified",
+        "digest_match",
+        "none",
+    ),
+    (
+        "verified-text-log-two-destinations",
+        "shop/cart",
+        "verified",
+        "digest_match",
+        "none",
+    ),
 ];
 
 fn scenarios() -> Vec<String> {
@@ -130,12 +441,23 @@ fn scenarios() -> Vec<String> {
 #[test]
 fn every_scenario_matches_its_expectations_and_golden_report() {
     let all = scenarios();
-    assert!(all.len() >= 20, "at least 20 scenario dumps, found {}", all.len());
+    assert!(
+        all.len() >= 20,
+        "at least 20 scenario dumps, found {}",
+        all.len()
+    );
     for name in &all {
-        let report = run(&format!("tests/fixtures/scenarios/{name}"), Policy::default());
+        let report = run(
+            &format!("tests/fixtures/scenarios/{name}"),
+            Policy::default(),
+        );
         let expected: Vec<_> = EXPECTED.iter().filter(|e| e.0 == name).collect();
         assert!(!expected.is_empty(), "{name}: no expectations in EXPECTED");
-        assert_eq!(report.deployments.len(), expected.len(), "{name}: deployments judged");
+        assert_eq!(
+            report.deployments.len(),
+            expected.len(),
+            "{name}: deployments judged"
+        );
         for (_, who, verdict, cause, owner) in expected {
             let d = report
                 .deployments
@@ -150,17 +472,38 @@ fn every_scenario_matches_its_expectations_and_golden_report() {
             );
             // DESIGN §3: digests in JSON are always whole.
             for c in &d.containers {
-                for dg in c.running_digests.iter().chain(c.build.iter().filter_map(|b| b.digest.as_ref())) {
+                for dg in c
+                    .running_digests
+                    .iter()
+                    .chain(c.build.iter().filter_map(|b| b.digest.as_ref()))
+                {
                     assert_eq!(dg.len(), 71, "{who}: digest {dg} not whole");
                 }
             }
-            assert!(!d.summary.is_empty() && !d.evidence.is_empty(), "{who}: summary and evidence");
-            if matches!(d.verdict, Verdict::Stale | Verdict::Blocked | Verdict::Failed) {
-                assert!(d.next_step.is_some(), "{who}: an actionable verdict names a next step");
+            assert!(
+                !d.summary.is_empty() && !d.evidence.is_empty(),
+                "{who}: summary and evidence"
+            );
+            if matches!(
+                d.verdict,
+                Verdict::Stale | Verdict::Blocked | Verdict::Failed
+            ) {
+                assert!(
+                    d.next_step.is_some(),
+                    "{who}: an actionable verdict names a next step"
+                );
             }
             if d.verdict == Verdict::Blocked {
-                assert_eq!(d.blockers.iter().filter(|b| b.primary).count(), 1, "{who}: one primary blocker");
-                assert_eq!(d.blockers[0].reason.as_str(), *cause, "{who}: primary blocker first");
+                assert_eq!(
+                    d.blockers.iter().filter(|b| b.primary).count(),
+                    1,
+                    "{who}: one primary blocker"
+                );
+                assert_eq!(
+                    d.blockers[0].reason.as_str(),
+                    *cause,
+                    "{who}: primary blocker first"
+                );
             } else {
                 assert!(d.blockers.is_empty(), "{who}: blockers only when blocked");
             }
@@ -173,11 +516,19 @@ fn every_scenario_matches_its_expectations_and_golden_report() {
 fn scenarios_cover_every_verdict_and_every_blocker_reason() {
     let verdicts: BTreeSet<&str> = EXPECTED.iter().map(|e| e.2).collect();
     for v in Verdict::ALL {
-        assert!(verdicts.contains(v.as_str()), "no scenario for verdict {}", v.as_str());
+        assert!(
+            verdicts.contains(v.as_str()),
+            "no scenario for verdict {}",
+            v.as_str()
+        );
     }
     let causes: BTreeSet<&str> = EXPECTED.iter().map(|e| e.3).collect();
     for r in BlockerReason::ALL {
-        assert!(causes.contains(r.as_str()), "no scenario for blocker reason {}", r.as_str());
+        assert!(
+            causes.contains(r.as_str()),
+            "no scenario for blocker reason {}",
+            r.as_str()
+        );
     }
 }
 
@@ -186,11 +537,23 @@ fn false_alarm_example_is_verified_with_its_evidence() {
     let report = run("examples/false-alarm", Policy::default());
     assert_eq!(report.deployments.len(), 1);
     let d = &report.deployments[0];
-    assert_eq!((d.verdict, d.cause.as_str()), (Verdict::Verified, "digest_match"));
-    assert!(d.evidence.iter().any(|e| e.contains("logged: INFO[0090] Pushed registry.example.com/shop/checkout@sha256:")));
-    assert!(d.evidence.iter().any(|e| e.contains("the deploy outran the build")));
+    assert_eq!(
+        (d.verdict, d.cause.as_str()),
+        (Verdict::Verified, "digest_match")
+    );
+    assert!(d.evidence.iter().any(|e| {
+        e.contains("logged: INFO[0090] Pushed registry.example.com/shop/checkout@sha256:")
+    }));
+    assert!(
+        d.evidence
+            .iter()
+            .any(|e| e.contains("the deploy outran the build"))
+    );
     let build = d.containers[0].build.as_ref().unwrap();
-    assert_eq!(build.digest.as_deref(), d.containers[0].running_digests.first().map(String::as_str));
+    assert_eq!(
+        build.digest.as_deref(),
+        d.containers[0].running_digests.first().map(String::as_str)
+    );
     golden("false-alarm.json", &(report.to_json() + "\n"));
     golden("false-alarm.txt", &report.to_text(false, false));
 }
@@ -201,12 +564,28 @@ fn link_builds_repository_lets_a_failing_branch_build_decide() {
         link_builds: LinkBuilds::Repository,
         ..Policy::default()
     };
-    let report = run("tests/fixtures/scenarios/link-builds-and-branch-pushes", policy);
+    let report = run(
+        "tests/fixtures/scenarios/link-builds-and-branch-pushes",
+        policy,
+    );
     let d = &report.deployments[0];
-    assert_eq!((d.verdict, d.cause.as_str()), (Verdict::Failed, "build_failed"), "{}", d.summary);
+    assert_eq!(
+        (d.verdict, d.cause.as_str()),
+        (Verdict::Failed, "build_failed"),
+        "{}",
+        d.summary
+    );
     // and by default it is only evidence
-    let report = run("tests/fixtures/scenarios/link-builds-and-branch-pushes", Policy::default());
-    assert!(report.deployments[0].evidence.iter().any(|e| e.contains("feature-x") && e.contains("not linked")));
+    let report = run(
+        "tests/fixtures/scenarios/link-builds-and-branch-pushes",
+        Policy::default(),
+    );
+    assert!(
+        report.deployments[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("feature-x") && e.contains("not linked"))
+    );
 }
 
 #[test]
@@ -225,14 +604,20 @@ fn blocked_after_and_rollout_grace_move_the_edges() {
             ..Policy::default()
         };
         let report = run("tests/fixtures/scenarios/converging-young-blocker", policy);
-        assert_eq!(report.deployments[0].verdict, verdict, "blocked-after {secs}s");
+        assert_eq!(
+            report.deployments[0].verdict, verdict,
+            "blocked-after {secs}s"
+        );
     }
     // A push 3m37s old is stale once the grace is shorter.
     let policy = Policy {
         rollout_grace: jiff::SignedDuration::from_mins(1),
         ..Policy::default()
     };
-    let report = run("tests/fixtures/scenarios/converging-awaiting-rollout", policy);
+    let report = run(
+        "tests/fixtures/scenarios/converging-awaiting-rollout",
+        policy,
+    );
     assert_eq!(report.deployments[0].verdict, Verdict::Stale);
 }
 

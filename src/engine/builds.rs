@@ -83,7 +83,9 @@ impl Build {
 
     /// True when one destination is in this image's repository.
     pub fn pushes_repository(&self, repository: &str) -> bool {
-        self.destinations.iter().any(|d| d.repository() == repository)
+        self.destinations
+            .iter()
+            .any(|d| d.repository() == repository)
     }
 }
 
@@ -109,12 +111,17 @@ pub fn is_kaniko_image(image: &str) -> bool {
     p.ends_with("kaniko-project/executor")
         || p.ends_with("kaniko/executor")
         || p.ends_with("kaniko")
-        || p.rsplit('/').next().is_some_and(|last| last.starts_with("kaniko"))
+        || p.rsplit('/')
+            .next()
+            .is_some_and(|last| last.starts_with("kaniko"))
 }
 
 fn has_kaniko_args(argv: &[String]) -> bool {
-    argv.iter().any(|a| a == "/kaniko/executor" || a.ends_with("/kaniko/executor"))
-        || (argv.iter().any(|a| a.starts_with("--destination") || a == "-d")
+    argv.iter()
+        .any(|a| a == "/kaniko/executor" || a.ends_with("/kaniko/executor"))
+        || (argv
+            .iter()
+            .any(|a| a.starts_with("--destination") || a == "-d")
             && argv.iter().any(|a| {
                 a.starts_with("--context")
                     || a.starts_with("--dockerfile")
@@ -156,8 +163,7 @@ impl Builder for Kaniko {
 
     fn no_push(&self, c: &ContainerSpec) -> bool {
         c.no_push_env
-            || c
-                .argv
+            || c.argv
                 .iter()
                 .any(|a| a == "--no-push" || a == "--no-push=true")
     }
@@ -260,8 +266,10 @@ impl LogScanner {
             return;
         }
         let level = p.level.to_ascii_lowercase();
-        let fatal = matches!(level.as_str(), "erro" | "error" | "fata" | "fatal" | "panic")
-            || (level.is_empty() && is_fatal_text(msg));
+        let fatal = matches!(
+            level.as_str(),
+            "erro" | "error" | "fata" | "fatal" | "panic"
+        ) || (level.is_empty() && is_fatal_text(msg));
         if fatal && self.facts.fatal.len() < MAX_FATAL_LINES {
             self.facts.fatal.push(msg.to_string());
         }
@@ -465,7 +473,10 @@ pub fn collect_builds(view: &ClusterView) -> Vec<Build> {
 }
 
 fn parse_destinations(dests: &[String]) -> Vec<ImageRef> {
-    dests.iter().filter_map(|d| ImageRef::parse(d).ok()).collect()
+    dests
+        .iter()
+        .filter_map(|d| ImageRef::parse(d).ok())
+        .collect()
 }
 
 fn pod_build(
@@ -536,7 +547,10 @@ fn pod_build(
                         fatal_lines.extend(m.lines().rev().take(3).map(str::to_string));
                         fatal_lines.reverse();
                     } else {
-                        fatal_lines.push(format!("container {} exited with code {exit_code} ({reason})", c.name));
+                        fatal_lines.push(format!(
+                            "container {} exited with code {exit_code} ({reason})",
+                            c.name
+                        ));
                     }
                 }
                 (BuildStatus::Failed, *finished_at, None)
@@ -544,7 +558,11 @@ fn pod_build(
         }
         _ if pod.phase == "Failed" => {
             if fatal_lines.is_empty() {
-                fatal_lines.push(format!("pod failed: {} {}", pod.reason, pod.message).trim().to_string());
+                fatal_lines.push(
+                    format!("pod failed: {} {}", pod.reason, pod.message)
+                        .trim()
+                        .to_string(),
+                );
             }
             (BuildStatus::Failed, None, None)
         }
@@ -555,9 +573,10 @@ fn pod_build(
 
     let (digest, digest_source) = match (term_digest, log_push) {
         (Some((d, src)), _) => (Some(d), Some(src)),
-        (None, Some(p)) if status == BuildStatus::Succeeded => {
-            (Some(p.digest.clone()), Some(DigestSource::LogLine(p.line.clone())))
-        }
+        (None, Some(p)) if status == BuildStatus::Succeeded => (
+            Some(p.digest.clone()),
+            Some(DigestSource::LogLine(p.line.clone())),
+        ),
         _ => (None, None),
     };
     let finished_at = finished_at.or_else(|| log_push.and_then(log_time));
@@ -577,15 +596,30 @@ fn pod_build(
     })
 }
 
-fn job_build(job: &JobInfo, c: &ContainerSpec, builder: &dyn Builder, dests: &[String]) -> Option<Build> {
+fn job_build(
+    job: &JobInfo,
+    c: &ContainerSpec,
+    builder: &dyn Builder,
+    dests: &[String],
+) -> Option<Build> {
     let destinations = parse_destinations(dests);
     if destinations.is_empty() {
         return None;
     }
-    let complete = job.conditions.iter().find(|c| c.type_ == "Complete" && c.is_true());
-    let failed = job.conditions.iter().find(|c| c.type_ == "Failed" && c.is_true());
+    let complete = job
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Complete" && c.is_true());
+    let failed = job
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Failed" && c.is_true());
     let (status, finished_at, fatal_lines) = match (complete, failed) {
-        (Some(c), _) => (BuildStatus::Succeeded, job.completion_time.or(c.last_transition), vec![]),
+        (Some(c), _) => (
+            BuildStatus::Succeeded,
+            job.completion_time.or(c.last_transition),
+            vec![],
+        ),
         (None, Some(f)) => (
             BuildStatus::Failed,
             f.last_transition,
@@ -665,19 +699,40 @@ mod tests {
         // Tekton wraps the executor behind its entrypoint; args still carry the flags.
         let c = spec(
             "gcr.io/kaniko-project/executor:v1.5.1",
-            &["/tekton/bin/entrypoint", "-entrypoint", "/kaniko/executor", "--", "--dockerfile=./Dockerfile", "--destination=registry.example.com/x:1"],
+            &[
+                "/tekton/bin/entrypoint",
+                "-entrypoint",
+                "/kaniko/executor",
+                "--",
+                "--dockerfile=./Dockerfile",
+                "--destination=registry.example.com/x:1",
+            ],
         );
-        assert_eq!(Kaniko.destinations(&c).unwrap(), vec!["registry.example.com/x:1"]);
-        assert!(Kaniko.destinations(&spec("nginx:1.27", &["nginx", "-g", "daemon off;"])).is_none());
+        assert_eq!(
+            Kaniko.destinations(&c).unwrap(),
+            vec!["registry.example.com/x:1"]
+        );
+        assert!(
+            Kaniko
+                .destinations(&spec("nginx:1.27", &["nginx", "-g", "daemon off;"]))
+                .is_none()
+        );
     }
 
     #[test]
     fn pushed_digest_from_every_log_format() {
-        let color = format!("\x1b[36mINFO\x1b[0m[0041] Pushed registry.example.com/team/app@sha256:{HEX} ");
-        let color_ts = format!("\x1b[36mINFO\x1b[0m[2025-06-01T10:00:41Z] Pushed registry.example.com/team/app@sha256:{HEX} ");
+        let color =
+            format!("\x1b[36mINFO\x1b[0m[0041] Pushed registry.example.com/team/app@sha256:{HEX} ");
+        let color_ts = format!(
+            "\x1b[36mINFO\x1b[0m[2025-06-01T10:00:41Z] Pushed registry.example.com/team/app@sha256:{HEX} "
+        );
         let rendered = format!("INFO[0041] Pushed registry.example.com/team/app@sha256:{HEX}");
-        let text = format!("time=\"2025-06-01T10:00:41Z\" level=info msg=\"Pushed registry.example.com/team/app@sha256:{HEX}\"");
-        let json = format!("{{\"level\":\"info\",\"msg\":\"Pushed registry.example.com/team/app@sha256:{HEX}\",\"time\":\"2025-06-01T10:00:41Z\"}}");
+        let text = format!(
+            "time=\"2025-06-01T10:00:41Z\" level=info msg=\"Pushed registry.example.com/team/app@sha256:{HEX}\""
+        );
+        let json = format!(
+            "{{\"level\":\"info\",\"msg\":\"Pushed registry.example.com/team/app@sha256:{HEX}\",\"time\":\"2025-06-01T10:00:41Z\"}}"
+        );
         let at: Timestamp = "2025-06-01T10:00:41Z".parse().unwrap();
         for (line, time) in [
             (color, LogTime::SinceStart(41)),

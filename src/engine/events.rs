@@ -299,7 +299,9 @@ pub fn classify_filter_reason(text: &str, nodes: &[&NodeInfo]) -> (BlockerReason
     // value}, that the pod didn't tolerate`; 1.34.2+/1.35: `node(s) had untolerated taint(s)`.
     if t.starts_with("node(s) had untolerated taint") || t.starts_with("node(s) had taint {") {
         let keys: Vec<String> = match (t.find('{'), t.find(':')) {
-            (Some(open), Some(colon)) if colon > open => vec![t[open + 1..colon].trim().to_string()],
+            (Some(open), Some(colon)) if colon > open => {
+                vec![t[open + 1..colon].trim().to_string()]
+            }
             _ => tainted_keys(nodes),
         };
         return classify_taint_keys(&keys);
@@ -315,7 +317,9 @@ pub fn classify_filter_reason(text: &str, nodes: &[&NodeInfo]) -> (BlockerReason
     {
         return (R::NodeAffinityMismatch, false);
     }
-    if t == "node(s) didn't match pod affinity rules" || t == "node(s) didn't match pod affinity/anti-affinity" {
+    if t == "node(s) didn't match pod affinity rules"
+        || t == "node(s) didn't match pod affinity/anti-affinity"
+    {
         return (R::PodAffinityMismatch, false);
     }
     if t == "node(s) didn't match pod anti-affinity rules"
@@ -338,9 +342,13 @@ pub fn classify_filter_reason(text: &str, nodes: &[&NodeInfo]) -> (BlockerReason
     if t.starts_with("pod has unbound immediate PersistentVolumeClaims")
         || t == "node(s) didn't find available persistent volumes to bind"
         || t == "node(s) did not have enough free storage"
-        || t.starts_with("node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)")
+        || t.starts_with(
+            "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)",
+        )
         || (t.starts_with("persistentvolumeclaim ")
-            && (t.ends_with("not found") || t.contains("bound to non-existent") || t.ends_with("is being deleted")))
+            && (t.ends_with("not found")
+                || t.contains("bound to non-existent")
+                || t.ends_with("is being deleted")))
         || t.starts_with("waiting for ephemeral volume controller")
     {
         return (R::UnboundPvc, false);
@@ -395,7 +403,10 @@ pub fn classify_karpenter_failure(message: &str) -> BlockerReason {
         BlockerReason::UntoleratedTaint
     } else if m.contains("incompatible requirements") {
         BlockerReason::NodeAffinityMismatch
-    } else if m.contains("exceed limits") || m.contains("limits have been exhausted") || m.contains("enough resources") {
+    } else if m.contains("exceed limits")
+        || m.contains("limits have been exhausted")
+        || m.contains("enough resources")
+    {
         BlockerReason::InsufficientResource
     } else {
         BlockerReason::Other
@@ -410,7 +421,11 @@ pub fn classify_image_pull(message: &str) -> BlockerReason {
     if m.contains("invalid reference format") || m.contains("couldn't parse image name") {
         return R::InvalidImageName;
     }
-    if m.contains("429") || m.contains("toomanyrequests") || m.contains("too many requests") || m.contains("rate limit") {
+    if m.contains("429")
+        || m.contains("toomanyrequests")
+        || m.contains("too many requests")
+        || m.contains("rate limit")
+    {
         return R::ImagePullRateLimited;
     }
     if m.contains("401 unauthorized")
@@ -471,7 +486,10 @@ pub fn classify_mount(message: &str) -> MountFailure {
 
 /// ReplicaSet `FailedCreate` events and the `ReplicaFailure` condition.
 pub fn classify_replica_failure(message: &str) -> BlockerReason {
-    if message.contains("exceeded quota") || message.contains("failed quota") || message.contains("status unknown for quota") {
+    if message.contains("exceeded quota")
+        || message.contains("failed quota")
+        || message.contains("status unknown for quota")
+    {
         BlockerReason::QuotaExceeded
     } else if message.contains("violates PodSecurity")
         || message.contains("admission webhook")
@@ -500,16 +518,26 @@ mod tests {
 
     #[test]
     fn capacity_wins_over_control_plane_taint_1_29() {
-        let f = parse("0/6 nodes are available: 3 Insufficient cpu, 3 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }. preemption: 0/6 nodes are available: 3 No preemption victims found for incoming pod, 3 Preemption is not helpful for scheduling.");
+        let f = parse(
+            "0/6 nodes are available: 3 Insufficient cpu, 3 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }. preemption: 0/6 nodes are available: 3 No preemption victims found for incoming pod, 3 Preemption is not helpful for scheduling.",
+        );
         assert_eq!(f.total_nodes, Some(6));
-        assert_eq!(pairs(&f), vec![(R::InsufficientCpu, 3), (R::UntoleratedTaint, 3)]);
+        assert_eq!(
+            pairs(&f),
+            vec![(R::InsufficientCpu, 3), (R::UntoleratedTaint, 3)]
+        );
         assert_eq!(f.primary(), Some(R::InsufficientCpu));
     }
 
     #[test]
     fn dra_suffix_and_keyless_taint_1_34_2() {
-        let f = parse("0/6 nodes are available: 3 Insufficient memory, 3 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/6 nodes are available: 3 No preemption victims found for incoming pod, 3 Preemption is not helpful for scheduling.");
-        assert_eq!(pairs(&f), vec![(R::InsufficientMemory, 3), (R::UntoleratedTaint, 3)]);
+        let f = parse(
+            "0/6 nodes are available: 3 Insufficient memory, 3 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/6 nodes are available: 3 No preemption victims found for incoming pod, 3 Preemption is not helpful for scheduling.",
+        );
+        assert_eq!(
+            pairs(&f),
+            vec![(R::InsufficientMemory, 3), (R::UntoleratedTaint, 3)]
+        );
         assert_eq!(f.primary(), Some(R::InsufficientMemory));
     }
 
@@ -519,64 +547,127 @@ mod tests {
             name: name.into(),
             unschedulable: false,
             ready: Some(true),
-            taints: vec![Taint { key: key.into(), value: String::new(), effect: "NoSchedule".into() }],
+            taints: vec![Taint {
+                key: key.into(),
+                value: String::new(),
+                effect: "NoSchedule".into(),
+            }],
             newest_time: None,
         };
-        let (a, b) = (node("n1", "node.kubernetes.io/not-ready"), node("n2", "node.kubernetes.io/unreachable"));
+        let (a, b) = (
+            node("n1", "node.kubernetes.io/not-ready"),
+            node("n2", "node.kubernetes.io/unreachable"),
+        );
         let f = parse_failed_scheduling("0/2 nodes are available: 2 node(s) had untolerated taint(s). preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.", &[&a, &b]).unwrap();
         assert_eq!(f.primary(), Some(R::NodesUnschedulable));
         let c = node("n3", "dedicated");
-        let f = parse_failed_scheduling("0/3 nodes are available: 3 node(s) had untolerated taint(s).", &[&a, &c]).unwrap();
+        let f = parse_failed_scheduling(
+            "0/3 nodes are available: 3 node(s) had untolerated taint(s).",
+            &[&a, &c],
+        )
+        .unwrap();
         assert_eq!(f.primary(), Some(R::UntoleratedTaint));
         assert!(f.reasons[0].custom_taint);
     }
 
     #[test]
     fn older_wordings_1_23_and_1_25() {
-        let f = parse("0/3 nodes are available: 1 node(s) had taint {dedicated: batch}, that the pod didn't tolerate, 2 Insufficient memory.");
-        assert_eq!(pairs(&f), vec![(R::UntoleratedTaint, 1), (R::InsufficientMemory, 2)]);
+        let f = parse(
+            "0/3 nodes are available: 1 node(s) had taint {dedicated: batch}, that the pod didn't tolerate, 2 Insufficient memory.",
+        );
+        assert_eq!(
+            pairs(&f),
+            vec![(R::UntoleratedTaint, 1), (R::InsufficientMemory, 2)]
+        );
         assert_eq!(f.primary(), Some(R::InsufficientMemory));
-        let f = parse("0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
+        let f = parse(
+            "0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.",
+        );
         assert_eq!(pairs(&f), vec![(R::UnboundPvc, 3)]);
-        let f = parse("0/4 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 3 Insufficient memory. preemption: 0/4 nodes are available: 1 Preemption is not helpful for scheduling, 3 No preemption victims found for incoming pod.");
-        assert_eq!(pairs(&f), vec![(R::NodesUnschedulable, 1), (R::InsufficientMemory, 3)]);
+        let f = parse(
+            "0/4 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 3 Insufficient memory. preemption: 0/4 nodes are available: 1 Preemption is not helpful for scheduling, 3 No preemption victims found for incoming pod.",
+        );
+        assert_eq!(
+            pairs(&f),
+            vec![(R::NodesUnschedulable, 1), (R::InsufficientMemory, 3)]
+        );
     }
 
     #[test]
     fn uncounted_prefilter_and_double_period_1_26() {
-        let f = parse("0/3 nodes are available: persistentvolumeclaim \"data-api-0\" not found. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling..");
+        let f = parse(
+            "0/3 nodes are available: persistentvolumeclaim \"data-api-0\" not found. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling..",
+        );
         assert_eq!(pairs(&f), vec![(R::UnboundPvc, 3)]);
     }
 
     #[test]
     fn custom_taint_beats_node_affinity_and_most_nodes_wins_otherwise() {
-        let f = parse("0/5 nodes are available: 2 node(s) had untolerated taint {dedicated: gpu}, 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/5 nodes are available: 5 Preemption is not helpful for scheduling.");
+        let f = parse(
+            "0/5 nodes are available: 2 node(s) had untolerated taint {dedicated: gpu}, 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/5 nodes are available: 5 Preemption is not helpful for scheduling.",
+        );
         assert_eq!(f.primary(), Some(R::UntoleratedTaint));
-        let f = parse("0/5 nodes are available: 2 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 3 node(s) didn't match Pod's node affinity/selector.");
+        let f = parse(
+            "0/5 nodes are available: 2 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 3 node(s) didn't match Pod's node affinity/selector.",
+        );
         assert_eq!(f.primary(), Some(R::NodeAffinityMismatch));
-        let f = parse("0/6 nodes are available: 2 node(s) didn't match pod topology spread constraints, 4 node(s) didn't match Pod's node affinity/selector. preemption: 0/6 nodes are available: 2 No preemption victims found for incoming pod, 4 Preemption is not helpful for scheduling.");
+        let f = parse(
+            "0/6 nodes are available: 2 node(s) didn't match pod topology spread constraints, 4 node(s) didn't match Pod's node affinity/selector. preemption: 0/6 nodes are available: 2 No preemption victims found for incoming pod, 4 Preemption is not helpful for scheduling.",
+        );
         assert_eq!(f.primary(), Some(R::TopologySpreadMismatch));
         // lexicographic trap: "10 …" sorts before "2 …"; counts decide, not order.
-        let f = parse("0/12 nodes are available: 10 node(s) didn't match pod anti-affinity rules, 2 node(s) didn't have free ports for the requested pod ports.");
+        let f = parse(
+            "0/12 nodes are available: 10 node(s) didn't match pod anti-affinity rules, 2 node(s) didn't have free ports for the requested pod ports.",
+        );
         assert_eq!(f.primary(), Some(R::PodAntiAffinityConflict));
     }
 
     #[test]
     fn every_filter_reason_maps() {
         for (text, r) in [
-            ("Insufficient ephemeral-storage", R::InsufficientEphemeralStorage),
+            (
+                "Insufficient ephemeral-storage",
+                R::InsufficientEphemeralStorage,
+            ),
             ("Insufficient nvidia.com/gpu", R::InsufficientResource),
             ("Too many pods", R::TooManyPods),
             ("node(s) were unschedulable", R::NodesUnschedulable),
-            ("node(s) didn't match Pod's node affinity/selector", R::NodeAffinityMismatch),
-            ("node(s) didn't satisfy plugin(s) [NodeAffinity]", R::NodeAffinityMismatch),
-            ("node(s) didn't match pod affinity rules", R::PodAffinityMismatch),
-            ("node(s) didn't satisfy existing pods anti-affinity rules", R::PodAntiAffinityConflict),
-            ("node(s) didn't match pod topology spread constraints (missing required label)", R::TopologySpreadMismatch),
-            ("node(s) didn't have free ports for the requested pod ports", R::NoFreePorts),
-            ("node(s) had volume node affinity conflict", R::VolumeNodeAffinityConflict),
-            ("node(s) didn't match PersistentVolume's node affinity", R::VolumeNodeAffinityConflict),
-            ("node(s) didn't find available persistent volumes to bind", R::UnboundPvc),
+            (
+                "node(s) didn't match Pod's node affinity/selector",
+                R::NodeAffinityMismatch,
+            ),
+            (
+                "node(s) didn't satisfy plugin(s) [NodeAffinity]",
+                R::NodeAffinityMismatch,
+            ),
+            (
+                "node(s) didn't match pod affinity rules",
+                R::PodAffinityMismatch,
+            ),
+            (
+                "node(s) didn't satisfy existing pods anti-affinity rules",
+                R::PodAntiAffinityConflict,
+            ),
+            (
+                "node(s) didn't match pod topology spread constraints (missing required label)",
+                R::TopologySpreadMismatch,
+            ),
+            (
+                "node(s) didn't have free ports for the requested pod ports",
+                R::NoFreePorts,
+            ),
+            (
+                "node(s) had volume node affinity conflict",
+                R::VolumeNodeAffinityConflict,
+            ),
+            (
+                "node(s) didn't match PersistentVolume's node affinity",
+                R::VolumeNodeAffinityConflict,
+            ),
+            (
+                "node(s) didn't find available persistent volumes to bind",
+                R::UnboundPvc,
+            ),
             ("cannot allocate all claims", R::Other),
         ] {
             assert_eq!(classify_filter_reason(text, &[]).0, r, "{text}");
@@ -585,25 +676,55 @@ mod tests {
 
     #[test]
     fn combined_prefix_and_truncation() {
-        let f = parse("(combined from similar events): 0/3 nodes are available: 3 Insufficient cpu.");
+        let f =
+            parse("(combined from similar events): 0/3 nodes are available: 3 Insufficient cpu.");
         assert_eq!(pairs(&f), vec![(R::InsufficientCpu, 3)]);
-        let f = parse("0/40 nodes are available: 12 Insufficient cpu, 20 Insufficient memory, 8 node(s) didn't match pod anti-affi ...");
+        let f = parse(
+            "0/40 nodes are available: 12 Insufficient cpu, 20 Insufficient memory, 8 node(s) didn't match pod anti-affi ...",
+        );
         assert!(f.truncated);
-        assert_eq!(pairs(&f), vec![(R::InsufficientCpu, 12), (R::InsufficientMemory, 20)]);
+        assert_eq!(
+            pairs(&f),
+            vec![(R::InsufficientCpu, 12), (R::InsufficientMemory, 20)]
+        );
         assert!(parse_failed_scheduling("running PreBind plugin \"VolumeBinding\": binding volumes: context deadline exceeded", &[]).is_none());
     }
 
     #[test]
     fn image_pull_texts_of_containerd_and_registries() {
         for (m, r) in [
-            ("Failed to pull image \"registry.example.com/shop/api:1.4.2\": rpc error: code = NotFound desc = failed to pull and unpack image \"registry.example.com/shop/api:1.4.2\": failed to resolve reference \"registry.example.com/shop/api:1.4.2\": registry.example.com/shop/api:1.4.2: not found", R::ImageNotFound),
-            ("Failed to pull image \"acme/api:1.4.2\": failed to pull and unpack image \"docker.io/acme/api:1.4.2\": failed to resolve reference \"docker.io/acme/api:1.4.2\": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed", R::ImagePullUnauthorized),
-            ("Failed to pull image \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1.4.2\": failed to pull and unpack image \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1.4.2\": failed to resolve reference \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1.4.2\": unexpected status from HEAD request to https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/v2/api/manifests/1.4.2: 401 Unauthorized", R::ImagePullUnauthorized),
-            ("failed to resolve reference \"ghcr.io/acme/api:1\": unexpected status from HEAD request to https://ghcr.io/v2/acme/api/manifests/1: 403 Forbidden", R::ImagePullUnauthorized),
-            ("Failed to pull image \"redis:7.2\": failed to pull and unpack image \"docker.io/library/redis:7.2\": failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/redis/manifests/sha256:abc: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit", R::ImagePullRateLimited),
-            ("Failed to pull image \"quay.io/acme/worker:2.0\": failed to pull and unpack image \"quay.io/acme/worker:2.0\": failed to resolve reference \"quay.io/acme/worker:2.0\": failed to do request: Head \"https://quay.io/v2/acme/worker/manifests/2.0\": dial tcp 3.216.152.103:443: i/o timeout", R::ImagePullNetwork),
-            ("Failed to apply default image tag \"myorg/MyApp:1.0\": couldn't parse image name \"myorg/MyApp:1.0\": invalid reference format: repository name (myorg/MyApp) must be lowercase", R::InvalidImageName),
-            ("Container image \"api:dev\" is not present with pull policy of Never", R::ImageNotFound),
+            (
+                "Failed to pull image \"registry.example.com/shop/api:1.4.2\": rpc error: code = NotFound desc = failed to pull and unpack image \"registry.example.com/shop/api:1.4.2\": failed to resolve reference \"registry.example.com/shop/api:1.4.2\": registry.example.com/shop/api:1.4.2: not found",
+                R::ImageNotFound,
+            ),
+            (
+                "Failed to pull image \"acme/api:1.4.2\": failed to pull and unpack image \"docker.io/acme/api:1.4.2\": failed to resolve reference \"docker.io/acme/api:1.4.2\": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed",
+                R::ImagePullUnauthorized,
+            ),
+            (
+                "Failed to pull image \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1.4.2\": failed to pull and unpack image \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1.4.2\": failed to resolve reference \"123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:1.4.2\": unexpected status from HEAD request to https://123456789012.dkr.ecr.eu-west-1.amazonaws.com/v2/api/manifests/1.4.2: 401 Unauthorized",
+                R::ImagePullUnauthorized,
+            ),
+            (
+                "failed to resolve reference \"ghcr.io/acme/api:1\": unexpected status from HEAD request to https://ghcr.io/v2/acme/api/manifests/1: 403 Forbidden",
+                R::ImagePullUnauthorized,
+            ),
+            (
+                "Failed to pull image \"redis:7.2\": failed to pull and unpack image \"docker.io/library/redis:7.2\": failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/redis/manifests/sha256:abc: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit",
+                R::ImagePullRateLimited,
+            ),
+            (
+                "Failed to pull image \"quay.io/acme/worker:2.0\": failed to pull and unpack image \"quay.io/acme/worker:2.0\": failed to resolve reference \"quay.io/acme/worker:2.0\": failed to do request: Head \"https://quay.io/v2/acme/worker/manifests/2.0\": dial tcp 3.216.152.103:443: i/o timeout",
+                R::ImagePullNetwork,
+            ),
+            (
+                "Failed to apply default image tag \"myorg/MyApp:1.0\": couldn't parse image name \"myorg/MyApp:1.0\": invalid reference format: repository name (myorg/MyApp) must be lowercase",
+                R::InvalidImageName,
+            ),
+            (
+                "Container image \"api:dev\" is not present with pull policy of Never",
+                R::ImageNotFound,
+            ),
         ] {
             assert_eq!(classify_image_pull(m), r, "{m}");
         }
@@ -611,11 +732,36 @@ mod tests {
 
     #[test]
     fn replica_failures_and_mounts() {
-        assert_eq!(classify_replica_failure("Error creating: pods \"api-7c9d8f6b5-q8wzt\" is forbidden: exceeded quota: compute-resources, requested: requests.cpu=500m, used: requests.cpu=3800m, limited: requests.cpu=4"), R::QuotaExceeded);
-        assert_eq!(classify_replica_failure("Error creating: pods \"api-7c9d8f6b5-q8wzt\" is forbidden: violates PodSecurity \"restricted:latest\": allowPrivilegeEscalation != false"), R::AdmissionDenied);
-        assert_eq!(classify_replica_failure("Error creating: admission webhook \"validate.kyverno.svc-fail\" denied the request: no"), R::AdmissionDenied);
-        assert_eq!(classify_mount("MountVolume.SetUp failed for volume \"config\" : configmap \"api-config\" not found"), MountFailure::ConfigMissing);
-        assert_eq!(classify_mount("Multi-Attach error for volume \"pvc-0f3b\" Volume is already exclusively attached to one node and can't be attached to another"), MountFailure::Volume);
+        assert_eq!(
+            classify_replica_failure(
+                "Error creating: pods \"api-7c9d8f6b5-q8wzt\" is forbidden: exceeded quota: compute-resources, requested: requests.cpu=500m, used: requests.cpu=3800m, limited: requests.cpu=4"
+            ),
+            R::QuotaExceeded
+        );
+        assert_eq!(
+            classify_replica_failure(
+                "Error creating: pods \"api-7c9d8f6b5-q8wzt\" is forbidden: violates PodSecurity \"restricted:latest\": allowPrivilegeEscalation != false"
+            ),
+            R::AdmissionDenied
+        );
+        assert_eq!(
+            classify_replica_failure(
+                "Error creating: admission webhook \"validate.kyverno.svc-fail\" denied the request: no"
+            ),
+            R::AdmissionDenied
+        );
+        assert_eq!(
+            classify_mount(
+                "MountVolume.SetUp failed for volume \"config\" : configmap \"api-config\" not found"
+            ),
+            MountFailure::ConfigMissing
+        );
+        assert_eq!(
+            classify_mount(
+                "Multi-Attach error for volume \"pvc-0f3b\" Volume is already exclusively attached to one node and can't be attached to another"
+            ),
+            MountFailure::Volume
+        );
     }
 
     #[test]
@@ -625,7 +771,10 @@ mod tests {
         }
         assert_eq!(R::UntoleratedTaint.default_owner(), Owner::Platform);
         assert_eq!(R::NodeAffinityMismatch.default_owner(), Owner::Application);
-        assert_eq!(R::SandboxCreationFailed.default_owner(), Owner::Infrastructure);
+        assert_eq!(
+            R::SandboxCreationFailed.default_owner(),
+            Owner::Infrastructure
+        );
         assert_eq!(R::Other.default_owner(), Owner::Platform);
     }
 }

@@ -192,8 +192,7 @@ fn valid_tag(t: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b
-            .iter()
+        && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
@@ -312,7 +311,8 @@ mod tests {
 
     #[test]
     fn tag_and_digest_keeps_both_and_digest_only_has_no_tag() {
-        let r = ImageRef::parse(&format!("registry.example.com/shop/api:1.0@sha256:{HEX}")).unwrap();
+        let r =
+            ImageRef::parse(&format!("registry.example.com/shop/api:1.0@sha256:{HEX}")).unwrap();
         assert_eq!(r.tag.as_deref(), Some("1.0"));
         assert_eq!(r.digest.as_ref().unwrap().as_str(), format!("sha256:{HEX}"));
         let r = ImageRef::parse(&format!("registry.example.com/shop/api@sha256:{HEX}")).unwrap();
@@ -344,8 +344,14 @@ mod tests {
                 digest: d.clone()
             }
         );
-        assert!(matches!(ImageId::parse(&format!("docker://sha256:{HEX}")), ImageId::LocalId(_)));
-        assert!(matches!(ImageId::parse(&format!("sha256:{HEX}")), ImageId::LocalId(_)));
+        assert!(matches!(
+            ImageId::parse(&format!("docker://sha256:{HEX}")),
+            ImageId::LocalId(_)
+        ));
+        assert!(matches!(
+            ImageId::parse(&format!("sha256:{HEX}")),
+            ImageId::LocalId(_)
+        ));
         assert!(matches!(ImageId::parse(HEX), ImageId::LocalId(_)));
         assert_eq!(ImageId::parse(""), ImageId::Unknown);
         assert_eq!(ImageId::parse("garbage"), ImageId::Unknown);

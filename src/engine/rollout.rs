@@ -58,7 +58,8 @@ pub fn analyse<'a>(view: &'a ClusterView, d: &'a DeploymentInfo) -> Rollout<'a> 
     let mut new_pods = Vec::new();
     let mut old_pods = Vec::new();
     for p in view.pods_in(ns) {
-        let in_new = new_rs.is_some_and(|n| owned_by(&p.meta.owners, "ReplicaSet", &n.meta.name, &n.meta.uid));
+        let in_new = new_rs
+            .is_some_and(|n| owned_by(&p.meta.owners, "ReplicaSet", &n.meta.name, &n.meta.uid));
         let in_old = old_rs
             .iter()
             .any(|r| owned_by(&p.meta.owners, "ReplicaSet", &r.meta.name, &r.meta.uid));
@@ -84,7 +85,10 @@ pub fn analyse<'a>(view: &'a ClusterView, d: &'a DeploymentInfo) -> Rollout<'a> 
     let deadline_exceeded = condition(&d.conditions, "Progressing")
         .filter(|c| c.reason == "ProgressDeadlineExceeded" && c.status == "False");
     let (complete, status_line) = if d.generation > d.observed_generation {
-        (false, "Waiting for deployment spec update to be observed...".to_string())
+        (
+            false,
+            "Waiting for deployment spec update to be observed...".to_string(),
+        )
     } else if s.updated < spec {
         (
             false,
@@ -110,11 +114,16 @@ pub fn analyse<'a>(view: &'a ClusterView, d: &'a DeploymentInfo) -> Rollout<'a> 
             ),
         )
     } else {
-        (true, format!("deployment \"{name}\" successfully rolled out"))
+        (
+            true,
+            format!("deployment \"{name}\" successfully rolled out"),
+        )
     };
     let replica_failure = condition(&d.conditions, "ReplicaFailure")
         .filter(|c| c.is_true())
-        .or_else(|| new_rs.and_then(|r| condition(&r.conditions, "ReplicaFailure").filter(|c| c.is_true())));
+        .or_else(|| {
+            new_rs.and_then(|r| condition(&r.conditions, "ReplicaFailure").filter(|c| c.is_true()))
+        });
     Rollout {
         new_rs,
         old_rs,

@@ -14,7 +14,9 @@ use super::events::{
 };
 use super::image::{Digest, ImageRef};
 use super::rollout::{self, Rollout};
-use super::view::{ClusterView, ContainerState, DeploymentInfo, EventInfo, NodeInfo, PodInfo, condition};
+use super::view::{
+    ClusterView, ContainerState, DeploymentInfo, EventInfo, NodeInfo, PodInfo, condition,
+};
 
 /// The verdict of DESIGN §5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -178,7 +180,8 @@ impl OwnerTable {
     /// Overrides the owner of a cause label (`insufficient_cpu`, `digest_mismatch`, ...).
     /// Returns an error naming the key when it is not an owned cause.
     pub fn set(&mut self, cause: &str, owner: Owner) -> Result<(), String> {
-        let known = BlockerReason::parse(cause).is_some() || Cause::OWNED.iter().any(|c| c.as_str() == cause);
+        let known = BlockerReason::parse(cause).is_some()
+            || Cause::OWNED.iter().any(|c| c.as_str() == cause);
         if !known {
             return Err(format!(
                 "unknown cause {cause:?}: expected a blocker reason (e.g. insufficient_cpu) or one of {}",
@@ -297,7 +300,12 @@ enum PodState {
 }
 
 /// Judges every Deployment in the view.
-pub fn judge_all(view: &ClusterView, builds: &[Build], policy: &Policy, now: Timestamp) -> Vec<DeploymentVerdict> {
+pub fn judge_all(
+    view: &ClusterView,
+    builds: &[Build],
+    policy: &Policy,
+    now: Timestamp,
+) -> Vec<DeploymentVerdict> {
     view.deployments()
         .map(|d| judge(view, builds, d, policy, now))
         .collect()
@@ -325,11 +333,21 @@ pub fn human(d: SignedDuration) -> String {
 }
 
 /// Judges one Deployment.
-pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &Policy, now: Timestamp) -> DeploymentVerdict {
+pub fn judge(
+    view: &ClusterView,
+    builds: &[Build],
+    d: &DeploymentInfo,
+    policy: &Policy,
+    now: Timestamp,
+) -> DeploymentVerdict {
     let ns = d.meta.namespace.clone();
     let name = d.meta.name.clone();
     let mut evidence: Vec<String> = Vec::new();
-    let primary_image = d.containers.first().map(|c| c.image.clone()).unwrap_or_default();
+    let primary_image = d
+        .containers
+        .first()
+        .map(|c| c.image.clone())
+        .unwrap_or_default();
     let mut out = DeploymentVerdict {
         namespace: ns.clone(),
         name: name.clone(),
@@ -353,7 +371,13 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
     evidence.push(format!("deployment {ns}/{name}: {}", ro.status_line));
 
     // ---- containers and their builds
-    let running_pods: Vec<&PodInfo> = ro.new_pods.iter().chain(ro.old_pods.iter()).copied().filter(|p| !p.meta.deleting).collect();
+    let running_pods: Vec<&PodInfo> = ro
+        .new_pods
+        .iter()
+        .chain(ro.old_pods.iter())
+        .copied()
+        .filter(|p| !p.meta.deleting)
+        .collect();
     let mut containers = Vec::new();
     let mut judged: Vec<ContainerJudgement> = Vec::new();
     for c in &d.containers {
@@ -382,9 +406,22 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
         let b = j.deciding_failed.as_ref().map(|b| (*b).clone());
         if let Some(b) = b {
             set(&mut out, Verdict::Failed, Cause::BuildFailed);
-            let why = b.fatal_lines.first().cloned().unwrap_or_else(|| "no error line found".into());
-            out.summary = format!("Build {} of {} failed at {}: {}", b.pod_ref(), dest_names(&b), fmt_ts(b.finished_at), why);
-            out.next_step = Some(format!("kubectl logs -n {} {} -c {}", b.namespace, b.pod, b.container));
+            let why = b
+                .fatal_lines
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "no error line found".into());
+            out.summary = format!(
+                "Build {} of {} failed at {}: {}",
+                b.pod_ref(),
+                dest_names(&b),
+                fmt_ts(b.finished_at),
+                why
+            );
+            out.next_step = Some(format!(
+                "kubectl logs -n {} {} -c {}",
+                b.namespace, b.pod, b.container
+            ));
             out.evidence = evidence;
             return out;
         }
@@ -405,28 +442,59 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
 
     // ---- 3. rollout complete: compare digests.
     if ro.complete && d.spec_replicas == 0 {
-        set(&mut out, Verdict::Complete, if judged.iter().any(|j| j.report.build.is_some()) { Cause::DigestUnavailable } else { Cause::NoBuildKnown });
+        set(
+            &mut out,
+            Verdict::Complete,
+            if judged.iter().any(|j| j.report.build.is_some()) {
+                Cause::DigestUnavailable
+            } else {
+                Cause::NoBuildKnown
+            },
+        );
         out.summary = "Scaled to 0 replicas: nothing runs, so no digest can be checked.".into();
         out.evidence = evidence;
         return out;
     }
     if ro.complete {
         if ro.new_pods.is_empty() && ro.old_pods.is_empty() {
-            evidence.push(format!("no pods of {ns}/{name} found although its status reports {} available", d.status.available));
+            evidence.push(format!(
+                "no pods of {ns}/{name} found although its status reports {} available",
+                d.status.available
+            ));
         }
-        let stale: Vec<&ContainerJudgement> = judged.iter().filter(|j| j.digest == DigestJudgement::Mismatch).collect();
-        let awaiting: Vec<&ContainerJudgement> = judged.iter().filter(|j| j.digest == DigestJudgement::AwaitingRollout).collect();
-        let matched = judged.iter().filter(|j| j.digest == DigestJudgement::Match).count();
-        let unavailable = judged.iter().filter(|j| j.digest == DigestJudgement::Unavailable).count();
+        let stale: Vec<&ContainerJudgement> = judged
+            .iter()
+            .filter(|j| j.digest == DigestJudgement::Mismatch)
+            .collect();
+        let awaiting: Vec<&ContainerJudgement> = judged
+            .iter()
+            .filter(|j| j.digest == DigestJudgement::AwaitingRollout)
+            .collect();
+        let matched = judged
+            .iter()
+            .filter(|j| j.digest == DigestJudgement::Match)
+            .count();
+        let unavailable = judged
+            .iter()
+            .filter(|j| j.digest == DigestJudgement::Unavailable)
+            .count();
         if let Some(j) = stale.first() {
             set(&mut out, Verdict::Stale, Cause::DigestMismatch);
             let b = j.build.as_ref();
             out.summary = format!(
                 "Container {} runs {} but build {} pushed {} at {}: the pods run an older or cached image.",
                 j.report.name,
-                j.report.running_digests.iter().filter_map(|s| Digest::parse(s)).map(|d| d.short().to_string()).collect::<Vec<_>>().join(", "),
+                j.report
+                    .running_digests
+                    .iter()
+                    .filter_map(|s| Digest::parse(s))
+                    .map(|d| d.short().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 b.map(|b| b.pod_ref()).unwrap_or_default(),
-                b.and_then(|b| b.digest.as_ref()).map(|d| d.short().to_string()).unwrap_or_default(),
+                b.and_then(|b| b.digest.as_ref())
+                    .map(|d| d.short().to_string())
+                    .unwrap_or_default(),
                 fmt_ts(b.and_then(|b| b.finished_at)),
             );
             out.next_step = Some(format!("kubectl rollout restart deployment/{name} -n {ns}"));
@@ -436,7 +504,9 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
             out.summary = format!(
                 "Build {} pushed {} at {}, less than {} ago; the rollout has not picked it up yet.",
                 b.map(|b| b.pod_ref()).unwrap_or_default(),
-                b.and_then(|b| b.digest.as_ref()).map(|d| d.short().to_string()).unwrap_or_default(),
+                b.and_then(|b| b.digest.as_ref())
+                    .map(|d| d.short().to_string())
+                    .unwrap_or_default(),
                 fmt_ts(b.and_then(|b| b.finished_at)),
                 human(policy.rollout_grace)
             );
@@ -447,8 +517,14 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
             let pods = running_pods.len();
             out.summary = format!(
                 "{} {} pushed by build {} at {}.",
-                if pods == 1 { "The 1 pod runs".to_string() } else { format!("All {pods} pods run") },
-                b.and_then(|b| b.digest.as_ref()).map(|d| d.short().to_string()).unwrap_or_default(),
+                if pods == 1 {
+                    "The 1 pod runs".to_string()
+                } else {
+                    format!("All {pods} pods run")
+                },
+                b.and_then(|b| b.digest.as_ref())
+                    .map(|d| d.short().to_string())
+                    .unwrap_or_default(),
                 b.map(|b| b.pod_ref()).unwrap_or_default(),
                 fmt_ts(b.and_then(|b| b.finished_at))
             );
@@ -458,8 +534,13 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
                     let events = view.events_for(&ns, "Pod", &p.meta.name);
                     let early: Vec<&&EventInfo> = events
                         .iter()
-                        .filter(|e| e.reason == "Failed" && e.message.starts_with("Failed to pull image"))
-                        .filter(|e| b.finished_at.is_some_and(|f| e.last.is_some_and(|l| l <= f)))
+                        .filter(|e| {
+                            e.reason == "Failed" && e.message.starts_with("Failed to pull image")
+                        })
+                        .filter(|e| {
+                            b.finished_at
+                                .is_some_and(|f| e.last.is_some_and(|l| l <= f))
+                        })
                         .collect();
                     if let (Some(first), Some(last)) = (early.first(), early.last()) {
                         evidence.push(format!(
@@ -474,14 +555,18 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
                 }
             }
             if matched > 1 {
-                out.summary = format!("All {pods} pods run the digests their {matched} builds pushed.");
+                out.summary =
+                    format!("All {pods} pods run the digests their {matched} builds pushed.");
             }
         } else if judged.iter().any(|j| j.build.is_some()) {
             set(&mut out, Verdict::Complete, Cause::DigestUnavailable);
             out.summary = "Rollout complete, but the digest cannot be compared: the build logged no digest or the runtime reports no repo digest.".into();
         } else {
             set(&mut out, Verdict::Complete, Cause::NoBuildKnown);
-            out.summary = format!("Rollout complete ({} of {} replicas available); no build of its image is known.", d.status.available, d.spec_replicas);
+            out.summary = format!(
+                "Rollout complete ({} of {} replicas available); no build of its image is known.",
+                d.status.available, d.spec_replicas
+            );
         }
         out.evidence = evidence;
         return out;
@@ -494,18 +579,33 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
         let st = pod_state(view, p, &nodes, now);
         match &st {
             PodState::Ready => {}
-            PodState::Progress(c, m) => evidence.push(format!("pod {}: {} ({m})", p.meta.full_name(), c.as_str())),
-            PodState::Blocker { primary, message, since, .. } => evidence.push(format!(
+            PodState::Progress(c, m) => {
+                evidence.push(format!("pod {}: {} ({m})", p.meta.full_name(), c.as_str()))
+            }
+            PodState::Blocker {
+                primary,
+                message,
+                since,
+                ..
+            } => evidence.push(format!(
                 "pod {}: {} for {}: {message}",
                 p.meta.full_name(),
                 primary.as_str(),
-                age(now, *since).map(human).unwrap_or_else(|| "an unknown time".into())
+                age(now, *since)
+                    .map(human)
+                    .unwrap_or_else(|| "an unknown time".into())
             )),
-            PodState::Failure { cause, message, since } => evidence.push(format!(
+            PodState::Failure {
+                cause,
+                message,
+                since,
+            } => evidence.push(format!(
                 "pod {}: {} for {}: {message}",
                 p.meta.full_name(),
                 cause.as_str(),
-                age(now, *since).map(human).unwrap_or_else(|| "an unknown time".into())
+                age(now, *since)
+                    .map(human)
+                    .unwrap_or_else(|| "an unknown time".into())
             )),
         }
         states.push((p, st));
@@ -513,26 +613,41 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
     // ReplicaSet-level blockers: pods that could not even be created.
     let rs_blocker = replica_set_blocker(view, d, &ro);
     if let Some((reason, message, since)) = &rs_blocker {
-        evidence.push(format!("replicaset {ns}/{}: {}: {message}", ro.new_rs.map(|r| r.meta.name.as_str()).unwrap_or("?"), reason.as_str()));
+        evidence.push(format!(
+            "replicaset {ns}/{}: {}: {message}",
+            ro.new_rs.map(|r| r.meta.name.as_str()).unwrap_or("?"),
+            reason.as_str()
+        ));
         if let Some(since) = since {
             let _ = since;
         }
     }
 
-    let mature = |since: &Option<Timestamp>| age(now, *since).is_none_or(|a| a >= policy.blocked_after);
+    let mature =
+        |since: &Option<Timestamp>| age(now, *since).is_none_or(|a| a >= policy.blocked_after);
 
     // 4a. application failures that persisted.
     let mut failures: BTreeMap<Cause, (u32, String, Option<Timestamp>, String)> = BTreeMap::new();
     for (p, st) in &states {
-        if let PodState::Failure { cause, message, since } = st
+        if let PodState::Failure {
+            cause,
+            message,
+            since,
+        } = st
             && mature(since)
         {
-            let e = failures.entry(*cause).or_insert((0, message.clone(), *since, p.meta.name.clone()));
+            let e =
+                failures
+                    .entry(*cause)
+                    .or_insert((0, message.clone(), *since, p.meta.name.clone()));
             e.0 += 1;
             e.2 = e.2.min(*since).or(*since);
         }
     }
-    if let Some((cause, (n, message, since, pod))) = failures.iter().max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.0.cmp(a.0))) {
+    if let Some((cause, (n, message, since, pod))) = failures
+        .iter()
+        .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.0.cmp(a.0)))
+    {
         set(&mut out, Verdict::Failed, *cause);
         out.summary = format!(
             "{n} pod{} of the new rollout {} since {}: {message}",
@@ -549,7 +664,9 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
         let container = failing_container(view, &ns, pod);
         out.next_step = Some(match cause {
             Cause::CrashLoop => format!("kubectl logs -n {ns} {pod}{container} --previous"),
-            Cause::OomKilled => format!("Raise the memory limit or fix the leak; see kubectl describe pod -n {ns} {pod}"),
+            Cause::OomKilled => format!(
+                "Raise the memory limit or fix the leak; see kubectl describe pod -n {ns} {pod}"
+            ),
             _ => format!("kubectl describe pod -n {ns} {pod}"),
         });
         out.evidence = evidence;
@@ -561,7 +678,13 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
     let mut primary_votes: BTreeMap<BlockerReason, u32> = BTreeMap::new();
     let mut blocked_pods = 0;
     for (_, st) in &states {
-        if let PodState::Blocker { reasons, primary, message, since, definitive } = st
+        if let PodState::Blocker {
+            reasons,
+            primary,
+            message,
+            since,
+            definitive,
+        } = st
             && (*definitive || mature(since))
         {
             blocked_pods += 1;
@@ -600,7 +723,9 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
         });
         e.pods += missing;
     }
-    let scaling_up = states.iter().any(|(_, s)| matches!(s, PodState::Progress(Cause::ScalingUp, _)));
+    let scaling_up = states
+        .iter()
+        .any(|(_, s)| matches!(s, PodState::Progress(Cause::ScalingUp, _)));
     if let Some(primary) = primary_votes
         .iter()
         .max_by(|a, b| a.1.cmp(b.1).then(precedence(*b.0).cmp(&precedence(*a.0))))
@@ -611,7 +736,12 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
             b.primary = true;
         }
         let mut blockers: Vec<BlockerReport> = agg.into_values().collect();
-        blockers.sort_by(|a, b| b.primary.cmp(&a.primary).then(b.pods.cmp(&a.pods)).then(a.reason.cmp(&b.reason)));
+        blockers.sort_by(|a, b| {
+            b.primary
+                .cmp(&a.primary)
+                .then(b.pods.cmp(&a.pods))
+                .then(a.reason.cmp(&b.reason))
+        });
         let p = &blockers[0];
         set(&mut out, Verdict::Blocked, Cause::Blocker(primary));
         out.summary = format!(
@@ -634,18 +764,34 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
     }
 
     // 4c. progress deadline exceeded with no live progress and nothing younger pending.
-    let young_problems = states.iter().any(|(_, s)| matches!(s, PodState::Blocker { .. } | PodState::Failure { .. })) || rs_blocker.is_some();
-    let live_progress = states.iter().any(|(_, s)| matches!(s, PodState::Progress(Cause::PullingImage | Cause::ScalingUp, _)))
-        || ro.deadline_exceeded.is_some_and(|c| {
-            ro.new_pods
-                .iter()
-                .any(|p| condition(&p.conditions, "Ready").is_some_and(|r| r.is_true() && r.last_transition > c.last_transition))
-        });
+    let young_problems = states
+        .iter()
+        .any(|(_, s)| matches!(s, PodState::Blocker { .. } | PodState::Failure { .. }))
+        || rs_blocker.is_some();
+    let live_progress = states.iter().any(|(_, s)| {
+        matches!(
+            s,
+            PodState::Progress(Cause::PullingImage | Cause::ScalingUp, _)
+        )
+    }) || ro.deadline_exceeded.is_some_and(|c| {
+        ro.new_pods.iter().any(|p| {
+            condition(&p.conditions, "Ready")
+                .is_some_and(|r| r.is_true() && r.last_transition > c.last_transition)
+        })
+    });
     if let Some(c) = ro.deadline_exceeded {
-        evidence.push(format!("deployment {ns}/{name}: Progressing=False ProgressDeadlineExceeded at {}: {}", fmt_ts(c.last_transition), c.message));
+        evidence.push(format!(
+            "deployment {ns}/{name}: Progressing=False ProgressDeadlineExceeded at {}: {}",
+            fmt_ts(c.last_transition),
+            c.message
+        ));
         if !live_progress && !young_problems {
             set(&mut out, Verdict::Failed, Cause::ProgressDeadlineExceeded);
-            out.summary = format!("The rollout exceeded its progress deadline at {} and nothing is moving: {}", fmt_ts(c.last_transition), c.message);
+            out.summary = format!(
+                "The rollout exceeded its progress deadline at {} and nothing is moving: {}",
+                fmt_ts(c.last_transition),
+                c.message
+            );
             out.next_step = Some(format!("kubectl describe deployment -n {ns} {name}"));
             out.evidence = evidence;
             return out;
@@ -655,13 +801,20 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
     // 4d. nothing to show at all.
     if ro.new_pods.is_empty() && rs_blocker.is_none() && d.spec_replicas > 0 {
         let progressing = condition(&d.conditions, "Progressing");
-        let recent = progressing.and_then(|c| c.last_update.or(c.last_transition)).or(d.meta.created);
-        if d.generation > d.observed_generation || age(now, recent).is_some_and(|a| a < policy.blocked_after) {
+        let recent = progressing
+            .and_then(|c| c.last_update.or(c.last_transition))
+            .or(d.meta.created);
+        if d.generation > d.observed_generation
+            || age(now, recent).is_some_and(|a| a < policy.blocked_after)
+        {
             set(&mut out, Verdict::Converging, Cause::RolloutProgressing);
             out.summary = format!("The rollout has just started: {}", ro.status_line);
         } else {
             set(&mut out, Verdict::Unknown, Cause::NoPods);
-            out.summary = format!("No pods of the new ReplicaSet are known and no event says why: {}", ro.status_line);
+            out.summary = format!(
+                "No pods of the new ReplicaSet are known and no event says why: {}",
+                ro.status_line
+            );
             out.next_step = Some(format!("kubectl get rs,pods -n {ns} -o wide"));
         }
         out.evidence = evidence;
@@ -671,32 +824,49 @@ pub fn judge(view: &ClusterView, builds: &[Build], d: &DeploymentInfo, policy: &
     // 4e. converging: say what it waits for.
     let cause = [Cause::ScalingUp, Cause::PullingImage, Cause::Starting]
         .into_iter()
-        .find(|c| states.iter().any(|(_, s)| matches!(s, PodState::Progress(x, _) if x == c)))
+        .find(|c| {
+            states
+                .iter()
+                .any(|(_, s)| matches!(s, PodState::Progress(x, _) if x == c))
+        })
         .unwrap_or(Cause::RolloutProgressing);
     set(&mut out, Verdict::Converging, cause);
-    let ready = states.iter().filter(|(_, s)| matches!(s, PodState::Ready)).count();
+    let ready = states
+        .iter()
+        .filter(|(_, s)| matches!(s, PodState::Ready))
+        .count();
     out.summary = match cause {
         Cause::ScalingUp => "The autoscaler is adding capacity for pending pods; wait.".to_string(),
         Cause::PullingImage => "Pods are pulling their image; wait.".to_string(),
-        Cause::Starting => format!("{ready} of {} new pods ready, the others are starting; wait.", d.spec_replicas),
+        Cause::Starting => format!(
+            "{ready} of {} new pods ready, the others are starting; wait.",
+            d.spec_replicas
+        ),
         _ if young_problems => format!(
             "Pods are held for less than {} ({}); wait before acting.",
             human(policy.blocked_after),
             ro.status_line
         ),
-        _ => format!("{}", ro.status_line),
+        _ => ro.status_line.clone(),
     };
     out.evidence = evidence;
     out
 }
 
 fn dest_names(b: &Build) -> String {
-    b.destinations.iter().map(|d| d.name()).collect::<Vec<_>>().join(", ")
+    b.destinations
+        .iter()
+        .map(|d| d.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// DESIGN §6 order, for ties.
 fn precedence(r: BlockerReason) -> usize {
-    BlockerReason::ALL.iter().position(|x| *x == r).unwrap_or(usize::MAX)
+    BlockerReason::ALL
+        .iter()
+        .position(|x| *x == r)
+        .unwrap_or(usize::MAX)
 }
 
 fn failing_container(view: &ClusterView, ns: &str, pod: &str) -> String {
@@ -714,23 +884,50 @@ fn blocker_next_step(r: BlockerReason, ns: &str, name: &str, pod: Option<&str>) 
         None => format!("kubectl describe rs -n {ns} -l app={name}"),
     };
     match r {
-        R::InsufficientCpu | R::InsufficientMemory | R::InsufficientEphemeralStorage | R::InsufficientResource | R::TooManyPods => {
-            format!("Add nodes (check the cluster autoscaler's node group limits) or lower the pods' requests; {describe}")
+        R::InsufficientCpu
+        | R::InsufficientMemory
+        | R::InsufficientEphemeralStorage
+        | R::InsufficientResource
+        | R::TooManyPods => {
+            format!(
+                "Add nodes (check the cluster autoscaler's node group limits) or lower the pods' requests; {describe}"
+            )
         }
         R::NodesUnschedulable => "Uncordon or repair the nodes: kubectl get nodes".to_string(),
-        R::UntoleratedTaint => format!("Add the toleration for the tainted pool to the deployment, or schedule elsewhere; {describe}"),
-        R::NodeAffinityMismatch | R::PodAffinityMismatch | R::PodAntiAffinityConflict | R::TopologySpreadMismatch | R::NoFreePorts => {
+        R::UntoleratedTaint => format!(
+            "Add the toleration for the tainted pool to the deployment, or schedule elsewhere; {describe}"
+        ),
+        R::NodeAffinityMismatch
+        | R::PodAffinityMismatch
+        | R::PodAntiAffinityConflict
+        | R::TopologySpreadMismatch
+        | R::NoFreePorts => {
             format!("Relax the deployment's placement rules or add matching nodes; {describe}")
         }
-        R::VolumeNodeAffinityConflict | R::UnboundPvc => format!("kubectl get pvc -n {ns}; {describe}"),
-        R::SandboxCreationFailed => format!("Check the CNI plugin and free pod IPs on the node; {describe}"),
+        R::VolumeNodeAffinityConflict | R::UnboundPvc => {
+            format!("kubectl get pvc -n {ns}; {describe}")
+        }
+        R::SandboxCreationFailed => {
+            format!("Check the CNI plugin and free pod IPs on the node; {describe}")
+        }
         R::VolumeMountFailed => format!("Check the volume attachment and CSI driver; {describe}"),
-        R::ImagePullNetwork => format!("Check the nodes' route, DNS and TLS to the registry; {describe}"),
-        R::ImagePullUnauthorized => format!("Fix the image pull secret or the registry permissions; {describe}"),
-        R::ImagePullRateLimited => "Authenticate pulls or use a registry mirror; wait for the rate limit to reset".to_string(),
+        R::ImagePullNetwork => {
+            format!("Check the nodes' route, DNS and TLS to the registry; {describe}")
+        }
+        R::ImagePullUnauthorized => {
+            format!("Fix the image pull secret or the registry permissions; {describe}")
+        }
+        R::ImagePullRateLimited => {
+            "Authenticate pulls or use a registry mirror; wait for the rate limit to reset"
+                .to_string()
+        }
         R::QuotaExceeded => format!("kubectl describe resourcequota -n {ns}"),
-        R::AdmissionDenied => format!("kubectl get events -n {ns} --field-selector reason=FailedCreate"),
-        R::ImageNotFound | R::InvalidImageName => format!("Fix the image reference in deployment/{name}: kubectl -n {ns} get deployment {name} -o jsonpath='{{.spec.template.spec.containers[*].image}}'"),
+        R::AdmissionDenied => {
+            format!("kubectl get events -n {ns} --field-selector reason=FailedCreate")
+        }
+        R::ImageNotFound | R::InvalidImageName => format!(
+            "Fix the image reference in deployment/{name}: kubectl -n {ns} get deployment {name} -o jsonpath='{{.spec.template.spec.containers[*].image}}'"
+        ),
         R::Other => describe,
     }
 }
@@ -775,7 +972,12 @@ fn judge_container(
             match s.image_id.repo_digest() {
                 Some(d) => {
                     running.insert(d.clone());
-                    evidence.push(format!("pod {} container {}: imageID {}", p.meta.full_name(), c.name, s.image_id_raw));
+                    evidence.push(format!(
+                        "pod {} container {}: imageID {}",
+                        p.meta.full_name(),
+                        c.name,
+                        s.image_id_raw
+                    ));
                 }
                 None if !s.image_id_raw.is_empty() => {
                     local_ids += 1;
@@ -798,7 +1000,13 @@ fn judge_container(
         digest_match: None,
     };
     let Some(image) = image else {
-        return ContainerJudgement { report, build: None, digest: DigestJudgement::NoBuild, deciding_failed: None, deciding_running: None };
+        return ContainerJudgement {
+            report,
+            build: None,
+            digest: DigestJudgement::NoBuild,
+            deciding_failed: None,
+            deciding_running: None,
+        };
     };
     let repo = image.repository();
     let exact = |b: &&Build| {
@@ -810,7 +1018,8 @@ fn judge_container(
             }
     };
     let newest = |it: &mut dyn Iterator<Item = &Build>| -> Option<Build> {
-        it.max_by(|a, b| a.started_at.cmp(&b.started_at).then(a.pod.cmp(&b.pod))).cloned()
+        it.max_by(|a, b| a.started_at.cmp(&b.started_at).then(a.pod.cmp(&b.pod)))
+            .cloned()
     };
     let build = newest(&mut builds.iter().filter(exact));
     // Newer builds of the same repository under other tags.
@@ -825,11 +1034,19 @@ fn judge_container(
             b.pod_ref(),
             dest_names(b),
             b.status.as_str(),
-            if policy.link_builds == LinkBuilds::Exact { "; not linked to this deployment (--link-builds=exact)" } else { "" }
+            if policy.link_builds == LinkBuilds::Exact {
+                "; not linked to this deployment (--link-builds=exact)"
+            } else {
+                ""
+            }
         ));
     }
     let linked_newest = if policy.link_builds == LinkBuilds::Repository {
-        related.iter().copied().max_by(|a, b| a.started_at.cmp(&b.started_at)).cloned()
+        related
+            .iter()
+            .copied()
+            .max_by(|a, b| a.started_at.cmp(&b.started_at))
+            .cloned()
     } else {
         None
     };
@@ -852,7 +1069,13 @@ fn judge_container(
     }
 
     let Some(b) = build else {
-        return ContainerJudgement { report, build: None, digest: DigestJudgement::NoBuild, deciding_failed, deciding_running };
+        return ContainerJudgement {
+            report,
+            build: None,
+            digest: DigestJudgement::NoBuild,
+            deciding_failed,
+            deciding_running,
+        };
     };
     // evidence for the build
     match (&b.digest_source, &b.digest) {
@@ -898,33 +1121,51 @@ fn judge_container(
             if all_match {
                 DigestJudgement::Match
             } else if ro.complete {
-                let fresh = b.finished_at.is_none_or(|f| now.duration_since(f) < policy.rollout_grace);
-                if fresh { DigestJudgement::AwaitingRollout } else { DigestJudgement::Mismatch }
+                let fresh = b
+                    .finished_at
+                    .is_none_or(|f| now.duration_since(f) < policy.rollout_grace);
+                if fresh {
+                    DigestJudgement::AwaitingRollout
+                } else {
+                    DigestJudgement::Mismatch
+                }
             } else {
                 DigestJudgement::Unavailable
             }
         }
         _ => {
-            if local_ids > 0 {
-                DigestJudgement::Unavailable
-            } else if b.status == BuildStatus::Succeeded {
+            if local_ids > 0 || b.status == BuildStatus::Succeeded {
                 DigestJudgement::Unavailable
             } else {
                 DigestJudgement::NoBuild
             }
         }
     };
-    ContainerJudgement { report, build: Some(b), digest, deciding_failed, deciding_running }
+    ContainerJudgement {
+        report,
+        build: Some(b),
+        digest,
+        deciding_failed,
+        deciding_running,
+    }
 }
 
 /// The latest event with one of these reasons for the pod.
 fn latest<'a>(events: &[&'a EventInfo], reasons: &[&str]) -> Option<&'a EventInfo> {
-    events.iter().rev().find(|e| reasons.contains(&e.reason.as_str())).copied()
+    events
+        .iter()
+        .rev()
+        .find(|e| reasons.contains(&e.reason.as_str()))
+        .copied()
 }
 
 /// The earliest first-seen time of the events with one of these reasons.
 fn earliest(events: &[&EventInfo], reasons: &[&str]) -> Option<Timestamp> {
-    events.iter().filter(|e| reasons.contains(&e.reason.as_str())).filter_map(|e| e.first).min()
+    events
+        .iter()
+        .filter(|e| reasons.contains(&e.reason.as_str()))
+        .filter_map(|e| e.first)
+        .min()
 }
 
 fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo], now: Timestamp) -> PodState {
@@ -949,7 +1190,11 @@ fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo], now: Timestam
                 definitive: false,
             };
         }
-        let fs_events: Vec<&EventInfo> = events.iter().copied().filter(|e| e.reason == "FailedScheduling").collect();
+        let fs_events: Vec<&EventInfo> = events
+            .iter()
+            .copied()
+            .filter(|e| e.reason == "FailedScheduling")
+            .collect();
         let last_fs = fs_events.last().copied();
         let scale_up = latest(&events, &["TriggeredScaleUp", "Nominated"]);
         let no_scale_up = latest(&events, &["NotTriggerScaleUp"]);
@@ -960,30 +1205,62 @@ fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo], now: Timestam
         };
         // Karpenter's own FailedScheduling means it cannot make capacity.
         let (failure, message): (Option<SchedulingFailure>, String) = match last_fs {
-            Some(e) if e.source == "karpenter" || e.message.starts_with("Failed to schedule pod") => {
+            Some(e)
+                if e.source == "karpenter" || e.message.starts_with("Failed to schedule pod") =>
+            {
                 let r = classify_karpenter_failure(&e.message);
-                (Some(SchedulingFailure { total_nodes: None, reasons: vec![events::ReasonCount { reason: r, nodes: 0, text: e.message.clone(), custom_taint: false }], truncated: false }), e.message.clone())
+                (
+                    Some(SchedulingFailure {
+                        total_nodes: None,
+                        reasons: vec![events::ReasonCount {
+                            reason: r,
+                            nodes: 0,
+                            text: e.message.clone(),
+                            custom_taint: false,
+                        }],
+                        truncated: false,
+                    }),
+                    e.message.clone(),
+                )
             }
             Some(e) => {
                 let parsed = parse_failed_scheduling(&e.message, nodes);
                 // The condition holds the untruncated message.
                 let cond = scheduled.and_then(|c| parse_failed_scheduling(&c.message, nodes));
                 match (parsed, cond) {
-                    (Some(p), Some(c)) if p.truncated => (Some(c), scheduled.map(|c| c.message.clone()).unwrap_or_default()),
+                    (Some(p), Some(c)) if p.truncated => (
+                        Some(c),
+                        scheduled.map(|c| c.message.clone()).unwrap_or_default(),
+                    ),
                     (Some(p), _) => (Some(p), e.message.clone()),
-                    (None, Some(c)) => (Some(c), scheduled.map(|c| c.message.clone()).unwrap_or_default()),
+                    (None, Some(c)) => (
+                        Some(c),
+                        scheduled.map(|c| c.message.clone()).unwrap_or_default(),
+                    ),
                     (None, None) => (None, e.message.clone()),
                 }
             }
             None => match scheduled.filter(|c| !c.message.is_empty()) {
-                Some(c) => (parse_failed_scheduling(&c.message, nodes), c.message.clone()),
-                None => return PodState::Progress(Cause::RolloutProgressing, "waiting to be scheduled".into()),
+                Some(c) => (
+                    parse_failed_scheduling(&c.message, nodes),
+                    c.message.clone(),
+                ),
+                None => {
+                    return PodState::Progress(
+                        Cause::RolloutProgressing,
+                        "waiting to be scheduled".into(),
+                    );
+                }
             },
         };
         if after(scale_up) && !after(no_scale_up) {
-            return PodState::Progress(Cause::ScalingUp, scale_up.map(|e| e.message.clone()).unwrap_or_default());
+            return PodState::Progress(
+                Cause::ScalingUp,
+                scale_up.map(|e| e.message.clone()).unwrap_or_default(),
+            );
         }
-        let since = earliest(&events, &["FailedScheduling"]).or(scheduled.and_then(|c| c.last_transition));
+        let since =
+            earliest(&events, &["FailedScheduling"]).or(scheduled.and_then(|c| c.last_transition));
         let (reasons, primary) = match &failure {
             Some(f) if !f.reasons.is_empty() => (
                 f.reasons.iter().map(|r| (r.reason, r.nodes)).collect(),
@@ -1011,39 +1288,79 @@ fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo], now: Timestam
         match &s.state {
             ContainerState::Waiting { reason, message } => match reason.as_str() {
                 "ErrImagePull" | "ImagePullBackOff" | "RegistryUnavailable" => {
-                    let pull = events.iter().rev().find(|e| e.reason == "Failed" && e.message.starts_with("Failed to pull image"));
-                    let text = pull.map(|e| e.message.clone()).unwrap_or_else(|| message.clone());
+                    let pull = events.iter().rev().find(|e| {
+                        e.reason == "Failed" && e.message.starts_with("Failed to pull image")
+                    });
+                    let text = pull
+                        .map(|e| e.message.clone())
+                        .unwrap_or_else(|| message.clone());
                     let r = classify_image_pull(&text);
                     let since = events
                         .iter()
-                        .filter(|e| e.reason == "Failed" && e.message.starts_with("Failed to pull image"))
+                        .filter(|e| {
+                            e.reason == "Failed" && e.message.starts_with("Failed to pull image")
+                        })
                         .filter_map(|e| e.first)
                         .min()
                         .or(p.start_time);
-                    return PodState::Blocker { reasons: vec![(r, 0)], primary: r, message: text, since, definitive: false };
+                    return PodState::Blocker {
+                        reasons: vec![(r, 0)],
+                        primary: r,
+                        message: text,
+                        since,
+                        definitive: false,
+                    };
                 }
                 "InvalidImageName" | "ErrImageNeverPull" => {
-                    let r = if reason == "InvalidImageName" { BlockerReason::InvalidImageName } else { BlockerReason::ImageNotFound };
-                    let text = latest(&events, &["InspectFailed", "ErrImageNeverPull"]).map(|e| e.message.clone()).unwrap_or_else(|| message.clone());
-                    return PodState::Blocker { reasons: vec![(r, 0)], primary: r, message: text, since: p.start_time, definitive: false };
+                    let r = if reason == "InvalidImageName" {
+                        BlockerReason::InvalidImageName
+                    } else {
+                        BlockerReason::ImageNotFound
+                    };
+                    let text = latest(&events, &["InspectFailed", "ErrImageNeverPull"])
+                        .map(|e| e.message.clone())
+                        .unwrap_or_else(|| message.clone());
+                    return PodState::Blocker {
+                        reasons: vec![(r, 0)],
+                        primary: r,
+                        message: text,
+                        since: p.start_time,
+                        definitive: false,
+                    };
                 }
                 "CrashLoopBackOff" => {
                     let oom = matches!(&s.last_state, ContainerState::Terminated { reason, .. } if reason == "OOMKilled");
-                    let since = earliest(&events, &["BackOff"]).into_iter().chain(match &s.last_state {
-                        ContainerState::Terminated { finished_at, .. } => *finished_at,
-                        _ => None,
-                    }).min();
+                    let since = earliest(&events, &["BackOff"])
+                        .into_iter()
+                        .chain(match &s.last_state {
+                            ContainerState::Terminated { finished_at, .. } => *finished_at,
+                            _ => None,
+                        })
+                        .min();
                     let last = match &s.last_state {
-                        ContainerState::Terminated { exit_code, reason, .. } => format!(" (last exit: {reason}, code {exit_code})"),
+                        ContainerState::Terminated {
+                            exit_code, reason, ..
+                        } => format!(" (last exit: {reason}, code {exit_code})"),
                         _ => String::new(),
                     };
                     return PodState::Failure {
-                        cause: if oom { Cause::OomKilled } else { Cause::CrashLoop },
-                        message: format!("container {} restarted {} times{last}", s.name, s.restart_count),
+                        cause: if oom {
+                            Cause::OomKilled
+                        } else {
+                            Cause::CrashLoop
+                        },
+                        message: format!(
+                            "container {} restarted {} times{last}",
+                            s.name, s.restart_count
+                        ),
                         since,
                     };
                 }
-                "CreateContainerConfigError" | "CreateContainerError" | "RunContainerError" | "PreStartHookError" | "PostStartHookError" => {
+                "CreateContainerConfigError"
+                | "CreateContainerError"
+                | "RunContainerError"
+                | "PreStartHookError"
+                | "PostStartHookError" => {
                     let since = earliest(&events, &["Failed"]).or(p.start_time);
                     return PodState::Failure {
                         cause: Cause::ConfigError,
@@ -1064,7 +1381,10 @@ fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo], now: Timestam
                 {
                     return PodState::Failure {
                         cause: Cause::OomKilled,
-                        message: format!("container {} was OOM-killed and restarted {} times", s.name, s.restart_count),
+                        message: format!(
+                            "container {} was OOM-killed and restarted {} times",
+                            s.name, s.restart_count
+                        ),
                         since: match &s.last_state {
                             ContainerState::Terminated { finished_at, .. } => *finished_at,
                             _ => None,
@@ -1092,7 +1412,11 @@ fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo], now: Timestam
         if let Some(e) = latest(&events, &["FailedMount", "FailedAttachVolume"]) {
             let since = earliest(&events, &["FailedMount", "FailedAttachVolume"]);
             return match classify_mount(&e.message) {
-                MountFailure::ConfigMissing => PodState::Failure { cause: Cause::ConfigError, message: e.message.clone(), since },
+                MountFailure::ConfigMissing => PodState::Failure {
+                    cause: Cause::ConfigError,
+                    message: e.message.clone(),
+                    since,
+                },
                 MountFailure::Volume => PodState::Blocker {
                     reasons: vec![(BlockerReason::VolumeMountFailed, 0)],
                     primary: BlockerReason::VolumeMountFailed,
@@ -1114,25 +1438,41 @@ fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo], now: Timestam
     if running_unready {
         let probes: Vec<&&EventInfo> = events
             .iter()
-            .filter(|e| e.reason == "Unhealthy" && (e.message.starts_with("Readiness probe") || e.message.starts_with("Startup probe") || e.message.starts_with("Liveness probe")))
+            .filter(|e| {
+                e.reason == "Unhealthy"
+                    && (e.message.starts_with("Readiness probe")
+                        || e.message.starts_with("Startup probe")
+                        || e.message.starts_with("Liveness probe"))
+            })
             .collect();
         if let Some(last) = probes.last() {
             return PodState::Failure {
                 cause: Cause::ReadinessFailing,
-                message: format!("{} (seen {} times)", last.message, probes.iter().map(|e| e.count.max(1)).sum::<i32>()),
+                message: format!(
+                    "{} (seen {} times)",
+                    last.message,
+                    probes.iter().map(|e| e.count.max(1)).sum::<i32>()
+                ),
                 since: probes.iter().filter_map(|e| e.first).min(),
             };
         }
         return PodState::Progress(Cause::Starting, "containers running, not ready yet".into());
     }
     if p.phase == "Failed" {
-        return PodState::Progress(Cause::RolloutProgressing, format!("pod failed ({}), the ReplicaSet replaces it", p.reason));
+        return PodState::Progress(
+            Cause::RolloutProgressing,
+            format!("pod failed ({}), the ReplicaSet replaces it", p.reason),
+        );
     }
     PodState::Progress(Cause::Starting, "not ready yet".into())
 }
 
 /// FailedCreate on the new ReplicaSet (quota, admission) or the ReplicaFailure condition.
-fn replica_set_blocker(view: &ClusterView, d: &DeploymentInfo, ro: &Rollout) -> Option<(BlockerReason, String, Option<Timestamp>)> {
+fn replica_set_blocker(
+    view: &ClusterView,
+    d: &DeploymentInfo,
+    ro: &Rollout,
+) -> Option<(BlockerReason, String, Option<Timestamp>)> {
     let ns = &d.meta.namespace;
     if let Some(rs) = ro.new_rs {
         let events = view.events_for(ns, "ReplicaSet", &rs.meta.name);
@@ -1140,20 +1480,33 @@ fn replica_set_blocker(view: &ClusterView, d: &DeploymentInfo, ro: &Rollout) -> 
         let created = latest(&events, &["SuccessfulCreate"]);
         if let Some(f) = failed
             && created.is_none_or(|c| c.last < f.last)
-            && (rs.status.replicas < rs.spec_replicas || ro.new_pods.len() < rs.spec_replicas as usize)
+            && (rs.status.replicas < rs.spec_replicas
+                || ro.new_pods.len() < rs.spec_replicas as usize)
         {
             let since = earliest(&events, &["FailedCreate"]);
-            return Some((classify_replica_failure(&f.message), f.message.clone(), since));
+            return Some((
+                classify_replica_failure(&f.message),
+                f.message.clone(),
+                since,
+            ));
         }
     }
     if let Some(c) = ro.replica_failure {
-        return Some((classify_replica_failure(&c.message), c.message.clone(), c.last_transition));
+        return Some((
+            classify_replica_failure(&c.message),
+            c.message.clone(),
+            c.last_transition,
+        ));
     }
     let events = view.events_for(ns, "Deployment", &d.meta.name);
     if let Some(e) = latest(&events, &["ReplicaSetCreateError"])
         && ro.new_rs.is_none()
     {
-        return Some((classify_replica_failure(&e.message), e.message.clone(), e.first));
+        return Some((
+            classify_replica_failure(&e.message),
+            e.message.clone(),
+            e.first,
+        ));
     }
     None
 }

@@ -54,6 +54,10 @@ impl Kind {
 
 /// One change to the view. Live watchers, dumps and tests all speak this language.
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a change is moved once into the view; boxing would cost an allocation per object"
+)]
 pub enum Change {
     /// The object was added or modified: replace what the view holds under its key.
     Apply(Object),
@@ -111,7 +115,11 @@ pub struct Meta {
 }
 
 impl Meta {
-    fn from_k8s(m: &ObjectMeta, kind: &'static str, namespaced: bool) -> Result<Meta, ProjectionError> {
+    fn from_k8s(
+        m: &ObjectMeta,
+        kind: &'static str,
+        namespaced: bool,
+    ) -> Result<Meta, ProjectionError> {
         let name = m.name.clone().unwrap_or_default();
         let namespace = m.namespace.clone().unwrap_or_default();
         if name.is_empty() || (namespaced && namespace.is_empty()) {
@@ -238,7 +246,8 @@ fn container_specs(cs: &[core::Container]) -> Vec<ContainerSpec> {
                 name: c.name.clone(),
                 no_push_env: keep
                     && c.env.iter().flatten().any(|e| {
-                        e.name == "KANIKO_NO_PUSH" && e.value.as_deref().is_some_and(|v| v == "true")
+                        e.name == "KANIKO_NO_PUSH"
+                            && e.value.as_deref().is_some_and(|v| v == "true")
                     }),
                 image,
                 argv: if keep { argv } else { Vec::new() },
@@ -447,9 +456,14 @@ impl TryFrom<&core::Pod> for PodInfo {
             conditions: conditions_pod(status.and_then(|s| s.conditions.as_ref())),
             init_containers: container_specs(spec.init_containers.as_deref().unwrap_or(&[])),
             containers: container_specs(&spec.containers),
-            init_statuses: container_statuses(status.and_then(|s| s.init_container_statuses.as_ref())),
+            init_statuses: container_statuses(
+                status.and_then(|s| s.init_container_statuses.as_ref()),
+            ),
             statuses: container_statuses(status.and_then(|s| s.container_statuses.as_ref())),
-            has_pull_secrets: spec.image_pull_secrets.as_ref().is_some_and(|v| !v.is_empty()),
+            has_pull_secrets: spec
+                .image_pull_secrets
+                .as_ref()
+                .is_some_and(|v| !v.is_empty()),
             meta,
         })
     }
@@ -798,7 +812,11 @@ impl ClusterView {
             }
             Object::Event(e) => {
                 self.bump(e.last);
-                let ikey = (e.namespace.clone(), e.involved_kind.clone(), e.involved_name.clone());
+                let ikey = (
+                    e.namespace.clone(),
+                    e.involved_kind.clone(),
+                    e.involved_name.clone(),
+                );
                 let ekey = (e.namespace.clone(), e.name.clone());
                 if let Some(old) = self.event_index.insert(ekey, ikey.clone())
                     && old != ikey
@@ -806,7 +824,10 @@ impl ClusterView {
                 {
                     b.remove(&e.name);
                 }
-                self.events.entry(ikey).or_default().insert(e.name.clone(), e);
+                self.events
+                    .entry(ikey)
+                    .or_default()
+                    .insert(e.name.clone(), e);
             }
         }
     }
@@ -818,7 +839,8 @@ impl ClusterView {
             }
             Kind::Pod => {
                 self.pods.remove(key);
-                self.logs.retain(|(ns, pod, _), _| !(ns == &key.0 && pod == &key.1));
+                self.logs
+                    .retain(|(ns, pod, _), _| !(ns == &key.0 && pod == &key.1));
             }
             Kind::Deployment => {
                 self.deployments.remove(key);
@@ -883,11 +905,15 @@ impl ClusterView {
     }
 
     pub fn deployment(&self, namespace: &str, name: &str) -> Option<&DeploymentInfo> {
-        self.deployments.get(&(namespace.to_string(), name.to_string()))
+        self.deployments
+            .get(&(namespace.to_string(), name.to_string()))
     }
 
     /// ReplicaSets of one namespace.
-    pub fn replicasets_in<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a ReplicaSetInfo> + 'a {
+    pub fn replicasets_in<'a>(
+        &'a self,
+        namespace: &'a str,
+    ) -> impl Iterator<Item = &'a ReplicaSetInfo> + 'a {
         self.replicasets
             .range((namespace.to_string(), String::new())..)
             .take_while(move |((ns, _), _)| ns == namespace)
@@ -911,8 +937,11 @@ impl ClusterView {
 
     /// Facts read from a container's log, if a log was read.
     pub fn log_facts(&self, namespace: &str, pod: &str, container: &str) -> Option<&LogFacts> {
-        self.logs
-            .get(&(namespace.to_string(), pod.to_string(), container.to_string()))
+        self.logs.get(&(
+            namespace.to_string(),
+            pod.to_string(),
+            container.to_string(),
+        ))
     }
 
     /// Object counts per kind (events counted individually).

@@ -23,11 +23,14 @@ impl Report {
     /// The `check` exit code (DESIGN §3): 4 if any stale/blocked/failed, else 3 if any
     /// converging/unknown, else 0.
     pub fn exit_code(&self) -> i32 {
-        self.deployments.iter().map(|d| d.verdict.exit_code()).fold(0, |a, c| match (a, c) {
-            (4, _) | (_, 4) => 4,
-            (3, _) | (_, 3) => 3,
-            _ => 0,
-        })
+        self.deployments
+            .iter()
+            .map(|d| d.verdict.exit_code())
+            .fold(0, |a, c| match (a, c) {
+                (4, _) | (_, 4) => 4,
+                (3, _) | (_, 3) => 3,
+                _ => 0,
+            })
     }
 
     pub fn to_json(&self) -> String {
@@ -57,11 +60,33 @@ impl Report {
         if self.deployments.is_empty() {
             let _ = writeln!(s, "No deployments found in scope.");
         } else {
-            let w_ns = self.deployments.iter().map(|d| d.namespace.len()).max().unwrap_or(0).max(9);
-            let w_name = self.deployments.iter().map(|d| d.name.len()).max().unwrap_or(0).max(10);
-            let w_cause = self.deployments.iter().map(|d| d.cause.as_str().len()).max().unwrap_or(0).max(5);
+            let w_ns = self
+                .deployments
+                .iter()
+                .map(|d| d.namespace.len())
+                .max()
+                .unwrap_or(0)
+                .max(9);
+            let w_name = self
+                .deployments
+                .iter()
+                .map(|d| d.name.len())
+                .max()
+                .unwrap_or(0)
+                .max(10);
+            let w_cause = self
+                .deployments
+                .iter()
+                .map(|d| d.cause.as_str().len())
+                .max()
+                .unwrap_or(0)
+                .max(5);
             let _ = writeln!(s);
-            let _ = writeln!(s, "{:w_ns$}  {:w_name$}  {:10}  {:w_cause$}  OWNER", "NAMESPACE", "DEPLOYMENT", "VERDICT", "CAUSE");
+            let _ = writeln!(
+                s,
+                "{:w_ns$}  {:w_name$}  {:10}  {:w_cause$}  OWNER",
+                "NAMESPACE", "DEPLOYMENT", "VERDICT", "CAUSE"
+            );
             for d in &self.deployments {
                 let verdict = format!("{:10}", d.verdict.as_str());
                 let _ = writeln!(
@@ -81,7 +106,14 @@ impl Report {
                 continue;
             }
             let _ = writeln!(s);
-            let head = format!("{}/{}: {} ({}, owner {})", d.namespace, d.name, d.verdict.as_str(), d.cause.as_str(), d.owner.as_str());
+            let head = format!(
+                "{}/{}: {} ({}, owner {})",
+                d.namespace,
+                d.name,
+                d.verdict.as_str(),
+                d.cause.as_str(),
+                d.owner.as_str()
+            );
             let _ = writeln!(s, "{}", paint(d.verdict, &head));
             let _ = writeln!(s, "  {}", d.summary);
             if let Some(n) = &d.next_step {
@@ -93,21 +125,32 @@ impl Report {
                         "build {} {}{}",
                         b.pod,
                         b.status.as_str(),
-                        b.digest.as_deref().map(|d| format!(" {}", short(d))).unwrap_or_default()
+                        b.digest
+                            .as_deref()
+                            .map(|d| format!(" {}", short(d)))
+                            .unwrap_or_default()
                     ),
                     None => "no build known".to_string(),
                 };
                 let running = if c.running_digests.is_empty() {
                     "no registry digest reported".to_string()
                 } else {
-                    c.running_digests.iter().map(|d| short(d)).collect::<Vec<_>>().join(", ")
+                    c.running_digests
+                        .iter()
+                        .map(|d| short(d))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 let m = match c.digest_match {
                     Some(true) => "match",
                     Some(false) => "MISMATCH",
                     None => "not judged",
                 };
-                let _ = writeln!(s, "  container {} ({}): {build}; running {running}; {m}", c.name, c.image);
+                let _ = writeln!(
+                    s,
+                    "  container {} ({}): {build}; running {running}; {m}",
+                    c.name, c.image
+                );
             }
             if !d.blockers.is_empty() {
                 let _ = writeln!(s, "  blockers:");
@@ -138,7 +181,11 @@ impl Report {
                 let _ = writeln!(s, "  - {w}");
             }
             if self.warnings.len() > 20 {
-                let _ = writeln!(s, "  ... and {} more (see -o json)", self.warnings.len() - 20);
+                let _ = writeln!(
+                    s,
+                    "  ... and {} more (see -o json)",
+                    self.warnings.len() - 20
+                );
             }
         }
         s

@@ -19,7 +19,9 @@ use crate::engine::view::{
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
     /// The path does not exist or is not a directory.
-    #[error("{0}: not a directory (expected the output of kubectl cluster-info dump --output-directory)")]
+    #[error(
+        "{0}: not a directory (expected the output of kubectl cluster-info dump --output-directory)"
+    )]
     NotADirectory(PathBuf),
     /// A file or directory could not be read.
     #[error("{path}: {source}")]
@@ -64,13 +66,22 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
     let mut builds: HashMap<(String, String), Vec<String>> = HashMap::new();
     let mut log_files: Vec<(String, String, PathBuf)> = Vec::new();
 
-    let mut emit = |obj: Object, stats: &mut DumpStats, builds: &mut HashMap<(String, String), Vec<String>>| {
+    let mut emit = |obj: Object,
+                    stats: &mut DumpStats,
+                    builds: &mut HashMap<(String, String), Vec<String>>| {
         if let Object::Pod(p) = &obj
-            && p.init_containers.iter().chain(p.containers.iter()).any(|c| !c.argv.is_empty() || c.image.contains("kaniko"))
+            && p.init_containers
+                .iter()
+                .chain(p.containers.iter())
+                .any(|c| !c.argv.is_empty() || c.image.contains("kaniko"))
         {
             builds.insert(
                 (p.meta.namespace.clone(), p.meta.name.clone()),
-                p.init_containers.iter().chain(p.containers.iter()).map(|c| c.name.clone()).collect(),
+                p.init_containers
+                    .iter()
+                    .chain(p.containers.iter())
+                    .map(|c| c.name.clone())
+                    .collect(),
             );
         }
         stats.objects += 1;
@@ -110,7 +121,9 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, DumpError> {
@@ -174,7 +187,10 @@ fn read_object_file(
     let mut bytes = Vec::new();
     f.take(MAX_FILE_BYTES).read_to_end(&mut bytes).map_err(io)?;
     stats.files += 1;
-    let yaml = matches!(path.extension().and_then(|e| e.to_str()), Some("yaml") | Some("yml"));
+    let yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml") | Some("yml")
+    );
     if yaml {
         let text = String::from_utf8_lossy(&bytes);
         for doc in serde_yaml::Deserializer::from_str(&text) {
@@ -220,7 +236,15 @@ fn read_json_document(
                 .filter(|k| !k.is_empty())
                 .map(str::to_string);
             for (i, raw) in items.iter().enumerate() {
-                read_item(path, i, raw.get(), list_kind.as_deref(), top.api_version.as_deref(), stats, emit);
+                read_item(
+                    path,
+                    i,
+                    raw.get(),
+                    list_kind.as_deref(),
+                    top.api_version.as_deref(),
+                    stats,
+                    emit,
+                );
             }
         }
         None if top.kind.is_some() => {
@@ -251,21 +275,33 @@ fn read_item(
         Ok(p) => p,
         Err(e) => {
             stats.skipped += 1;
-            stats.warnings.push(format!("{}: item {index}: skipped: not an object: {e}", path.display()));
+            stats.warnings.push(format!(
+                "{}: item {index}: skipped: not an object: {e}",
+                path.display()
+            ));
             return;
         }
     };
     let meta = peek.metadata.unwrap_or_default();
     let kind = peek.kind.as_deref().or(list_kind).unwrap_or("");
-    let api_version = peek.api_version.as_deref().or(list_api_version).unwrap_or("");
+    let api_version = peek
+        .api_version
+        .as_deref()
+        .or(list_api_version)
+        .unwrap_or("");
     let who = format!(
         "{kind} {}{}",
-        meta.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default(),
+        meta.namespace
+            .as_deref()
+            .map(|n| format!("{n}/"))
+            .unwrap_or_default(),
         meta.name.as_deref().unwrap_or("<no name>")
     );
     let skip = |stats: &mut DumpStats, why: String| {
         stats.skipped += 1;
-        stats.warnings.push(format!("{}: {who}: skipped: {why}", path.display()));
+        stats
+            .warnings
+            .push(format!("{}: {who}: skipped: {why}", path.display()));
     };
     macro_rules! typed {
         ($t:ty, $proj:ty, $variant:ident) => {
@@ -281,8 +317,16 @@ fn read_item(
     match kind {
         "Pod" => typed!(k8s_openapi::api::core::v1::Pod, PodInfo, Pod),
         "Node" => typed!(k8s_openapi::api::core::v1::Node, NodeInfo, Node),
-        "Deployment" => typed!(k8s_openapi::api::apps::v1::Deployment, DeploymentInfo, Deployment),
-        "ReplicaSet" => typed!(k8s_openapi::api::apps::v1::ReplicaSet, ReplicaSetInfo, ReplicaSet),
+        "Deployment" => typed!(
+            k8s_openapi::api::apps::v1::Deployment,
+            DeploymentInfo,
+            Deployment
+        ),
+        "ReplicaSet" => typed!(
+            k8s_openapi::api::apps::v1::ReplicaSet,
+            ReplicaSetInfo,
+            ReplicaSet
+        ),
         "Job" => typed!(k8s_openapi::api::batch::v1::Job, JobInfo, Job),
         "Event" if api_version.starts_with("events.k8s.io") => {
             typed!(k8s_openapi::api::events::v1::Event, EventInfo, Event)
@@ -332,10 +376,11 @@ fn read_logs(
         })
     };
     loop {
-        let (got, cut) = read_bounded_line(&mut r, &mut buf, MAX_LINE_BYTES).map_err(|e| DumpError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
+        let (got, cut) =
+            read_bounded_line(&mut r, &mut buf, MAX_LINE_BYTES).map_err(|e| DumpError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
         if !got {
             break;
         }
@@ -377,9 +422,10 @@ fn read_logs(
     }
     if let Some((name, mut s)) = current.take() {
         s.truncated();
-        stats
-            .warnings
-            .push(format!("{}: log of container {name} has no END marker: truncated", path.display()));
+        stats.warnings.push(format!(
+            "{}: log of container {name} has no END marker: truncated",
+            path.display()
+        ));
         emit(name, s.finish());
     }
     if !saw_marker {
@@ -407,7 +453,11 @@ fn read_logs(
 
 /// Reads one line into `buf`, keeping at most `max` bytes of it (the rest is consumed and
 /// dropped). Returns (false, _) at EOF, and whether the line was cut.
-fn read_bounded_line<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, max: usize) -> std::io::Result<(bool, bool)> {
+fn read_bounded_line<R: BufRead>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(bool, bool)> {
     buf.clear();
     let mut cut = false;
     let mut any = false;
@@ -445,19 +495,40 @@ mod tests {
         let data = format!("{}\nnext\nlast", "a".repeat(100));
         let mut r = BufReader::with_capacity(8, data.as_bytes());
         let mut buf = Vec::new();
-        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (true, true));
+        assert_eq!(
+            read_bounded_line(&mut r, &mut buf, 10).unwrap(),
+            (true, true)
+        );
         assert_eq!(buf.len(), 10);
-        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (true, false));
+        assert_eq!(
+            read_bounded_line(&mut r, &mut buf, 10).unwrap(),
+            (true, false)
+        );
         assert_eq!(buf, b"next\n");
-        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (true, false));
+        assert_eq!(
+            read_bounded_line(&mut r, &mut buf, 10).unwrap(),
+            (true, false)
+        );
         assert_eq!(buf, b"last");
-        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap().0, false);
+        assert!(!read_bounded_line(&mut r, &mut buf, 10).unwrap().0);
     }
 
     #[test]
     fn markers_parse_with_glued_end() {
-        assert_eq!(marker("==== START logs for container kaniko of pod ci/b-1 ====", "START"), Some((0, "kaniko")));
-        assert_eq!(marker("last line==== END logs for container kaniko of pod ci/b-1 ====", "END"), Some((9, "kaniko")));
+        assert_eq!(
+            marker(
+                "==== START logs for container kaniko of pod ci/b-1 ====",
+                "START"
+            ),
+            Some((0, "kaniko"))
+        );
+        assert_eq!(
+            marker(
+                "last line==== END logs for container kaniko of pod ci/b-1 ====",
+                "END"
+            ),
+            Some((9, "kaniko"))
+        );
         assert_eq!(marker("INFO[0001] hello", "END"), None);
     }
 }

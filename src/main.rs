@@ -7,7 +7,32 @@ use clap::Parser;
 use kube_verdict::cli::{Cli, Command, OutputFormat};
 use kube_verdict::config::CheckConfig;
 
+/// With `KUBE_VERDICT_PEAK_RSS=1`, prints the process's peak resident memory (VmHWM) to stderr
+/// at exit: the figure `bench/check_dump.py` reports. A parent's `wait4` cannot give it, because
+/// the high-water mark of the forking process leaks into the child's.
+fn report_peak_rss() {
+    if std::env::var_os("KUBE_VERDICT_PEAK_RSS").is_none() {
+        return;
+    }
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:"))
+    {
+        eprintln!(
+            "peak_rss_kib={}",
+            line.trim_start_matches("VmHWM:")
+                .trim()
+                .trim_end_matches(" kB")
+        );
+    }
+}
+
 fn main() -> ExitCode {
+    let code = run();
+    report_peak_rss();
+    code
+}
+
+fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

@@ -31,8 +31,17 @@ pub fn check(cfg: &CheckConfig) -> Result<Report, RunError> {
     let Some(dir) = &cfg.dump else {
         return Err(RunError::LiveUnavailable);
     };
+    let started = std::time::Instant::now();
     let mut view = ClusterView::new();
     let stats = dump::load(dir, &mut |c| view.apply(c))?;
+    tracing::info!(
+        files = stats.files,
+        objects = stats.objects,
+        logs = stats.log_files,
+        skipped = stats.skipped,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "dump loaded"
+    );
     for w in &stats.warnings {
         tracing::warn!("{w}");
     }
@@ -63,6 +72,12 @@ pub fn check(cfg: &CheckConfig) -> Result<Report, RunError> {
             )));
         }
     }
+    tracing::info!(
+        deployments = deployments.len(),
+        builds = builds.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "verdicts judged"
+    );
     Ok(Report {
         now,
         deployments,

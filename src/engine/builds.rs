@@ -58,6 +58,10 @@ pub struct Build {
     pub pod: String,
     pub container: String,
     pub destinations: Vec<ImageRef>,
+    /// `registry/path:tag` of each destination, computed once.
+    pub destination_names: Vec<String>,
+    /// `registry/path` of each destination, computed once.
+    pub destination_repos: Vec<String>,
     pub status: BuildStatus,
     pub digest: Option<Digest>,
     pub digest_source: Option<DigestSource>,
@@ -76,9 +80,8 @@ impl Build {
     }
 
     /// True when one destination is this image (same registry, path and tag).
-    pub fn pushes_name(&self, image: &ImageRef) -> bool {
-        let name = image.name();
-        self.destinations.iter().any(|d| d.name() == name)
+    pub fn pushes_name(&self, name: &str) -> bool {
+        self.destination_names.iter().any(|d| d == name)
     }
 
     /// True when one destination is in this image's repository.
@@ -581,6 +584,8 @@ fn pod_build(
     };
     let finished_at = finished_at.or_else(|| log_push.and_then(log_time));
     Some(Build {
+        destination_names: destinations.iter().map(|d| d.name()).collect(),
+        destination_repos: destinations.iter().map(|d| d.repository()).collect(),
         builder: builder.name(),
         namespace: ns.clone(),
         pod: pod.meta.name.clone(),
@@ -628,6 +633,8 @@ fn job_build(
         _ => (BuildStatus::Running, None, vec![]),
     };
     Some(Build {
+        destination_names: destinations.iter().map(|d| d.name()).collect(),
+        destination_repos: destinations.iter().map(|d| d.repository()).collect(),
         builder: builder.name(),
         namespace: job.meta.namespace.clone(),
         pod: job.meta.name.clone(),

@@ -57,37 +57,14 @@ const DUMP_KINDS_UNUSED: [&str; 3] = ["Service", "DaemonSet", "ReplicationContro
 /// Largest JSON/YAML file accepted (a whole-cluster events.json can be large, but not this).
 const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
-/// Reads the dump under `dir`, feeding every change to `sink`.
+/// Reads the dump under `dir`, feeding every change to `sink`. Object files are parsed on all
+/// cores; changes reach `sink` in file order, so the result does not depend on scheduling.
 pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpError> {
     if !dir.is_dir() {
         return Err(DumpError::NotADirectory(dir.to_path_buf()));
     }
-    let mut stats = DumpStats::default();
-    let mut builds: HashMap<(String, String), Vec<String>> = HashMap::new();
+    let mut object_files: Vec<PathBuf> = Vec::new();
     let mut log_files: Vec<(String, String, PathBuf)> = Vec::new();
-
-    let mut emit = |obj: Object,
-                    stats: &mut DumpStats,
-                    builds: &mut HashMap<(String, String), Vec<String>>| {
-        if let Object::Pod(p) = &obj
-            && p.init_containers
-                .iter()
-                .chain(p.containers.iter())
-                .any(|c| !c.argv.is_empty() || c.image.contains("kaniko"))
-        {
-            builds.insert(
-                (p.meta.namespace.clone(), p.meta.name.clone()),
-                p.init_containers
-                    .iter()
-                    .chain(p.containers.iter())
-                    .map(|c| c.name.clone())
-                    .collect(),
-            );
-        }
-        stats.objects += 1;
-        sink(Change::Apply(obj));
-    };
-
     for entry in sorted_entries(dir)? {
         if entry.is_dir() {
             let ns = file_name(&entry);
@@ -98,11 +75,34 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
                         log_files.push((ns.clone(), file_name(&inner), logs));
                     }
                 } else if is_object_file(&inner) {
-                    read_object_file(&inner, &mut stats, &mut |o, s| emit(o, s, &mut builds))?;
+                    object_files.push(inner);
                 }
             }
         } else if is_object_file(&entry) {
-            read_object_file(&entry, &mut stats, &mut |o, s| emit(o, s, &mut builds))?;
+            object_files.push(entry);
+        }
+    }
+
+    let parsed = parse_files_parallel(&object_files);
+    let mut stats = DumpStats::default();
+    let mut builds: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for result in parsed {
+        let (objects, file_stats) = result?;
+        stats.files += file_stats.files;
+        stats.skipped += file_stats.skipped;
+        stats.warnings.extend(file_stats.warnings);
+        for obj in objects {
+            if let Object::Pod(p) = &obj {
+                let all = || p.init_containers.iter().chain(p.containers.iter());
+                if all().any(|c| !c.argv.is_empty() || c.image.contains("kaniko")) {
+                    builds.insert(
+                        (p.meta.namespace.clone(), p.meta.name.clone()),
+                        all().map(|c| c.name.clone()).collect(),
+                    );
+                }
+            }
+            stats.objects += 1;
+            sink(Change::Apply(obj));
         }
     }
 
@@ -118,6 +118,58 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
         sink(Change::Synced(k));
     }
     Ok(stats)
+}
+
+type FileResult = Result<(Vec<Object>, DumpStats), DumpError>;
+
+fn parse_file(path: &Path) -> FileResult {
+    let mut objects = Vec::new();
+    let mut stats = DumpStats::default();
+    read_object_file(path, &mut stats, &mut |o, _| objects.push(o))?;
+    Ok((objects, stats))
+}
+
+/// Parses files on up to `available_parallelism` threads, returning results in input order.
+fn parse_files_parallel(files: &[PathBuf]) -> Vec<FileResult> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len().max(1));
+    if workers <= 1 {
+        return files.iter().map(|f| parse_file(f)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<FileResult>> = (0..files.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(f) = files.get(i) else { break };
+                        done.push((i, parse_file(f)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for h in handles {
+            // A worker only panics on a bug; surface it rather than lose files silently.
+            match h.join() {
+                Ok(done) => {
+                    for (i, r) in done {
+                        slots[i] = Some(r);
+                    }
+                }
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+    });
+    slots
+        .into_iter()
+        .map(|s| s.unwrap_or_else(|| Ok((Vec::new(), DumpStats::default()))))
+        .collect()
 }
 
 fn file_name(p: &Path) -> String {
@@ -249,7 +301,15 @@ fn read_json_document(
         }
         None if top.kind.is_some() => {
             let raw = std::str::from_utf8(bytes).unwrap_or("");
-            read_item(path, 0, raw, None, None, stats, emit);
+            read_item(
+                path,
+                0,
+                raw,
+                top.kind.as_deref(),
+                top.api_version.as_deref(),
+                stats,
+                emit,
+            );
         }
         None => {
             stats.skipped += 1;
@@ -271,37 +331,47 @@ fn read_item(
     stats: &mut DumpStats,
     emit: &mut dyn FnMut(Object, &mut DumpStats),
 ) {
-    let peek: Peek = match serde_json::from_str(raw) {
-        Ok(p) => p,
-        Err(e) => {
-            stats.skipped += 1;
-            stats.warnings.push(format!(
-                "{}: item {index}: skipped: not an object: {e}",
-                path.display()
-            ));
-            return;
-        }
+    // Items of a typed list (`PodList`) are parsed once, straight into their type; only the
+    // items of a `List` (and single objects) need a first look at their kind.
+    let (kind, api_version) = match list_kind {
+        Some(k) => (k.to_string(), list_api_version.unwrap_or("").to_string()),
+        None => match serde_json::from_str::<Peek>(raw) {
+            Ok(p) => (
+                p.kind.unwrap_or_default(),
+                p.api_version.unwrap_or_default(),
+            ),
+            Err(e) => {
+                stats.skipped += 1;
+                stats.warnings.push(format!(
+                    "{}: item {index}: skipped: not an object: {e}",
+                    path.display()
+                ));
+                return;
+            }
+        },
     };
-    let meta = peek.metadata.unwrap_or_default();
-    let kind = peek.kind.as_deref().or(list_kind).unwrap_or("");
-    let api_version = peek
-        .api_version
-        .as_deref()
-        .or(list_api_version)
-        .unwrap_or("");
-    let who = format!(
-        "{kind} {}{}",
-        meta.namespace
-            .as_deref()
-            .map(|n| format!("{n}/"))
-            .unwrap_or_default(),
-        meta.name.as_deref().unwrap_or("<no name>")
-    );
+    // Built only when something is skipped: naming the object costs a second parse.
+    let who = |kind: &str| -> String {
+        let meta = serde_json::from_str::<Peek>(raw)
+            .ok()
+            .and_then(|p| p.metadata)
+            .unwrap_or_default();
+        format!(
+            "{kind} {}{}",
+            meta.namespace
+                .as_deref()
+                .map(|n| format!("{n}/"))
+                .unwrap_or_default(),
+            meta.name.as_deref().unwrap_or("<no name>")
+        )
+    };
     let skip = |stats: &mut DumpStats, why: String| {
         stats.skipped += 1;
-        stats
-            .warnings
-            .push(format!("{}: {who}: skipped: {why}", path.display()));
+        stats.warnings.push(format!(
+            "{}: {}: skipped: {why}",
+            path.display(),
+            who(&kind)
+        ));
     };
     macro_rules! typed {
         ($t:ty, $proj:ty, $variant:ident) => {
@@ -314,7 +384,7 @@ fn read_item(
             }
         };
     }
-    match kind {
+    match kind.as_str() {
         "Pod" => typed!(k8s_openapi::api::core::v1::Pod, PodInfo, Pod),
         "Node" => typed!(k8s_openapi::api::core::v1::Node, NodeInfo, Node),
         "Deployment" => typed!(

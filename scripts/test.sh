@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what it needs, then runs every test.
+# `.ci/run` calls this same script after its format and lint checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have() { command -v "$1" >/dev/null 2>&1; }
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+have cargo || { echo "cargo not found: install Rust with rustup first (https://rustup.rs)"; exit 1; }
+have python3 || apt_install python3
+
+# The committed scenario dumps must be exactly what their generator writes.
+python3 tests/fixtures/scenarios.py --check
+
+cargo test --all-targets --locked

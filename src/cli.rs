@@ -1,5 +1,6 @@
 //! Command-line interface: clap structs only. Every flag is documented; `config.rs` validates.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -21,6 +22,9 @@ pub enum Command {
     /// and none worse; 4 at least one is stale, blocked or failed; 1 the input could not be read;
     /// 2 usage error.
     Check(CheckArgs),
+    /// Run continuously: a Prometheus exporter (`/metrics`) and the verdict API
+    /// (`/api/v1/verdicts`), fed by watching the cluster (or by a dump, to try it out).
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,13 +120,68 @@ pub struct CheckArgs {
     #[arg(short = 'v', long)]
     pub verbose: bool,
 
-    /// Wait until every target reaches a terminal verdict (live cluster only).
+    /// Wait until every target reaches a terminal verdict (verified, complete, stale, blocked,
+    /// failed), like `kubectl rollout status` that says why (live cluster only).
     #[arg(long, requires = "timeout")]
     pub wait: bool,
 
-    /// How long `--wait` waits, e.g. `10m`.
+    /// How long `--wait` waits (e.g. `10m`); without `--wait`, how long to wait for the first
+    /// list of the cluster (default 60s).
     #[arg(long, value_name = "DURATION")]
     pub timeout: Option<String>,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to serve HTTP on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "0.0.0.0:8080",
+        env = "KUBE_VERDICT_LISTEN"
+    )]
+    pub listen: SocketAddr,
+
+    /// Serve the verdicts of an offline dump instead of watching a cluster (to try the exporter).
+    #[arg(long, value_name = "DIR")]
+    pub dump: Option<PathBuf>,
+
+    /// With --dump: the time to judge at (RFC 3339); default the dump's newest timestamp.
+    #[arg(long, value_name = "RFC3339", requires = "dump")]
+    pub now: Option<String>,
+
+    /// Watch only these namespaces (repeatable, or comma-separated); default all. Nodes are
+    /// always watched cluster-wide.
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_name = "NS",
+        value_delimiter = ',',
+        env = "KUBE_VERDICT_NAMESPACES"
+    )]
+    pub namespaces: Vec<String>,
+
+    /// How often every verdict is recomputed without any change (time-based transitions such as
+    /// --blocked-after and --rollout-grace).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "15s",
+        env = "KUBE_VERDICT_RECHECK_INTERVAL"
+    )]
+    pub recheck_interval: String,
+
+    /// Build logs fetched at the same time, at most.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        env = "KUBE_VERDICT_LOG_CONCURRENCY"
+    )]
+    pub log_concurrency: usize,
 
     #[command(flatten)]
     pub engine: EngineArgs,

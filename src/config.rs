@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::cli::{CheckArgs, ColorChoice, EngineArgs, LinkBuildsArg, OutputFormat};
+use crate::cli::{CheckArgs, ColorChoice, EngineArgs, LinkBuildsArg, OutputFormat, ServeArgs};
 use crate::engine::events::Owner;
 use crate::engine::verdict::{LinkBuilds, OwnerTable, Policy};
+use crate::serve::ServeConfig;
 
 /// A flag value that cannot be used. Each variant says which flag and why.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +68,10 @@ pub struct CheckConfig {
     pub output: OutputFormat,
     pub color: bool,
     pub verbose: bool,
+    /// `--wait`: keep watching until every target is terminal or `timeout` passes.
+    pub wait: bool,
+    /// `--timeout`.
+    pub timeout: Option<SignedDuration>,
     pub policy: Policy,
 }
 
@@ -150,15 +155,14 @@ impl CheckConfig {
             timeout,
             engine,
         } = a;
-        if wait || timeout.is_some() {
-            if let Some(t) = &timeout {
-                parse_duration("timeout", t)?;
-            }
-            if dump.is_some() {
-                return Err(ConfigError::Unsupported(
-                    "--wait needs a live cluster: a dump never changes".into(),
-                ));
-            }
+        let timeout = match &timeout {
+            Some(t) => Some(parse_duration("timeout", t)?),
+            None => None,
+        };
+        if (wait || timeout.is_some()) && dump.is_some() {
+            return Err(ConfigError::Unsupported(
+                "--wait and --timeout need a live cluster: a dump never changes".into(),
+            ));
         }
         let now = match now {
             Some(s) => Some(
@@ -191,7 +195,45 @@ impl CheckConfig {
             output,
             color,
             verbose,
+            wait,
+            timeout,
             policy: policy(&engine)?,
+        })
+    }
+}
+
+impl ServeConfig {
+    pub fn from_args(a: ServeArgs) -> Result<ServeConfig, ConfigError> {
+        let ServeArgs {
+            listen,
+            dump,
+            now,
+            namespaces,
+            recheck_interval,
+            log_concurrency,
+            engine,
+        } = a;
+        let recheck = parse_duration("recheck-interval", &recheck_interval)?;
+        if recheck.as_secs() < 1 {
+            return Err(ConfigError::Duration {
+                flag: "recheck-interval",
+                value: recheck_interval,
+            });
+        }
+        Ok(ServeConfig {
+            listen,
+            dump,
+            now: match now {
+                Some(s) => Some(
+                    s.parse::<Timestamp>()
+                        .map_err(|_| ConfigError::Now(s.clone()))?,
+                ),
+                None => None,
+            },
+            namespaces: namespaces.into_iter().filter(|n| !n.is_empty()).collect(),
+            policy: policy(&engine)?,
+            recheck_interval: std::time::Duration::from_secs(recheck.as_secs() as u64),
+            log_concurrency,
         })
     }
 }

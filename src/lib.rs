@@ -4,6 +4,9 @@
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod live_engine;
 pub mod run;
+pub mod serve;
 pub mod sinks;
 pub mod sources;
+pub mod state;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use kube_verdict::cli::{Cli, Command, OutputFormat};
 use kube_verdict::config::CheckConfig;
+use kube_verdict::serve::ServeConfig;
 
 /// With `KUBE_VERDICT_PEAK_RSS=1`, prints the process's peak resident memory (VmHWM) to stderr
 /// at exit: the figure `bench/check_dump.py` reports. A parent's `wait4` cannot give it, because
@@ -32,12 +33,22 @@ fn main() -> ExitCode {
     code
 }
 
+/// `serve` logs at info by default (it is a service); `check` only errors (it prints a report).
+fn default_log_filter() -> &'static str {
+    if std::env::args().nth(1).as_deref() == Some("serve") {
+        "info"
+    } else {
+        "error"
+    }
+}
+
 fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("KUBE_VERDICT_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log_filter())),
         )
         .init();
     let cli = Cli::parse();
@@ -61,6 +72,32 @@ fn run() -> ExitCode {
                     let _ = stdout.write_all(out.as_bytes());
                     ExitCode::from(report.exit_code() as u8)
                 }
+                Err(e) => {
+                    eprintln!("kube-verdict: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Serve(args) => {
+            let cfg = match ServeConfig::from_args(args) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("kube-verdict: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("kube-verdict: cannot start the async runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match rt.block_on(kube_verdict::serve::serve(cfg)) {
+                Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("kube-verdict: {e}");
                     ExitCode::from(1)

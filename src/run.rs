@@ -19,17 +19,30 @@ pub enum RunError {
     /// A named target does not exist.
     #[error("deployment {0}")]
     TargetNotFound(String),
-    /// Live cluster access is not available yet.
-    #[error(
-        "reading a live cluster is not available in this version; make a dump with `kubectl cluster-info dump --all-namespaces --output-directory=DIR` and pass --dump DIR"
-    )]
-    LiveUnavailable,
+    /// The Kubernetes client cannot be configured.
+    #[error(transparent)]
+    Live(#[from] crate::sources::live::LiveError),
+    /// The cluster could not be listed in time.
+    #[error("the cluster was not listed within {timeout}: still listing {kinds}{last_error}")]
+    SyncTimeout {
+        timeout: String,
+        kinds: String,
+        last_error: String,
+    },
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
-/// Runs `check` and returns the report.
+/// Runs `check` and returns the report: on a dump, or on the live cluster.
 pub fn check(cfg: &CheckConfig) -> Result<Report, RunError> {
     let Some(dir) = &cfg.dump else {
-        return Err(RunError::LiveUnavailable);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(RunError::Runtime)?;
+        return rt.block_on(check_live(cfg));
     };
     let started = std::time::Instant::now();
     let mut view = ClusterView::new();
@@ -82,5 +95,109 @@ pub fn check(cfg: &CheckConfig) -> Result<Report, RunError> {
         now,
         deployments,
         warnings: stats.warnings,
+    })
+}
+
+/// How long a live `check` without `--wait` waits for the first list (and build logs).
+const DEFAULT_SYNC_TIMEOUT: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+fn selected(cfg: &CheckConfig, namespace: &str, name: &str) -> bool {
+    cfg.scope.contains(namespace)
+        && (cfg.targets.is_empty() || cfg.targets.iter().any(|t| t == name))
+}
+
+/// `check` against the API server: list and watch like `serve`, judge once everything is listed
+/// and the build logs are read; with `--wait`, keep watching until every target is terminal.
+async fn check_live(cfg: &CheckConfig) -> Result<Report, RunError> {
+    use std::sync::Arc;
+    use tokio::sync::mpsc;
+
+    use crate::live_engine::{Dirty, LiveEngine};
+    use crate::sources::live;
+    use crate::state::Shared;
+
+    let client = live::client().await?;
+    let shared = Arc::new(Shared::new("api-server"));
+    let (tx, mut rx) = mpsc::channel(8192);
+    let namespaces = match &cfg.scope {
+        crate::config::Scope::All => vec![],
+        crate::config::Scope::Namespaces(v) => v.clone(),
+    };
+    live::start(
+        client.clone(),
+        &namespaces,
+        shared.metrics.clone(),
+        tx.clone(),
+    );
+    let fetcher = live::LogFetcher::new(client, 4, shared.metrics.clone(), tx);
+    let mut engine = LiveEngine::new(cfg.policy.clone(), shared, Some(fetcher));
+    let timeout = cfg.timeout.unwrap_or(DEFAULT_SYNC_TIMEOUT);
+    let deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_secs_f64(timeout.as_secs_f64());
+    let mut last_error = String::new();
+    let mut last_recompute = tokio::time::Instant::now();
+    loop {
+        let mut dirty = Dirty::default();
+        match tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await {
+            Ok(Some(ev)) => {
+                if let live::SourceEvent::Down { error, .. } = &ev {
+                    last_error = format!(" (last error: {error})");
+                }
+                engine.apply(ev, &mut dirty);
+                while let Ok(ev) = rx.try_recv() {
+                    engine.apply(ev, &mut dirty);
+                }
+            }
+            Ok(None) => break,
+            Err(_) => {}
+        }
+        let now_i = tokio::time::Instant::now();
+        if engine.view.is_synced() {
+            // Time moves verdicts too (--blocked-after): recompute at least every second.
+            if !dirty.is_empty() || now_i.duration_since(last_recompute).as_secs() >= 1 {
+                engine.recompute(jiff::Timestamp::now(), Dirty::all());
+                last_recompute = now_i;
+            }
+            if engine.logs_in_flight() == 0 {
+                let chosen: Vec<_> = engine
+                    .verdicts()
+                    .filter(|d| selected(cfg, &d.namespace, &d.name))
+                    .collect();
+                let all_found = cfg
+                    .targets
+                    .iter()
+                    .all(|t| chosen.iter().any(|d| &d.name == t));
+                if !cfg.wait || (all_found && chosen.iter().all(|d| d.verdict.is_terminal())) {
+                    break;
+                }
+            }
+            if now_i >= deadline {
+                break;
+            }
+        } else if now_i >= deadline {
+            let kinds: Vec<&str> = engine.view.unsynced().iter().map(|k| k.as_str()).collect();
+            return Err(RunError::SyncTimeout {
+                timeout: crate::engine::verdict::human(timeout),
+                kinds: kinds.join(", "),
+                last_error,
+            });
+        }
+    }
+    let deployments: Vec<_> = engine
+        .verdicts()
+        .filter(|d| selected(cfg, &d.namespace, &d.name))
+        .map(|d| (**d).clone())
+        .collect();
+    for t in &cfg.targets {
+        if !deployments.iter().any(|d| &d.name == t) {
+            return Err(RunError::TargetNotFound(format!(
+                "{t} not found in the cluster"
+            )));
+        }
+    }
+    Ok(Report {
+        now: jiff::Timestamp::now(),
+        deployments,
+        warnings: vec![],
     })
 }

@@ -24,6 +24,8 @@ fn config(dump: &Path, policy: Policy) -> CheckConfig {
         output: OutputFormat::Json,
         color: false,
         verbose: false,
+        wait: false,
+        timeout: None,
         policy,
     }
 }

@@ -56,6 +56,8 @@ pub struct Build {
     pub namespace: String,
     /// The build pod's name (or the Job's, when its pods are gone).
     pub pod: String,
+    /// The build pod's UID (empty for a Job whose pods are gone).
+    pub pod_uid: String,
     pub container: String,
     pub destinations: Vec<ImageRef>,
     /// `registry/path:tag` of each destination, computed once.
@@ -589,6 +591,7 @@ fn pod_build(
         builder: builder.name(),
         namespace: ns.clone(),
         pod: pod.meta.name.clone(),
+        pod_uid: pod.meta.uid.clone(),
         container: c.name.clone(),
         destinations,
         status,
@@ -638,6 +641,7 @@ fn job_build(
         builder: builder.name(),
         namespace: job.meta.namespace.clone(),
         pod: job.meta.name.clone(),
+        pod_uid: String::new(),
         container: c.name.clone(),
         destinations,
         status,

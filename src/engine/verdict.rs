@@ -649,15 +649,21 @@ pub fn judge(
         .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.0.cmp(a.0)))
     {
         set(&mut out, Verdict::Failed, *cause);
+        let one = *n == 1;
         out.summary = format!(
             "{n} pod{} of the new rollout {} since {}: {message}",
-            if *n == 1 { "" } else { "s" },
-            match cause {
-                Cause::CrashLoop => "crash-loop",
-                Cause::OomKilled => "are OOM-killed",
-                Cause::ConfigError => "cannot start (configuration error)",
-                Cause::ReadinessFailing => "never become ready",
-                _ => "fail",
+            if one { "" } else { "s" },
+            match (cause, one) {
+                (Cause::CrashLoop, true) => "crash-loops",
+                (Cause::CrashLoop, false) => "crash-loop",
+                (Cause::OomKilled, true) => "is OOM-killed",
+                (Cause::OomKilled, false) => "are OOM-killed",
+                (Cause::ConfigError, true) => "cannot start (configuration error)",
+                (Cause::ConfigError, false) => "cannot start (configuration error)",
+                (Cause::ReadinessFailing, true) => "never becomes ready",
+                (Cause::ReadinessFailing, false) => "never become ready",
+                (_, true) => "fails",
+                (_, false) => "fail",
             },
             fmt_ts(*since)
         );
@@ -1331,13 +1337,20 @@ fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo], now: Timestam
                 }
                 "CrashLoopBackOff" => {
                     let oom = matches!(&s.last_state, ContainerState::Terminated { reason, .. } if reason == "OOMKilled");
-                    let since = earliest(&events, &["BackOff"])
-                        .into_iter()
-                        .chain(match &s.last_state {
-                            ContainerState::Terminated { finished_at, .. } => *finished_at,
-                            _ => None,
-                        })
-                        .min();
+                    // The loop began with the first crash: the first BackOff event, else the pod's start
+                    // (the container has restarted since), not the latest termination.
+                    let last_finished = match &s.last_state {
+                        ContainerState::Terminated { finished_at, .. } => *finished_at,
+                        _ => None,
+                    };
+                    let since = [
+                        earliest(&events, &["BackOff"]),
+                        last_finished,
+                        p.start_time.filter(|_| s.restart_count > 0),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .min();
                     let last = match &s.last_state {
                         ContainerState::Terminated {
                             exit_code, reason, ..

@@ -63,6 +63,11 @@ pub enum Change {
     Apply(Object),
     /// The object is gone.
     Delete(Kind, Key),
+    /// A (re)list of this kind begins, in one namespace or (None) everywhere: objects not
+    /// applied again before the matching `RelistDone` are gone (deleted while the watch was down).
+    Relist(Kind, Option<String>),
+    /// The (re)list is complete: forget what it did not list.
+    RelistDone(Kind, Option<String>),
     /// Every object of this kind has been listed once: verdicts may now rely on it.
     Synced(Kind),
     /// Facts read from one container's log (a build's `Pushed` line, its fatal errors).
@@ -83,6 +88,20 @@ pub enum Object {
     ReplicaSet(ReplicaSetInfo),
     Event(EventInfo),
     Job(JobInfo),
+}
+
+impl Object {
+    /// The kind and `(namespace, name)` key of the object (nodes have an empty namespace).
+    pub fn kind_key(&self) -> (Kind, Key) {
+        match self {
+            Object::Node(n) => (Kind::Node, (String::new(), n.name.clone())),
+            Object::Pod(p) => (Kind::Pod, p.meta.key()),
+            Object::Deployment(d) => (Kind::Deployment, d.meta.key()),
+            Object::ReplicaSet(r) => (Kind::ReplicaSet, r.meta.key()),
+            Object::Job(j) => (Kind::Job, j.meta.key()),
+            Object::Event(e) => (Kind::Event, (e.namespace.clone(), e.name.clone())),
+        }
+    }
 }
 
 /// Why a Kubernetes object could not be projected (it lacks a field the engine needs).
@@ -739,6 +758,9 @@ impl TryFrom<&k8s_openapi::api::events::v1::Event> for EventInfo {
     }
 }
 
+/// Most events kept per involved object: the newest win (a crash-looping pod emits many).
+pub const MAX_EVENTS_PER_OBJECT: usize = 32;
+
 /// Events of one involved object, keyed by event name.
 type EventBucket = BTreeMap<String, EventInfo>;
 
@@ -756,6 +778,8 @@ pub struct ClusterView {
     event_index: HashMap<Key, (String, String, String)>,
     logs: HashMap<(String, String, String), LogFacts>,
     synced: BTreeSet<Kind>,
+    /// Keys present when a relist began and not applied since.
+    relisting: HashMap<(Kind, Option<String>), BTreeSet<Key>>,
     newest: Option<Timestamp>,
 }
 
@@ -767,8 +791,33 @@ impl ClusterView {
     /// Applies one change. Never fails: a change for an unknown object is a no-op.
     pub fn apply(&mut self, change: Change) {
         match change {
-            Change::Apply(obj) => self.apply_object(obj),
+            Change::Apply(obj) => {
+                if !self.relisting.is_empty() {
+                    let (kind, key) = obj.kind_key();
+                    for ((k, _), pending) in self.relisting.iter_mut() {
+                        if *k == kind {
+                            pending.remove(&key);
+                        }
+                    }
+                }
+                self.apply_object(obj)
+            }
             Change::Delete(kind, key) => self.delete(kind, &key),
+            Change::Relist(kind, ns) => {
+                let keys = self
+                    .keys(kind)
+                    .into_iter()
+                    .filter(|(n, _)| ns.as_ref().is_none_or(|ns| ns == n))
+                    .collect();
+                self.relisting.insert((kind, ns), keys);
+            }
+            Change::RelistDone(kind, ns) => {
+                if let Some(stale) = self.relisting.remove(&(kind, ns)) {
+                    for key in stale {
+                        self.delete(kind, &key);
+                    }
+                }
+            }
             Change::Synced(kind) => {
                 self.synced.insert(kind);
             }
@@ -780,6 +829,21 @@ impl ClusterView {
             } => {
                 self.logs.insert((namespace, pod, container), facts);
             }
+        }
+    }
+
+    fn keys(&self, kind: Kind) -> BTreeSet<Key> {
+        match kind {
+            Kind::Node => self
+                .nodes
+                .keys()
+                .map(|n| (String::new(), n.clone()))
+                .collect(),
+            Kind::Pod => self.pods.keys().cloned().collect(),
+            Kind::Deployment => self.deployments.keys().cloned().collect(),
+            Kind::ReplicaSet => self.replicasets.keys().cloned().collect(),
+            Kind::Job => self.jobs.keys().cloned().collect(),
+            Kind::Event => self.event_index.keys().cloned().collect(),
         }
     }
 
@@ -824,10 +888,17 @@ impl ClusterView {
                 {
                     b.remove(&e.name);
                 }
-                self.events
-                    .entry(ikey)
-                    .or_default()
-                    .insert(e.name.clone(), e);
+                let bucket = self.events.entry(ikey).or_default();
+                bucket.insert(e.name.clone(), e);
+                if bucket.len() > MAX_EVENTS_PER_OBJECT
+                    && let Some(oldest) = bucket
+                        .values()
+                        .min_by(|a, b| a.last.cmp(&b.last).then_with(|| a.name.cmp(&b.name)))
+                        .map(|e| (e.namespace.clone(), e.name.clone()))
+                {
+                    bucket.remove(&oldest.1);
+                    self.event_index.remove(&oldest);
+                }
             }
         }
     }
@@ -862,6 +933,22 @@ impl ClusterView {
                 }
             }
         }
+    }
+
+    /// Forgets events last seen before `before` (the live source calls it with `now - 1h`:
+    /// older events no longer decide a verdict, and a watch would otherwise keep them forever).
+    pub fn prune_events(&mut self, before: Timestamp) {
+        let index = &mut self.event_index;
+        self.events.retain(|_, bucket| {
+            bucket.retain(|_, e| {
+                let keep = e.last.is_none_or(|l| l >= before);
+                if !keep {
+                    index.remove(&(e.namespace.clone(), e.name.clone()));
+                }
+                keep
+            });
+            !bucket.is_empty()
+        });
     }
 
     /// True once every kind has reported `Synced`.
@@ -954,5 +1041,65 @@ impl ClusterView {
             (Kind::Event, self.event_index.len()),
             (Kind::Job, self.jobs.len()),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &str, pod: &str, last: i64) -> Object {
+        let e: core::Event = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "shop"},
+            "involvedObject": {"kind": "Pod", "name": pod, "namespace": "shop"},
+            "reason": "BackOff", "message": "m",
+            "lastTimestamp": Timestamp::from_second(last).unwrap().to_string()
+        }))
+        .unwrap();
+        Object::Event(EventInfo::try_from(&e).unwrap())
+    }
+
+    #[test]
+    fn relist_deletes_what_was_not_listed_again() {
+        let mut v = ClusterView::new();
+        v.apply(Change::Apply(event("a", "p", 10)));
+        v.apply(Change::Apply(event("b", "p", 20)));
+        v.apply(Change::Synced(Kind::Event));
+        v.apply(Change::Relist(Kind::Event, Some("other".into())));
+        v.apply(Change::RelistDone(Kind::Event, Some("other".into())));
+        assert_eq!(
+            v.events_for("shop", "Pod", "p").len(),
+            2,
+            "another namespace's relist"
+        );
+        v.apply(Change::Relist(Kind::Event, None));
+        v.apply(Change::Apply(event("b", "p", 30)));
+        assert_eq!(
+            v.events_for("shop", "Pod", "p").len(),
+            2,
+            "still there until RelistDone"
+        );
+        v.apply(Change::RelistDone(Kind::Event, None));
+        let left: Vec<&str> = v
+            .events_for("shop", "Pod", "p")
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(left, vec!["b"]);
+    }
+
+    #[test]
+    fn events_are_bounded_per_object_and_by_age() {
+        let mut v = ClusterView::new();
+        for i in 0..(MAX_EVENTS_PER_OBJECT as i64 + 10) {
+            v.apply(Change::Apply(event(&format!("e{i}"), "p", 1000 + i)));
+        }
+        let kept = v.events_for("shop", "Pod", "p");
+        assert_eq!(kept.len(), MAX_EVENTS_PER_OBJECT);
+        assert_eq!(kept[0].name, "e10", "the oldest were dropped");
+        assert_eq!(v.counts()[4].1, MAX_EVENTS_PER_OBJECT);
+        v.prune_events(Timestamp::from_second(1030).unwrap());
+        assert_eq!(v.events_for("shop", "Pod", "p").len(), 12);
+        assert_eq!(v.counts()[4].1, 12);
     }
 }

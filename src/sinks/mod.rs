@@ -1,3 +1,5 @@
-//! Sinks: render verdicts (report now; metrics and HTTP with `serve`). They never re-derive one.
+//! Sinks: render verdicts (report, metrics, HTTP). They never re-derive one.
 
+pub mod http;
+pub mod metrics;
 pub mod report;

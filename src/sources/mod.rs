@@ -1,3 +1,4 @@
-//! Sources: turn a cluster (an offline dump; the live API in `serve`) into `Change`s.
+//! Sources: turn a cluster (an offline dump, or the live API) into `Change`s.
 
 pub mod dump;
+pub mod live;

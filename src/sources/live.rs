@@ -1,0 +1,374 @@
+//! The live source: kube watchers for Nodes, Pods, Deployments, ReplicaSets, Events and Jobs
+//! (all namespaces, or the given ones), turned into the same `Change`s as a dump. Objects are
+//! read as `DynamicObject`s and typed one by one, so a malformed object is skipped and counted
+//! instead of ending the watch; each is projected at once, so the full object is never kept.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, Pod};
+use kube::Client;
+use kube::api::{Api, ApiResource, DynamicObject, LogParams};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::engine::builds::LogScanner;
+use crate::engine::view::{
+    Change, DeploymentInfo, EventInfo, JobInfo, Kind, NodeInfo, Object, PodInfo, ProjectionError,
+    ReplicaSetInfo,
+};
+use crate::sinks::metrics::SelfMetrics;
+
+/// What the live source tells the engine loop.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "events are moved once through a channel; boxing would cost an allocation per object"
+)]
+pub enum SourceEvent {
+    /// A change to apply.
+    Change(Change),
+    /// The API server answered again (after an error).
+    Up,
+    /// A watch or the health probe failed; watches are retried with backoff. The last verdicts
+    /// stay served. `what` is the resource (or `version` for the probe).
+    Down { what: String, error: String },
+}
+
+/// Why the live source could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// No kubeconfig and no in-cluster configuration, or an invalid one.
+    #[error("cannot configure a Kubernetes client (KUBECONFIG, ~/.kube/config or in-cluster): {0}")]
+    Config(String),
+}
+
+/// Builds a client the way kubectl would: `KUBECONFIG`/`~/.kube/config`, else in-cluster.
+pub async fn client() -> Result<Client, LiveError> {
+    Client::try_default()
+        .await
+        .map_err(|e| LiveError::Config(e.to_string()))
+}
+
+fn resource(kind: Kind) -> ApiResource {
+    match kind {
+        Kind::Node => ApiResource::erase::<Node>(&()),
+        Kind::Pod => ApiResource::erase::<Pod>(&()),
+        Kind::Deployment => ApiResource::erase::<Deployment>(&()),
+        Kind::ReplicaSet => ApiResource::erase::<ReplicaSet>(&()),
+        Kind::Event => ApiResource::erase::<CoreEvent>(&()),
+        Kind::Job => ApiResource::erase::<Job>(&()),
+    }
+}
+
+/// Types and projects one object. The error names the object.
+pub fn project(kind: Kind, obj: DynamicObject) -> Result<Object, ProjectionError> {
+    let name = format!(
+        "{}/{}",
+        obj.metadata.namespace.clone().unwrap_or_default(),
+        obj.metadata.name.clone().unwrap_or_default()
+    );
+    let value = serde_json::to_value(&obj).map_err(|e| ProjectionError {
+        kind: kind.as_str(),
+        name: name.clone(),
+        problem: e.to_string(),
+    })?;
+    let malformed = |e: serde_json::Error| ProjectionError {
+        kind: kind.as_str(),
+        name: name.clone(),
+        problem: format!("malformed: {e}"),
+    };
+    Ok(match kind {
+        Kind::Node => Object::Node(NodeInfo::try_from(
+            &serde_json::from_value::<Node>(value).map_err(malformed)?,
+        )?),
+        Kind::Pod => Object::Pod(PodInfo::try_from(
+            &serde_json::from_value::<Pod>(value).map_err(malformed)?,
+        )?),
+        Kind::Deployment => Object::Deployment(DeploymentInfo::try_from(
+            &serde_json::from_value::<Deployment>(value).map_err(malformed)?,
+        )?),
+        Kind::ReplicaSet => Object::ReplicaSet(ReplicaSetInfo::try_from(
+            &serde_json::from_value::<ReplicaSet>(value).map_err(malformed)?,
+        )?),
+        Kind::Event => Object::Event(EventInfo::try_from(
+            &serde_json::from_value::<CoreEvent>(value).map_err(malformed)?,
+        )?),
+        Kind::Job => Object::Job(JobInfo::try_from(
+            &serde_json::from_value::<Job>(value).map_err(malformed)?,
+        )?),
+    })
+}
+
+/// Starts one watcher per kind (and per namespace when namespaces are given; Nodes are
+/// cluster-wide). Sends `Synced(kind)` once every watcher of that kind finished its first list.
+pub fn start(
+    client: Client,
+    namespaces: &[String],
+    metrics: Arc<SelfMetrics>,
+    tx: mpsc::Sender<SourceEvent>,
+) {
+    let mut scopes: Vec<(Kind, Option<String>)> = Vec::new();
+    for kind in Kind::ALL {
+        if kind == Kind::Node || namespaces.is_empty() {
+            scopes.push((kind, None));
+        } else {
+            for ns in namespaces {
+                scopes.push((kind, Some(ns.clone())));
+            }
+        }
+    }
+    let mut per_kind: HashMap<Kind, usize> = HashMap::new();
+    for (k, _) in &scopes {
+        *per_kind.entry(*k).or_default() += 1;
+    }
+    let pending = Arc::new(std::sync::Mutex::new(per_kind));
+    for (kind, ns) in scopes {
+        let ar = resource(kind);
+        let api: Api<DynamicObject> = match &ns {
+            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+            None => Api::all_with(client.clone(), &ar),
+        };
+        tokio::spawn(watch_one(
+            kind,
+            ns,
+            api,
+            metrics.clone(),
+            tx.clone(),
+            pending.clone(),
+        ));
+    }
+}
+
+async fn watch_one(
+    kind: Kind,
+    ns: Option<String>,
+    api: Api<DynamicObject>,
+    metrics: Arc<SelfMetrics>,
+    tx: mpsc::Sender<SourceEvent>,
+    pending: Arc<std::sync::Mutex<HashMap<Kind, usize>>>,
+) {
+    let resource = kind.as_str().to_lowercase();
+    let mut first_list = true;
+    let mut down = false;
+    let stream = watcher::watcher(api, watcher::Config::default().page_size(500)).default_backoff();
+    futures::pin_mut!(stream);
+    while let Some(item) = stream.next().await {
+        let change = match item {
+            Ok(ev) => {
+                if down {
+                    down = false;
+                    let _ = tx.send(SourceEvent::Up).await;
+                }
+                match ev {
+                    Event::Init => {
+                        SelfMetrics::count(&metrics.watch_restarts, &[("resource", &resource)]);
+                        Some(Change::Relist(kind, ns.clone()))
+                    }
+                    Event::InitApply(o) | Event::Apply(o) => {
+                        SelfMetrics::count(
+                            &metrics.watch_events,
+                            &[("resource", &resource), ("type", "apply")],
+                        );
+                        match project(kind, o) {
+                            Ok(obj) => Some(Change::Apply(obj)),
+                            Err(e) => {
+                                tracing::warn!(kind = e.kind, object = %e.name, problem = %e.problem, "skipping object");
+                                SelfMetrics::count(
+                                    &metrics.skipped_objects,
+                                    &[("resource", &resource)],
+                                );
+                                None
+                            }
+                        }
+                    }
+                    Event::InitDone => {
+                        let _ = tx
+                            .send(SourceEvent::Change(Change::RelistDone(kind, ns.clone())))
+                            .await;
+                        if first_list {
+                            first_list = false;
+                            let last = {
+                                let mut p = match pending.lock() {
+                                    Ok(p) => p,
+                                    Err(p) => p.into_inner(),
+                                };
+                                let n = p.entry(kind).or_default();
+                                *n = n.saturating_sub(1);
+                                *n == 0
+                            };
+                            if last {
+                                let _ = tx.send(SourceEvent::Change(Change::Synced(kind))).await;
+                            }
+                        }
+                        None
+                    }
+                    Event::Delete(o) => {
+                        SelfMetrics::count(
+                            &metrics.watch_events,
+                            &[("resource", &resource), ("type", "delete")],
+                        );
+                        let key = (
+                            o.metadata.namespace.clone().unwrap_or_default(),
+                            o.metadata.name.clone().unwrap_or_default(),
+                        );
+                        Some(Change::Delete(kind, key))
+                    }
+                }
+            }
+            Err(e) => {
+                let class = match &e {
+                    watcher::Error::InitialListFailed(_) => "list",
+                    watcher::Error::WatchStartFailed(_) => "watch_start",
+                    watcher::Error::WatchError(_) => "watch_error",
+                    watcher::Error::WatchFailed(_) => "watch",
+                    watcher::Error::NoResourceVersion => "no_resource_version",
+                };
+                SelfMetrics::count(
+                    &metrics.source_errors,
+                    &[("resource", &resource), ("error", class)],
+                );
+                tracing::warn!(resource = %resource, error = %e, "watch failed; retrying with backoff");
+                down = true;
+                let _ = tx
+                    .send(SourceEvent::Down {
+                        what: resource.clone(),
+                        error: e.to_string(),
+                    })
+                    .await;
+                None
+            }
+        };
+        if let Some(c) = change
+            && tx.send(SourceEvent::Change(c)).await.is_err()
+        {
+            return; // the engine loop is gone: shutting down
+        }
+    }
+}
+
+/// Probes `GET /version` every `interval`: watches that are merely quiet send nothing, so only a
+/// probe can tell that an API server which failed is answering again.
+pub fn probe(client: Client, interval: std::time::Duration, tx: mpsc::Sender<SourceEvent>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tick.tick().await;
+            let ev = match client.apiserver_version().await {
+                Ok(_) => SourceEvent::Up,
+                Err(e) => SourceEvent::Down {
+                    what: "version".into(),
+                    error: e.to_string(),
+                },
+            };
+            if tx.send(ev).await.is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Most bytes of a build log read (kaniko logs its push last; `tailLines` keeps the end).
+pub const LOG_LIMIT_BYTES: i64 = 8 * 1024 * 1024;
+/// Most lines of a build log read.
+pub const LOG_TAIL_LINES: i64 = 20_000;
+
+/// Fetches finished build pods' logs, once per pod UID, a few at a time.
+pub struct LogFetcher {
+    client: Client,
+    fetched: std::collections::HashSet<String>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    limit: Arc<Semaphore>,
+    metrics: Arc<SelfMetrics>,
+    tx: mpsc::Sender<SourceEvent>,
+}
+
+impl LogFetcher {
+    pub fn new(
+        client: Client,
+        concurrency: usize,
+        metrics: Arc<SelfMetrics>,
+        tx: mpsc::Sender<SourceEvent>,
+    ) -> LogFetcher {
+        LogFetcher {
+            client,
+            fetched: Default::default(),
+            in_flight: Default::default(),
+            limit: Arc::new(Semaphore::new(concurrency.max(1))),
+            metrics,
+            tx,
+        }
+    }
+
+    /// Log fetches started and not finished (their result may still change a verdict).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Fetches the log of `namespace/pod` container `container` unless this pod UID was fetched.
+    pub fn fetch(&mut self, namespace: &str, pod: &str, uid: &str, container: &str) {
+        if uid.is_empty() || !self.fetched.insert(uid.to_string()) {
+            return;
+        }
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
+        let (ns, pod, container) = (
+            namespace.to_string(),
+            pod.to_string(),
+            container.to_string(),
+        );
+        let limit = self.limit.clone();
+        let metrics = self.metrics.clone();
+        let tx = self.tx.clone();
+        let in_flight = self.in_flight.clone();
+        in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::spawn(async move {
+            let _done = InFlight(in_flight);
+            let Ok(_permit) = limit.acquire_owned().await else {
+                return;
+            };
+            let params = LogParams {
+                container: Some(container.clone()),
+                limit_bytes: Some(LOG_LIMIT_BYTES),
+                tail_lines: Some(LOG_TAIL_LINES),
+                ..LogParams::default()
+            };
+            match api.logs(&pod, &params).await {
+                Ok(text) => {
+                    SelfMetrics::count(&metrics.log_fetches, &[("result", "ok")]);
+                    let facts = LogScanner::scan(&text);
+                    let _ = tx
+                        .send(SourceEvent::Change(Change::PodLog {
+                            namespace: ns,
+                            pod,
+                            container,
+                            facts,
+                        }))
+                        .await;
+                }
+                Err(e) => {
+                    let result = match &e {
+                        kube::Error::Api(s) if s.code == 403 => "forbidden",
+                        kube::Error::Api(s) if s.code == 404 || s.code == 400 => "gone",
+                        _ => "error",
+                    };
+                    SelfMetrics::count(&metrics.log_fetches, &[("result", result)]);
+                    tracing::warn!(pod = %format!("{ns}/{pod}"), container = %container, result, error = %e,
+                        "cannot read build log; the build's digest stays unavailable");
+                }
+            }
+        });
+    }
+}
+
+/// Decrements the in-flight count when a fetch task ends, however it ends.
+struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}

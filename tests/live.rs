@@ -1,0 +1,425 @@
+//! End to end: the real `kube-verdict serve` (and live `check`) binary against the fake API
+//! server, through a kubeconfig. Each scenario is a timeline of objects added and changed, with
+//! faults injected; every wait is bounded.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::json;
+use support::fake_api::{FakeApi, Res};
+use support::objects::*;
+use support::*;
+
+const LIMIT: Duration = Duration::from_secs(20);
+const REG: &str = "registry.example.com";
+
+/// The seed incident at t=0: the platform deployed checkout:1.8.0, the image does not exist yet,
+/// the kaniko build is running.
+fn seed_start(fake: &FakeApi) {
+    fake.apply(node("node-1"));
+    let image = format!("{REG}/shop/checkout:1.8.0");
+    fake.apply(deployment("shop", "checkout", &image, 1, 0, -60));
+    fake.apply(replicaset("shop", "checkout", "7f9c8d6b5", 1, 0, -60));
+    fake.apply(pod_waiting(
+        "shop",
+        "checkout",
+        "7f9c8d6b5",
+        0,
+        &image,
+        "ImagePullBackOff",
+        -55,
+        json!({}),
+    ));
+    fake.apply(pod_event("shop", &pod_name("checkout", "7f9c8d6b5", 0), "Failed",
+        &format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"),
+        -54, -10, 4, "kubelet"));
+    fake.apply(kaniko_pod("ci", "build-checkout-1-8-0", &image, -90, None));
+}
+
+/// At +90 s of the seed: the build pushed, the new pod runs the pushed digest and is ready.
+fn seed_finish(fake: &FakeApi) -> String {
+    let image = format!("{REG}/shop/checkout:1.8.0");
+    let d = digest("checkout-1.8.0");
+    fake.set_log(
+        "ci",
+        "build-checkout-1-8-0",
+        "kaniko",
+        &kaniko_log(&image, &format!("{REG}/shop/checkout"), &d, 88),
+    );
+    fake.apply(kaniko_pod(
+        "ci",
+        "build-checkout-1-8-0",
+        &image,
+        -90,
+        Some((0, -2)),
+    ));
+    fake.apply(pod_ready(
+        "shop",
+        "checkout",
+        "7f9c8d6b5",
+        0,
+        &image,
+        &format!("{REG}/shop/checkout@{d}"),
+        -1,
+    ));
+    fake.apply(replicaset("shop", "checkout", "7f9c8d6b5", 1, 1, -60));
+    fake.apply(deployment("shop", "checkout", &image, 1, 1, -60));
+    d
+}
+
+#[test]
+fn seed_timeline_is_converging_while_the_build_runs_then_verified() {
+    let fake = FakeApi::spawn();
+    seed_start(&fake);
+    let s = serve(Some(&fake.kubeconfig()), &[]);
+    wait_verdict(
+        s.addr,
+        "shop",
+        "checkout",
+        "converging/build_running",
+        LIMIT,
+    );
+    let (code, _, body) = http_get(s.addr, "/readyz", None).unwrap();
+    assert_eq!((code, body.trim()), (200, "ready"));
+
+    let d = seed_finish(&fake);
+    // The build log is fetched (no termination message), the Pushed line proves the digest.
+    wait_verdict(s.addr, "shop", "checkout", "verified/digest_match", LIMIT);
+    let (_, _, m) = http_get(s.addr, "/metrics", None).unwrap();
+    assert!(m.contains("deploy_verdict{namespace=\"shop\",deployment=\"checkout\",image=\"registry.example.com/shop/checkout:1.8.0\",verdict=\"verified\",cause=\"digest_match\",owner=\"none\"} 1"), "{m}");
+    assert!(m.contains(
+        "deploy_digest_match{namespace=\"shop\",deployment=\"checkout\",container=\"checkout\"} 1"
+    ));
+    assert!(m.contains(&format!("digest=\"{d}\"")));
+    assert_eq!(
+        metric(s.addr, "kube_verdict_log_fetches_total{result=\"ok\"}"),
+        Some(1.0)
+    );
+    assert!(
+        m.contains("deploy_rollout_duration_seconds_count{namespace=\"shop\"} 1"),
+        "{m}"
+    );
+    // exactly one deploy_verdict series per deployment
+    assert_eq!(
+        m.lines()
+            .filter(|l| l.starts_with("deploy_verdict{"))
+            .count(),
+        1
+    );
+    let logs: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("/log?"))
+        .collect();
+    assert_eq!(logs.len(), 1, "the log is fetched once: {logs:?}");
+    assert!(
+        logs[0].contains("limitBytes=") && logs[0].contains("tailLines="),
+        "{logs:?}"
+    );
+
+    // Deleting the deployment removes its series.
+    fake.delete("Deployment", "shop", "checkout");
+    wait_until("series removed", LIMIT, || {
+        http_get(s.addr, "/metrics", None)
+            .is_some_and(|(_, _, m)| !m.contains("deployment=\"checkout\""))
+    });
+    assert_eq!(
+        http_get(s.addr, "/api/v1/verdicts/shop/checkout", None)
+            .unwrap()
+            .0,
+        404
+    );
+}
+
+#[test]
+fn stale_blocked_and_failed_deployments() {
+    let fake = FakeApi::spawn();
+    fake.apply(node("node-1"));
+    // stale: the tag was rebuilt an hour ago, the pods still run the previous push
+    let orders = format!("{REG}/shop/orders:latest");
+    fake.apply(kaniko_pod(
+        "ci",
+        "build-orders",
+        &orders,
+        -3700,
+        Some((0, -3600)),
+    ));
+    fake.set_log(
+        "ci",
+        "build-orders",
+        "kaniko",
+        &kaniko_log(
+            &orders,
+            &format!("{REG}/shop/orders"),
+            &digest("orders-new"),
+            90,
+        ),
+    );
+    fake.apply(deployment("shop", "orders", &orders, 1, 1, -7200));
+    fake.apply(replicaset("shop", "orders", "aaaa1111", 1, 1, -7200));
+    fake.apply(pod_ready(
+        "shop",
+        "orders",
+        "aaaa1111",
+        0,
+        &orders,
+        &format!("{REG}/shop/orders@{}", digest("orders-old")),
+        -7000,
+    ));
+    // blocked: unschedulable for 10 minutes
+    let cart = format!("{REG}/shop/cart:2.0.0");
+    let msg = "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.";
+    fake.apply(deployment("shop", "cart", &cart, 1, 0, -600));
+    fake.apply(replicaset("shop", "cart", "bbbb2222", 1, 0, -600));
+    fake.apply(pod_unscheduled(
+        "shop", "cart", "bbbb2222", 0, &cart, -600, msg,
+    ));
+    fake.apply(pod_event(
+        "shop",
+        &pod_name("cart", "bbbb2222", 0),
+        "FailedScheduling",
+        msg,
+        -598,
+        -5,
+        20,
+        "default-scheduler",
+    ));
+    // failed: crash loop for 10 minutes
+    let api = format!("{REG}/shop/api:3.1.0");
+    fake.apply(deployment("shop", "api", &api, 1, 0, -600));
+    fake.apply(replicaset("shop", "api", "cccc3333", 1, 0, -600));
+    let last = json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": at(-70), "finishedAt": at(-65)}});
+    let mut p = pod_waiting(
+        "shop",
+        "api",
+        "cccc3333",
+        0,
+        &api,
+        "CrashLoopBackOff",
+        -600,
+        last,
+    );
+    p["status"]["containerStatuses"][0]["state"]["waiting"]["message"] =
+        json!("back-off 5m0s restarting failed container=api");
+    fake.apply(p);
+
+    let s = serve(Some(&fake.kubeconfig()), &[]);
+    wait_verdict(s.addr, "shop", "orders", "stale/digest_mismatch", LIMIT);
+    wait_verdict(s.addr, "shop", "cart", "blocked/insufficient_cpu", LIMIT);
+    wait_verdict(s.addr, "shop", "api", "failed/crash_loop", LIMIT);
+    assert_eq!(
+        metric(
+            s.addr,
+            "deploy_scheduling_blocker{namespace=\"shop\",deployment=\"cart\",reason=\"insufficient_cpu\",owner=\"infrastructure\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(
+            s.addr,
+            "deploy_digest_match{namespace=\"shop\",deployment=\"orders\",container=\"orders\"}"
+        ),
+        Some(0.0)
+    );
+    // ?namespace= filters
+    let (_, _, body) = http_get(s.addr, "/api/v1/verdicts?namespace=other", None).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["deployments"].as_array().unwrap().len(), 0);
+    let (_, _, body) = http_get(s.addr, "/api/v1/verdicts?namespace=shop", None).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["deployments"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn api_errors_throttling_dropped_watches_and_compaction_are_survived() {
+    let fake = FakeApi::spawn();
+    fake.faults(|f| {
+        f.list_errors = 3;
+        f.throttle = 2;
+    });
+    seed_start(&fake);
+    let s = serve(Some(&fake.kubeconfig()), &[]);
+    wait_verdict(
+        s.addr,
+        "shop",
+        "checkout",
+        "converging/build_running",
+        Duration::from_secs(30),
+    );
+    assert!(metric(s.addr, "kube_verdict_source_errors_total{resource=").unwrap_or(0.0) >= 1.0);
+
+    // Watches dropped: the client re-watches and still sees the next change.
+    fake.drop_watches();
+    std::thread::sleep(Duration::from_millis(300));
+    // History compacted: re-watching from an old resourceVersion gets 410 and relists.
+    fake.compact();
+    seed_finish(&fake);
+    wait_verdict(
+        s.addr,
+        "shop",
+        "checkout",
+        "verified/digest_match",
+        Duration::from_secs(30),
+    );
+    let restarts = metric(
+        s.addr,
+        "kube_verdict_watch_restarts_total{resource=\"pod\"}",
+    )
+    .unwrap_or(0.0);
+    assert!(
+        restarts >= 2.0,
+        "a relist after 410 counts as a restart ({restarts})"
+    );
+}
+
+#[test]
+fn forbidden_logs_degrade_to_digest_unavailable_and_malformed_objects_are_skipped() {
+    let fake = FakeApi::spawn();
+    fake.faults(|f| f.logs_forbidden = true);
+    seed_start(&fake);
+    // A pod whose containers are not a list: it cannot be read, and must not end the watch.
+    fake.apply(json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "broken", "namespace": "shop"},
+        "spec": {"containers": "oops"}}));
+    let s = serve(Some(&fake.kubeconfig()), &[]);
+    wait_verdict(
+        s.addr,
+        "shop",
+        "checkout",
+        "converging/build_running",
+        LIMIT,
+    );
+    seed_finish(&fake);
+    wait_verdict(
+        s.addr,
+        "shop",
+        "checkout",
+        "complete/digest_unavailable",
+        LIMIT,
+    );
+    wait_until("forbidden fetch counted", LIMIT, || {
+        metric(
+            s.addr,
+            "kube_verdict_log_fetches_total{result=\"forbidden\"}",
+        ) == Some(1.0)
+    });
+    assert_eq!(
+        metric(
+            s.addr,
+            "kube_verdict_skipped_objects_total{resource=\"pod\"}"
+        ),
+        Some(1.0)
+    );
+    // the process is alive and still watching
+    fake.apply(node("node-2"));
+    wait_until("node-2 seen", LIMIT, || {
+        metric(s.addr, "kube_verdict_cached_objects{resource=\"node\"}") == Some(2.0)
+    });
+}
+
+#[test]
+fn not_ready_until_listed_and_last_verdicts_served_while_the_api_is_down() {
+    let fake = FakeApi::spawn();
+    seed_start(&fake);
+    fake.faults(|f| f.hold_lists = vec![Res::Events]);
+    let s = serve(Some(&fake.kubeconfig()), &[]);
+    std::thread::sleep(Duration::from_millis(800));
+    let (code, _, body) = http_get(s.addr, "/readyz", None).unwrap();
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("Event"), "{body}");
+    assert_eq!(
+        verdict_of(s.addr, "shop", "checkout").as_deref(),
+        Some("unknown/not_synced"),
+        "nothing is judged before sync"
+    );
+    assert_eq!(metric(s.addr, "kube_verdict_synced"), Some(0.0));
+    fake.faults(|f| f.hold_lists.clear());
+    wait_verdict(
+        s.addr,
+        "shop",
+        "checkout",
+        "converging/build_running",
+        LIMIT,
+    );
+    assert_eq!(http_get(s.addr, "/readyz", None).unwrap().0, 200);
+
+    fake.faults(|f| f.down = true);
+    wait_until("source down", LIMIT, || {
+        metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}") == Some(0.0)
+    });
+    let (code, _, body) = http_get(s.addr, "/readyz", None).unwrap();
+    assert_eq!(code, 200);
+    assert!(body.contains("source is down"), "{body}");
+    assert_eq!(
+        verdict_of(s.addr, "shop", "checkout").as_deref(),
+        Some("converging/build_running")
+    );
+    fake.faults(|f| f.down = false);
+    wait_until("source up", Duration::from_secs(40), || {
+        metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}") == Some(1.0)
+    });
+}
+
+#[test]
+fn live_check_and_check_wait() {
+    let fake = FakeApi::spawn();
+    seed_start(&fake);
+    let mut kc = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut kc, fake.kubeconfig().as_bytes()).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+            .args(args)
+            .env("KUBECONFIG", kc.path())
+            .output()
+            .unwrap()
+    };
+    // Builds run in `ci`: a namespace-scoped check must include it to see them.
+    let o = run(&["check", "-n", "shop", "-n", "ci", "-o", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["deployments"][0]["cause"], "build_running");
+
+    let o = run(&["check", "deployment/missing"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing not found"));
+
+    // --wait: the build finishes two seconds later; check exits 0 with the verified verdict.
+    let fake2 = fake.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(2));
+        seed_finish(&fake2);
+    });
+    let o = run(&["check", "--wait", "--timeout", "30s", "deployment/checkout"]);
+    t.join().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("verified"));
+}
+
+#[test]
+fn unreachable_api_fails_check_with_a_clear_message() {
+    let kc = "apiVersion: v1\nkind: Config\nclusters:\n- name: x\n  cluster:\n    server: http://127.0.0.1:9\ncontexts:\n- name: x\n  context:\n    cluster: x\n    user: x\ncurrent-context: x\nusers:\n- name: x\n  user: {}\n";
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut f, kc.as_bytes()).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+        .args(["check", "--timeout", "3s"])
+        .env("KUBECONFIG", f.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("not listed within 3s") && err.contains("last error"),
+        "{err}"
+    );
+}

@@ -12,6 +12,8 @@ apt_install() {
 
 have cargo || { echo "cargo not found: install Rust with rustup first (https://rustup.rs)"; exit 1; }
 have python3 || apt_install python3
+# The real consumers the tests run: Prometheus and promtool (Debian's prometheus package).
+have prometheus && have promtool || apt_install prometheus
 
 # The committed scenario dumps must be exactly what their generator writes.
 python3 tests/fixtures/scenarios.py --check

@@ -111,8 +111,9 @@ impl Collector for StateCollector {
                     builds.push((l, 1));
                 }
             }
+            // Only the primary reason: summing the series by owner must count each pod once.
             if d.verdict == Verdict::Blocked {
-                for b in &d.blockers {
+                for b in d.blockers.iter().filter(|b| b.primary) {
                     let mut l = base();
                     l.push(("reason", b.reason.as_str().to_string()));
                     l.push(("owner", b.owner.as_str().to_string()));
@@ -135,7 +136,7 @@ impl Collector for StateCollector {
         gauge(
             &mut enc,
             "deploy_scheduling_blocker",
-            "Pods of the rollout held by a blocker reason (only while the Deployment is blocked).",
+            "Pods of the rollout held by the primary blocker reason (only while the Deployment is blocked).",
             blockers,
         )?;
         gauge(

@@ -1,0 +1,206 @@
+//! `/metrics` as a scraper sees it: golden expositions (Prometheus text 0.0.4 and OpenMetrics)
+//! of `serve --dump`, `promtool check metrics` on them, and a real Prometheus scraping `serve`
+//! and answering a query for `deploy_verdict`.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::*;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = root().join("tests/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        expected, actual,
+        "{name} differs; UPDATE_GOLDEN=1 cargo test --test metrics rewrites it"
+    );
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Tools that CI installs (scripts/test.sh); a developer without them gets a loud skip.
+fn require(cmd: &str) -> bool {
+    if have(cmd) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{cmd} is required in CI (scripts/test.sh installs it)"
+    );
+    eprintln!("SKIP: {cmd} not installed (bash scripts/test.sh installs it)");
+    false
+}
+
+fn dump_dir(name: &str) -> String {
+    root()
+        .join("tests/fixtures/scenarios")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn exposition_goldens_pass_promtool() {
+    for scenario in [
+        "blocked-capacity",
+        "stale-digest-mismatch",
+        "failed-application",
+    ] {
+        let s = serve(None, &["--dump", &dump_dir(scenario)]);
+        let (code, head, text) = http_get(s.addr, "/metrics", None).unwrap();
+        assert_eq!(code, 200);
+        assert!(
+            head.to_lowercase()
+                .contains("content-type: text/plain; version=0.0.4"),
+            "{head}"
+        );
+        // Label values are bounded enums, never messages.
+        for l in text.lines().filter(|l| l.starts_with("deploy_")) {
+            assert!(
+                !l.contains("available:") && !l.contains("Back-off") && !l.contains("failed"),
+                "{l}"
+            );
+        }
+        golden(&format!("metrics-{scenario}.prom"), &text);
+        let (_, head, om) = http_get(
+            s.addr,
+            "/metrics",
+            Some("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"),
+        )
+        .unwrap();
+        assert!(head.contains("application/openmetrics-text"), "{head}");
+        assert!(om.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+        golden(&format!("metrics-{scenario}.om.txt"), &om);
+
+        if require("promtool") {
+            let mut child = Command::new("promtool")
+                .args(["check", "metrics"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(child.stdin.as_mut().unwrap(), text.as_bytes()).unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "promtool check metrics: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
+#[test]
+fn every_exported_metric_is_documented_in_the_readme() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let s = serve(None, &["--dump", &dump_dir("blocked-capacity")]);
+    let (_, _, text) = http_get(s.addr, "/metrics", None).unwrap();
+    let mut names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    // Families that appear only once something happens.
+    names.extend([
+        "kube_verdict_watch_events_total",
+        "kube_verdict_watch_restarts_total",
+        "kube_verdict_source_errors_total",
+        "kube_verdict_skipped_objects_total",
+        "kube_verdict_log_fetches_total",
+        "deploy_rollout_duration_seconds",
+    ]);
+    for n in names {
+        assert!(
+            readme.contains(&format!("`{n}`")),
+            "metric {n} is not documented in README.md"
+        );
+    }
+}
+
+#[test]
+fn a_real_prometheus_scrapes_serve_and_answers_for_deploy_verdict() {
+    if !require("prometheus") {
+        return;
+    }
+    let s = serve(None, &["--dump", &dump_dir("blocked-placement")]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n- job_name: kube-verdict\n  static_configs:\n  - targets: ['{}']\n",
+            s.addr
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let mut prom = Command::new("prometheus")
+        .args([
+            &format!("--config.file={}", cfg.display()),
+            &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+            &format!("--web.listen-address=127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(std::mem::replace(
+        &mut prom,
+        Command::new("true").spawn().unwrap(),
+    ));
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let query = "/api/v1/query?query=deploy_verdict%7Bverdict%3D%22blocked%22%2Cowner%3D%22application%22%7D";
+    let mut last = String::new();
+    let found = (0..300).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        match http_get(addr, query, None) {
+            Some((200, _, body)) => {
+                last = body.clone();
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                v["data"]["result"].as_array().is_some_and(|r| r.len() == 5)
+            }
+            _ => false,
+        }
+    });
+    assert!(
+        found,
+        "Prometheus never returned the 5 application-owned blocked deployments: {last}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    let causes: std::collections::BTreeSet<String> = v["data"]["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["metric"]["cause"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        causes.contains("no_free_ports") && causes.contains("topology_spread_mismatch"),
+        "{causes:?}"
+    );
+}

@@ -74,7 +74,7 @@ fn exposition_goldens_pass_promtool() {
         // Label values are bounded enums, never messages.
         for l in text.lines().filter(|l| l.starts_with("deploy_")) {
             assert!(
-                !l.contains("available:") && !l.contains("Back-off") && !l.contains("failed"),
+                !l.contains("available:") && !l.contains("Back-off") && !l.contains("Failed to"),
                 "{l}"
             );
         }

@@ -975,7 +975,7 @@ fn judge_container(
             if !matches!(s.state, ContainerState::Running { .. }) && s.image_id_raw.is_empty() {
                 continue;
             }
-            match s.image_id.repo_digest() {
+            match s.image_id().repo_digest() {
                 Some(d) => {
                     running.insert(d.clone());
                     evidence.push(format!(

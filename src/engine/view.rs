@@ -17,6 +17,66 @@ use super::image::ImageId;
 /// `(namespace, name)`.
 pub type Key = (String, String);
 
+/// A shared immutable string. The view interns the values that repeat across thousands of
+/// events (namespaces, kinds, reasons, types, sources), so each is stored once.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IStr(std::sync::Arc<str>);
+
+impl IStr {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for IStr {
+    fn default() -> Self {
+        IStr::from("")
+    }
+}
+
+impl std::ops::Deref for IStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for IStr {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for IStr {
+    fn from(s: &str) -> Self {
+        IStr(std::sync::Arc::from(s))
+    }
+}
+
+impl From<String> for IStr {
+    fn from(s: String) -> Self {
+        IStr(std::sync::Arc::from(s))
+    }
+}
+
+impl PartialEq<str> for IStr {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for IStr {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl std::fmt::Display for IStr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The kinds a source fills; each must report `Synced` before verdicts are trusted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
@@ -99,7 +159,7 @@ impl Object {
             Object::Deployment(d) => (Kind::Deployment, d.meta.key()),
             Object::ReplicaSet(r) => (Kind::ReplicaSet, r.meta.key()),
             Object::Job(j) => (Kind::Job, j.meta.key()),
-            Object::Event(e) => (Kind::Event, (e.namespace.clone(), e.name.clone())),
+            Object::Event(e) => (Kind::Event, (e.namespace.to_string(), e.name.clone())),
         }
     }
 }
@@ -342,14 +402,20 @@ impl ContainerState {
 #[derive(Debug, Clone)]
 pub struct ContainerStatus {
     pub name: String,
-    pub image: String,
-    /// `imageID` exactly as reported, for evidence.
+    /// `imageID` exactly as reported (parsed on use with `image_id()`: keeping both would
+    /// double the largest string of every pod).
     pub image_id_raw: String,
-    pub image_id: ImageId,
     pub ready: bool,
     pub restart_count: i32,
     pub state: ContainerState,
     pub last_state: ContainerState,
+}
+
+impl ContainerStatus {
+    /// The parsed `imageID`.
+    pub fn image_id(&self) -> ImageId {
+        ImageId::parse(&self.image_id_raw)
+    }
 }
 
 fn container_statuses(cs: Option<&Vec<core::ContainerStatus>>) -> Vec<ContainerStatus> {
@@ -357,9 +423,7 @@ fn container_statuses(cs: Option<&Vec<core::ContainerStatus>>) -> Vec<ContainerS
         .flatten()
         .map(|c| ContainerStatus {
             name: c.name.clone(),
-            image: c.image.clone(),
             image_id_raw: c.image_id.clone(),
-            image_id: ImageId::parse(&c.image_id),
             ready: c.ready,
             restart_count: c.restart_count,
             state: ContainerState::from_k8s(c.state.as_ref()),
@@ -437,9 +501,13 @@ impl PodInfo {
     }
 }
 
+/// Pod conditions the engine reads; the others (Initialized, ContainersReady, ...) are dropped.
+const POD_CONDITIONS: [&str; 2] = ["PodScheduled", "Ready"];
+
 fn conditions_pod(cs: Option<&Vec<core::PodCondition>>) -> Vec<Condition> {
     cs.into_iter()
         .flatten()
+        .filter(|c| POD_CONDITIONS.contains(&c.type_.as_str()))
         .map(|c| Condition {
             type_: c.type_.clone(),
             status: c.status.clone(),
@@ -656,17 +724,16 @@ impl TryFrom<&Job> for JobInfo {
 /// `eventTime`/`series` instead of `firstTimestamp`/`lastTimestamp`).
 #[derive(Debug, Clone)]
 pub struct EventInfo {
-    pub namespace: String,
+    pub namespace: IStr,
     pub name: String,
-    pub involved_kind: String,
+    pub involved_kind: IStr,
     pub involved_name: String,
-    pub involved_uid: String,
-    pub reason: String,
+    pub reason: IStr,
     /// The message with client-go's `(combined from similar events): ` prefix removed.
     pub message: String,
-    pub type_: String,
+    pub type_: IStr,
     /// `reportingController`/`reportingComponent`, else `source.component`.
-    pub source: String,
+    pub source: IStr,
     pub count: i32,
     /// When the condition the event reports was first seen.
     pub first: Option<Timestamp>,
@@ -711,15 +778,18 @@ impl TryFrom<&core::Event> for EventInfo {
             .or(event_time)
             .or(first);
         Ok(EventInfo {
-            namespace: io.namespace.clone().unwrap_or(meta.namespace.clone()),
+            namespace: io
+                .namespace
+                .clone()
+                .unwrap_or(meta.namespace.clone())
+                .into(),
             name: meta.name,
-            involved_kind: io.kind.clone().unwrap_or_default(),
+            involved_kind: io.kind.clone().unwrap_or_default().into(),
             involved_name,
-            involved_uid: io.uid.clone().unwrap_or_default(),
-            reason: e.reason.clone().unwrap_or_default(),
+            reason: e.reason.clone().unwrap_or_default().into(),
             message,
-            type_: e.type_.clone().unwrap_or_default(),
-            source,
+            type_: e.type_.clone().unwrap_or_default().into(),
+            source: source.into(),
             count: e
                 .series
                 .as_ref()
@@ -761,8 +831,8 @@ impl TryFrom<&k8s_openapi::api::events::v1::Event> for EventInfo {
 /// Most events kept per involved object: the newest win (a crash-looping pod emits many).
 pub const MAX_EVENTS_PER_OBJECT: usize = 32;
 
-/// Events of one involved object, keyed by event name.
-type EventBucket = BTreeMap<String, EventInfo>;
+/// `(namespace, involved kind, involved name)`.
+type InvolvedKey = (IStr, IStr, String);
 
 /// Everything the engine knows about the cluster.
 #[derive(Debug, Default)]
@@ -772,10 +842,12 @@ pub struct ClusterView {
     deployments: BTreeMap<Key, DeploymentInfo>,
     replicasets: BTreeMap<Key, ReplicaSetInfo>,
     jobs: BTreeMap<Key, JobInfo>,
-    /// (namespace, involved kind, involved name) -> events.
-    events: HashMap<(String, String, String), EventBucket>,
+    /// (namespace, involved kind, involved name) -> its events (at most MAX_EVENTS_PER_OBJECT).
+    events: HashMap<InvolvedKey, Vec<EventInfo>>,
     /// (namespace, event name) -> involved key, to apply deletes.
-    event_index: HashMap<Key, (String, String, String)>,
+    event_index: HashMap<(IStr, String), InvolvedKey>,
+    /// Repeated event strings, stored once.
+    interned: std::collections::HashSet<IStr>,
     logs: HashMap<(String, String, String), LogFacts>,
     synced: BTreeSet<Kind>,
     /// Keys present when a relist began and not applied since.
@@ -843,7 +915,21 @@ impl ClusterView {
             Kind::Deployment => self.deployments.keys().cloned().collect(),
             Kind::ReplicaSet => self.replicasets.keys().cloned().collect(),
             Kind::Job => self.jobs.keys().cloned().collect(),
-            Kind::Event => self.event_index.keys().cloned().collect(),
+            Kind::Event => self
+                .event_index
+                .keys()
+                .map(|(ns, name)| (ns.to_string(), name.clone()))
+                .collect(),
+        }
+    }
+
+    fn intern(&mut self, s: &IStr) -> IStr {
+        match self.interned.get(s.as_str()) {
+            Some(i) => i.clone(),
+            None => {
+                self.interned.insert(s.clone());
+                s.clone()
+            }
         }
     }
 
@@ -874,9 +960,14 @@ impl ClusterView {
             Object::Job(j) => {
                 self.jobs.insert(j.meta.key(), j);
             }
-            Object::Event(e) => {
+            Object::Event(mut e) => {
                 self.bump(e.last);
-                let ikey = (
+                e.namespace = self.intern(&e.namespace);
+                e.involved_kind = self.intern(&e.involved_kind);
+                e.reason = self.intern(&e.reason);
+                e.type_ = self.intern(&e.type_);
+                e.source = self.intern(&e.source);
+                let ikey: InvolvedKey = (
                     e.namespace.clone(),
                     e.involved_kind.clone(),
                     e.involved_name.clone(),
@@ -886,18 +977,20 @@ impl ClusterView {
                     && old != ikey
                     && let Some(b) = self.events.get_mut(&old)
                 {
-                    b.remove(&e.name);
+                    b.retain(|x| x.name != e.name);
                 }
                 let bucket = self.events.entry(ikey).or_default();
-                bucket.insert(e.name.clone(), e);
+                match bucket.iter_mut().find(|x| x.name == e.name) {
+                    Some(slot) => *slot = e,
+                    None => bucket.push(e),
+                }
                 if bucket.len() > MAX_EVENTS_PER_OBJECT
-                    && let Some(oldest) = bucket
-                        .values()
-                        .min_by(|a, b| a.last.cmp(&b.last).then_with(|| a.name.cmp(&b.name)))
-                        .map(|e| (e.namespace.clone(), e.name.clone()))
+                    && let Some((pos, _)) = bucket.iter().enumerate().min_by(|(_, a), (_, b)| {
+                        a.last.cmp(&b.last).then_with(|| a.name.cmp(&b.name))
+                    })
                 {
-                    bucket.remove(&oldest.1);
-                    self.event_index.remove(&oldest);
+                    let gone = bucket.swap_remove(pos);
+                    self.event_index.remove(&(gone.namespace, gone.name));
                 }
             }
         }
@@ -923,10 +1016,11 @@ impl ClusterView {
                 self.jobs.remove(key);
             }
             Kind::Event => {
-                if let Some(ikey) = self.event_index.remove(key)
+                let ekey = (IStr::from(key.0.as_str()), key.1.clone());
+                if let Some(ikey) = self.event_index.remove(&ekey)
                     && let Some(b) = self.events.get_mut(&ikey)
                 {
-                    b.remove(&key.1);
+                    b.retain(|e| e.name != key.1);
                     if b.is_empty() {
                         self.events.remove(&ikey);
                     }
@@ -940,7 +1034,7 @@ impl ClusterView {
     pub fn prune_events(&mut self, before: Timestamp) {
         let index = &mut self.event_index;
         self.events.retain(|_, bucket| {
-            bucket.retain(|_, e| {
+            bucket.retain(|e| {
                 let keep = e.last.is_none_or(|l| l >= before);
                 if !keep {
                     index.remove(&(e.namespace.clone(), e.name.clone()));
@@ -1013,10 +1107,11 @@ impl ClusterView {
 
     /// Events whose involved object is `kind` `namespace/name`, oldest first.
     pub fn events_for(&self, namespace: &str, kind: &str, name: &str) -> Vec<&EventInfo> {
+        let key: InvolvedKey = (IStr::from(namespace), IStr::from(kind), name.to_string());
         let mut v: Vec<&EventInfo> = self
             .events
-            .get(&(namespace.to_string(), kind.to_string(), name.to_string()))
-            .map(|b| b.values().collect())
+            .get(&key)
+            .map(|b| b.iter().collect())
             .unwrap_or_default();
         v.sort_by(|a, b| a.last.cmp(&b.last).then_with(|| a.name.cmp(&b.name)));
         v

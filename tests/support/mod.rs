@@ -61,18 +61,15 @@ pub fn serve(kubeconfig: Option<&str>, extra: &[&str]) -> Served {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kube-verdict"));
-    cmd.args([
-        "serve",
-        "--listen",
-        &addr.to_string(),
-        "--recheck-interval",
-        "1s",
-    ])
-    .args(extra)
-    .env("KUBE_VERDICT_LOG", "warn,kube_verdict=info")
-    .env_remove("KUBERNETES_SERVICE_HOST")
-    .stdout(Stdio::null())
-    .stderr(Stdio::null());
+    cmd.args(["serve", "--listen", &addr.to_string()]);
+    if !extra.contains(&"--recheck-interval") {
+        cmd.args(["--recheck-interval", "1s"]);
+    }
+    cmd.args(extra)
+        .env("KUBE_VERDICT_LOG", "warn,kube_verdict=info")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     let kc = kubeconfig.map(|k| {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(k.as_bytes()).unwrap();

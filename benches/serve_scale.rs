@@ -44,7 +44,13 @@ fn median(mut v: Vec<f64>) -> f64 {
 const REG: &str = "registry.example.com";
 
 fn main() {
-    let deployments = arg("--deployments", 2000);
+    // `cargo bench` passes --bench; under `cargo test --all-targets` this runs as a small smoke
+    // test of the bench itself.
+    let full = std::env::args().any(|a| a == "--bench");
+    if !full {
+        println!("serve_scale: smoke run (use `cargo bench --bench serve_scale` for the figures)");
+    }
+    let deployments = arg("--deployments", if full { 2000 } else { 100 });
     let pods_per = arg("--pods-per", 5);
     let events_per_pod = arg("--events-per-pod", 5);
     let fake = FakeApi::spawn();
@@ -162,7 +168,7 @@ fn main() {
     });
     let sync = start.elapsed();
     // Wait for the build logs to be fetched and the view to settle.
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(if full { 5 } else { 1 }));
     let pid = s.child.id();
     let rss = rss_kib(pid, "VmRSS:");
     let hwm = rss_kib(pid, "VmHWM:");

@@ -15,6 +15,22 @@ use crate::sinks::metrics::SelfMetrics;
 use crate::sources::live::{LogFetcher, SourceEvent};
 use crate::state::Shared;
 
+/// Where the engine loop reads the time: the one clock of the live path, injected so that a
+/// test or a replay can drive it.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
 /// Events older than this no longer decide a verdict and are dropped from the view.
 pub const EVENT_RETENTION: SignedDuration = SignedDuration::from_hours(1);
 

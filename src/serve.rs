@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use crate::engine::builds::collect_builds;
 use crate::engine::verdict::{Policy, judge};
 use crate::engine::view::ClusterView;
-use crate::live_engine::{Dirty, LiveEngine};
+use crate::live_engine::{Clock, Dirty, LiveEngine, SystemClock};
 use crate::sinks::{http, metrics};
 use crate::sources::{dump, live};
 use crate::state::Shared;
@@ -107,7 +107,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
             let fetcher =
                 live::LogFetcher::new(client, cfg.log_concurrency, shared.metrics.clone(), tx);
             let engine = LiveEngine::new(cfg.policy.clone(), shared.clone(), Some(fetcher));
-            tokio::spawn(engine_loop(engine, rx, cfg.recheck_interval));
+            tokio::spawn(engine_loop(engine, rx, cfg.recheck_interval, SystemClock));
         }
     }
 
@@ -129,6 +129,7 @@ pub async fn engine_loop(
     mut engine: LiveEngine,
     mut rx: mpsc::Receiver<live::SourceEvent>,
     recheck: Duration,
+    clock: impl Clock,
 ) {
     let mut tick = tokio::time::interval(recheck);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -146,7 +147,7 @@ pub async fn engine_loop(
             _ = tick.tick() => dirty = Dirty::all(),
         }
         if !dirty.is_empty() {
-            engine.recompute(Timestamp::now(), dirty);
+            engine.recompute(clock.now(), dirty);
         }
     }
 }

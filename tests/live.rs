@@ -276,7 +276,11 @@ fn api_errors_throttling_dropped_watches_and_compaction_are_survived() {
 #[test]
 fn forbidden_logs_degrade_to_digest_unavailable_and_malformed_objects_are_skipped() {
     let fake = FakeApi::spawn();
-    fake.faults(|f| f.logs_forbidden = true);
+    fake.faults(|f| {
+        f.logs_forbidden = true;
+        // a slow API server: every answer takes 150 ms
+        f.delay = Duration::from_millis(150);
+    });
     seed_start(&fake);
     // A pod whose containers are not a list: it cannot be read, and must not end the watch.
     fake.apply(json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "broken", "namespace": "shop"},

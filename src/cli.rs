@@ -21,10 +21,10 @@ pub enum Command {
     /// Exit codes: 0 every deployment is verified or complete; 3 some are converging or unknown
     /// and none worse; 4 at least one is stale, blocked or failed; 1 the input could not be read;
     /// 2 usage error.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Run continuously: a Prometheus exporter (`/metrics`) and the verdict API
     /// (`/api/v1/verdicts`), fed by watching the cluster (or by a dump, to try it out).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -182,6 +182,54 @@ pub struct ServeArgs {
         env = "KUBE_VERDICT_LOG_CONCURRENCY"
     )]
     pub log_concurrency: usize,
+
+    /// Alertmanager to poll for platform failure alerts (its v2 API), e.g.
+    /// `http://alertmanager.monitoring:9093`.
+    #[arg(long, value_name = "URL", env = "KUBE_VERDICT_ALERTMANAGER_URL")]
+    pub alertmanager_url: Option<String>,
+
+    /// Matcher selecting the platform's failure alerts.
+    #[arg(
+        long,
+        value_name = "MATCHER",
+        default_value = "alertname=\"PlatformDeploymentFailed\"",
+        env = "KUBE_VERDICT_ALERTMANAGER_MATCHER"
+    )]
+    pub alertmanager_matcher: String,
+
+    /// How often Alertmanager is polled.
+    #[arg(long, value_name = "DURATION", default_value = "15s")]
+    pub alertmanager_poll_interval: String,
+
+    /// File holding the bearer token that `POST /api/v1/alertmanager/webhook` and
+    /// `POST /api/v1/reports` require. Without it those endpoints answer 403.
+    #[arg(long, value_name = "FILE", env = "KUBE_VERDICT_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// How long after a platform failure report the cluster may still contradict it.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "30m",
+        env = "KUBE_VERDICT_REPORT_WINDOW"
+    )]
+    pub report_window: String,
+
+    /// Alert label naming the namespace.
+    #[arg(long, value_name = "LABEL", default_value = "namespace")]
+    pub label_namespace: String,
+
+    /// Alert label naming the deployment.
+    #[arg(long, value_name = "LABEL", default_value = "deployment")]
+    pub label_deployment: String,
+
+    /// Alert label naming the platform.
+    #[arg(long, value_name = "LABEL", default_value = "platform")]
+    pub label_platform: String,
+
+    /// Largest report or webhook body accepted (larger: 413).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
 
     #[command(flatten)]
     pub engine: EngineArgs,

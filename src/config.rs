@@ -211,8 +211,55 @@ impl ServeConfig {
             namespaces,
             recheck_interval,
             log_concurrency,
+            alertmanager_url,
+            alertmanager_matcher,
+            alertmanager_poll_interval,
+            token_file,
+            report_window,
+            label_namespace,
+            label_deployment,
+            label_platform,
+            max_body_bytes,
             engine,
         } = a;
+        let labels = crate::reports::AlertLabels {
+            namespace: label_namespace,
+            deployment: label_deployment,
+            platform: label_platform,
+        };
+        let token = match &token_file {
+            Some(p) => {
+                let t = std::fs::read_to_string(p).map_err(|e| {
+                    ConfigError::Unsupported(format!("--token-file {}: {e}", p.display()))
+                })?;
+                let t = t.trim().to_string();
+                if t.is_empty() {
+                    return Err(ConfigError::Unsupported(format!(
+                        "--token-file {}: the file is empty",
+                        p.display()
+                    )));
+                }
+                Some(t)
+            }
+            None => None,
+        };
+        let poll = parse_duration("alertmanager-poll-interval", &alertmanager_poll_interval)?;
+        let alertmanager = match alertmanager_url {
+            Some(url) => {
+                if !url.starts_with("http://") {
+                    return Err(ConfigError::Unsupported(format!(
+                        "--alertmanager-url {url:?}: only http:// URLs are supported (in-cluster Alertmanager)"
+                    )));
+                }
+                Some(crate::sources::alertmanager::AlertmanagerPoll {
+                    url,
+                    matcher: alertmanager_matcher,
+                    interval: std::time::Duration::from_secs(poll.as_secs().max(1) as u64),
+                    labels: labels.clone(),
+                })
+            }
+            None => None,
+        };
         let recheck = parse_duration("recheck-interval", &recheck_interval)?;
         if recheck.as_secs() < 1 {
             return Err(ConfigError::Duration {
@@ -234,6 +281,13 @@ impl ServeConfig {
             policy: policy(&engine)?,
             recheck_interval: std::time::Duration::from_secs(recheck.as_secs() as u64),
             log_concurrency,
+            reports: crate::sinks::http::ReportEndpoints {
+                token,
+                labels,
+                max_body: max_body_bytes,
+            },
+            report_window: parse_duration("report-window", &report_window)?,
+            alertmanager,
         })
     }
 }

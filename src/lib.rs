@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod live_engine;
+pub mod reports;
 pub mod run;
 pub mod serve;
 pub mod sinks;

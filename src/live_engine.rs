@@ -229,4 +229,8 @@ impl LiveEngine {
     pub fn metrics(&self) -> &SelfMetrics {
         &self.shared.metrics
     }
+
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
 }

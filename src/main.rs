@@ -54,7 +54,7 @@ fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => {
-            let cfg = match CheckConfig::from_args(args) {
+            let cfg = match CheckConfig::from_args(*args) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("kube-verdict: {e}");
@@ -79,7 +79,7 @@ fn run() -> ExitCode {
             }
         }
         Command::Serve(args) => {
-            let cfg = match ServeConfig::from_args(args) {
+            let cfg = match ServeConfig::from_args(*args) {
                 Ok(c) => c,
                 Err(e) => {
                     eprintln!("kube-verdict: {e}");

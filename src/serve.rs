@@ -28,6 +28,12 @@ pub struct ServeConfig {
     /// How often every verdict is recomputed even without changes (time-based transitions).
     pub recheck_interval: Duration,
     pub log_concurrency: usize,
+    /// The report endpoints (token, label names, body limit).
+    pub reports: http::ReportEndpoints,
+    /// How long after a platform failure report the cluster may still contradict it.
+    pub report_window: jiff::SignedDuration,
+    /// Poll Alertmanager for platform alerts.
+    pub alertmanager: Option<crate::sources::alertmanager::AlertmanagerPoll>,
 }
 
 /// Why `serve` stopped with an error.
@@ -61,7 +67,11 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     } else {
         "api-server"
     }));
+    shared.set_report_window(cfg.report_window);
     let registry = metrics::registry(shared.clone());
+    if let Some(am) = &cfg.alertmanager {
+        crate::sources::alertmanager::start(am.clone(), shared.clone());
+    }
 
     match &cfg.dump {
         Some(dir) => {
@@ -112,13 +122,16 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
     }
 
     tracing::info!(listen = %cfg.listen, "serving /metrics, /healthz, /readyz, /api/v1/verdicts");
-    axum::serve(listener, http::router(shared, registry))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| ServeError::Listen {
-            addr: cfg.listen,
-            source: e,
-        })?;
+    axum::serve(
+        listener,
+        http::router(shared, registry, cfg.reports.clone()),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| ServeError::Listen {
+        addr: cfg.listen,
+        source: e,
+    })?;
     tracing::info!("shut down");
     Ok(())
 }
@@ -147,7 +160,9 @@ pub async fn engine_loop(
             _ = tick.tick() => dirty = Dirty::all(),
         }
         if !dirty.is_empty() {
-            engine.recompute(clock.now(), dirty);
+            let now = clock.now();
+            engine.recompute(now, dirty);
+            engine.shared().judge_reports(now);
         }
     }
 }

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 
 use crate::engine::verdict::DeploymentVerdict;
 use crate::engine::view::{Key, Kind};
+use crate::reports::{Ledger, Outcome, PlatformReport};
 use crate::sinks::metrics::SelfMetrics;
 
 /// One consistent picture for readers.
@@ -33,6 +34,8 @@ pub struct Snapshot {
 pub struct Shared {
     snapshot: RwLock<Arc<Snapshot>>,
     pub metrics: Arc<SelfMetrics>,
+    /// Platform failure reports and their outcomes.
+    pub ledger: std::sync::Mutex<Ledger>,
 }
 
 impl Shared {
@@ -50,7 +53,63 @@ impl Shared {
                 warnings: Vec::new(),
             })),
             metrics: Arc::new(SelfMetrics::default()),
+            ledger: std::sync::Mutex::new(Ledger::new(jiff::SignedDuration::from_mins(30))),
         }
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records a report (counted once per id) and judges it against the current verdicts.
+    /// Returns false for a duplicate.
+    pub fn submit_report(&self, r: PlatformReport, now: Timestamp) -> bool {
+        let mut l = self.ledger();
+        let platform = l.platform_label(&r.platform);
+        let new = l.submit(r);
+        if new {
+            SelfMetrics::count(
+                &self.metrics.platform_failure_reports,
+                &[("platform", &platform)],
+            );
+        }
+        drop(l);
+        self.judge_reports(now);
+        new
+    }
+
+    /// Judges pending reports against the published verdicts and counts the decisions.
+    pub fn judge_reports(&self, now: Timestamp) {
+        let snap = self.snapshot();
+        if !snap.synced {
+            return;
+        }
+        let decisions = self.ledger().observe(&snap.verdicts, now);
+        for d in decisions {
+            let p = [("platform", d.platform.as_str())];
+            match d.outcome {
+                Outcome::FalseNegative => {
+                    SelfMetrics::count(&self.metrics.platform_false_negative, &p)
+                }
+                Outcome::Confirmed => {
+                    SelfMetrics::count(&self.metrics.platform_confirmed_failure, &p)
+                }
+                Outcome::Unresolved => SelfMetrics::count(&self.metrics.platform_unresolved, &p),
+                Outcome::Pending => {}
+            }
+            if let Some(secs) = d.truth_delay {
+                let l = vec![("platform", d.platform.clone())];
+                self.metrics
+                    .platform_truth_delay
+                    .get_or_create(&l)
+                    .observe(secs);
+            }
+        }
+    }
+
+    /// Replaces the ledger (a different window).
+    pub fn set_report_window(&self, window: jiff::SignedDuration) {
+        *self.ledger() = Ledger::new(window);
     }
 
     /// The current snapshot (cheap: an `Arc`).

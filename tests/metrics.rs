@@ -127,6 +127,12 @@ fn every_exported_metric_is_documented_in_the_readme() {
         "kube_verdict_skipped_objects_total",
         "kube_verdict_log_fetches_total",
         "deploy_rollout_duration_seconds",
+        "platform_failure_reports_total",
+        "platform_false_negative_total",
+        "platform_confirmed_failure_total",
+        "platform_unresolved_reports_total",
+        "platform_report_truth_delay_seconds",
+        "kube_verdict_report_requests_total",
     ]);
     for n in names {
         assert!(

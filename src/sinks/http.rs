@@ -11,28 +11,226 @@ use axum::routing::get;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
 
-use crate::sinks::metrics;
+use crate::reports::{AlertLabels, ReportBody, ReportSource, WebhookPayload};
+use crate::sinks::metrics::{self, SelfMetrics};
 use crate::sinks::report::Report;
 use crate::state::Shared;
+
+/// Settings of the report endpoints.
+#[derive(Debug, Clone)]
+pub struct ReportEndpoints {
+    /// The bearer token POSTs must carry; None disables the endpoints (403).
+    pub token: Option<String>,
+    pub labels: AlertLabels,
+    /// Largest accepted body, in bytes.
+    pub max_body: usize,
+}
+
+impl Default for ReportEndpoints {
+    fn default() -> Self {
+        ReportEndpoints {
+            token: None,
+            labels: AlertLabels::default(),
+            max_body: 1024 * 1024,
+        }
+    }
+}
 
 #[derive(Clone)]
 struct App {
     shared: Arc<Shared>,
     registry: Arc<Registry>,
+    reports: Arc<ReportEndpoints>,
 }
 
 /// The router of `serve`.
-pub fn router(shared: Arc<Shared>, registry: Registry) -> Router {
+pub fn router(shared: Arc<Shared>, registry: Registry, reports: ReportEndpoints) -> Router {
     Router::new()
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/api/v1/verdicts", get(verdicts))
         .route("/api/v1/verdicts/{namespace}/{name}", get(verdict))
+        .route("/api/v1/reports", get(list_reports).post(post_report))
+        .route(
+            "/api/v1/alertmanager/webhook",
+            axum::routing::post(post_webhook),
+        )
         .with_state(App {
             shared,
             registry: Arc::new(registry),
+            reports: Arc::new(reports),
         })
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    json(status, serde_json::json!({ "error": message }).to_string())
+}
+
+/// Compares without stopping at the first difference.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks the bearer token and reads a bounded body. Err is the response to send.
+async fn authorized_body(
+    app: &App,
+    req: axum::extract::Request,
+    endpoint: &str,
+) -> Result<axum::body::Bytes, Response> {
+    let count = |code: StatusCode| {
+        SelfMetrics::count(
+            &app.shared.metrics.report_requests,
+            &[("endpoint", endpoint), ("code", code.as_str())],
+        );
+    };
+    let Some(token) = &app.reports.token else {
+        count(StatusCode::FORBIDDEN);
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "report endpoints are disabled: start serve with --token-file",
+        ));
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !same_secret(given.trim().as_bytes(), token.as_bytes()) {
+        count(StatusCode::UNAUTHORIZED);
+        let mut r = error(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong bearer token (Authorization: Bearer <token from --token-file>)",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return Err(r);
+    }
+    match axum::body::to_bytes(req.into_body(), app.reports.max_body).await {
+        Ok(b) => Ok(b),
+        Err(_) => {
+            count(StatusCode::PAYLOAD_TOO_LARGE);
+            Err(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "body larger than {} bytes (--max-body-bytes)",
+                    app.reports.max_body
+                ),
+            ))
+        }
+    }
+}
+
+fn report_now(app: &App) -> jiff::Timestamp {
+    let s = app.shared.snapshot();
+    if s.source == "dump" {
+        s.now
+    } else {
+        jiff::Timestamp::now()
+    }
+}
+
+async fn post_webhook(State(app): State<App>, req: axum::extract::Request) -> Response {
+    let body = match authorized_body(&app, req, "alertmanager_webhook").await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let bad = |m: String| {
+        SelfMetrics::count(
+            &app.shared.metrics.report_requests,
+            &[("endpoint", "alertmanager_webhook"), ("code", "400")],
+        );
+        error(StatusCode::BAD_REQUEST, &m)
+    };
+    let payload: WebhookPayload = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(e) => return bad(format!("not an Alertmanager webhook payload: {e}")),
+    };
+    if payload.version != "4" {
+        return bad(format!(
+            "unsupported webhook payload version {:?} (expected \"4\")",
+            payload.version
+        ));
+    }
+    let now = report_now(&app);
+    let (mut new, mut skipped) = (0, Vec::new());
+    for a in &payload.alerts {
+        // Resolved alerts are not new reports.
+        if a.status.as_ref().and_then(|s| s.as_str()) == Some("resolved") {
+            continue;
+        }
+        match a.to_report(&app.reports.labels, ReportSource::AlertmanagerWebhook) {
+            Ok(r) => new += app.shared.submit_report(r, now) as u32,
+            Err(e) => skipped.push(e.to_string()),
+        }
+    }
+    SelfMetrics::count(
+        &app.shared.metrics.report_requests,
+        &[("endpoint", "alertmanager_webhook"), ("code", "200")],
+    );
+    json(
+        StatusCode::OK,
+        serde_json::json!({"accepted": new, "skipped": skipped}).to_string(),
+    )
+}
+
+async fn post_report(State(app): State<App>, req: axum::extract::Request) -> Response {
+    let body = match authorized_body(&app, req, "reports").await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let bad = |m: String| {
+        SelfMetrics::count(
+            &app.shared.metrics.report_requests,
+            &[("endpoint", "reports"), ("code", "400")],
+        );
+        error(StatusCode::BAD_REQUEST, &m)
+    };
+    let parsed: ReportBody = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            return bad(format!(
+                "expected {{\"platform\", \"namespace\", \"deployment\", \"image\"?, \"time\"?, \"id\"?}}: {e}"
+            ));
+        }
+    };
+    let now = report_now(&app);
+    match parsed.to_report(now) {
+        Ok(r) => {
+            let id = r.id.clone();
+            let new = app.shared.submit_report(r, now);
+            SelfMetrics::count(
+                &app.shared.metrics.report_requests,
+                &[("endpoint", "reports"), ("code", "202")],
+            );
+            json(
+                StatusCode::ACCEPTED,
+                serde_json::json!({"id": id, "duplicate": !new}).to_string(),
+            )
+        }
+        Err(e) => bad(e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ReportsQuery {
+    limit: Option<usize>,
+}
+
+async fn list_reports(State(app): State<App>, Query(q): Query<ReportsQuery>) -> Response {
+    let recent = app
+        .shared
+        .ledger
+        .lock()
+        .map(|l| l.recent(q.limit.unwrap_or(100).min(1000)))
+        .unwrap_or_default();
+    json(
+        StatusCode::OK,
+        serde_json::to_string_pretty(&serde_json::json!({"reports": recent})).unwrap_or_default(),
+    )
 }
 
 async fn metrics_handler(State(app): State<App>, headers: HeaderMap) -> Response {

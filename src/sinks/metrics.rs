@@ -34,6 +34,18 @@ pub struct SelfMetrics {
     pub log_fetches: Family<Labels, Counter>,
     /// Time from a rollout's start (its new ReplicaSet) to verified/complete.
     pub rollout_duration: Family<Labels, Histogram>,
+    /// Platform failure reports received, by platform.
+    pub platform_failure_reports: Family<Labels, Counter>,
+    /// Reports the cluster contradicted (the deploy worked), by platform.
+    pub platform_false_negative: Family<Labels, Counter>,
+    /// Reports the cluster confirmed, by platform.
+    pub platform_confirmed_failure: Family<Labels, Counter>,
+    /// Reports whose window ended undecided, by platform.
+    pub platform_unresolved: Family<Labels, Counter>,
+    /// Seconds from a false report to the verdict that contradicted it.
+    pub platform_truth_delay: Family<Labels, Histogram>,
+    /// Requests to the report endpoints, by endpoint and HTTP code.
+    pub report_requests: Family<Labels, Counter>,
 }
 
 impl Default for SelfMetrics {
@@ -47,6 +59,14 @@ impl Default for SelfMetrics {
             rollout_duration: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(5.0, 2.0, 10))
             }),
+            platform_failure_reports: Family::default(),
+            platform_false_negative: Family::default(),
+            platform_confirmed_failure: Family::default(),
+            platform_unresolved: Family::default(),
+            platform_truth_delay: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(5.0, 2.0, 10))
+            }),
+            report_requests: Family::default(),
         }
     }
 }
@@ -225,6 +245,29 @@ pub fn registry(shared: Arc<Shared>) -> Registry {
         "Time from a rollout's start (its new ReplicaSet's creation) to verified or complete.",
         Unit::Seconds,
         m.rollout_duration.clone(),
+    );
+    r.register(
+        "platform_failure_reports",
+        "Platform failure reports received, by platform.",
+        m.platform_failure_reports.clone(),
+    );
+    r.register("platform_false_negative", "Platform failure reports the cluster contradicted: the deployment was verified or complete within the report window.", m.platform_false_negative.clone());
+    r.register("platform_confirmed_failure", "Platform failure reports the cluster confirmed: stale, blocked or failed at the end of the window.", m.platform_confirmed_failure.clone());
+    r.register(
+        "platform_unresolved_reports",
+        "Platform failure reports whose window ended with the deployment neither done nor failed.",
+        m.platform_unresolved.clone(),
+    );
+    r.register_with_unit(
+        "platform_report_truth_delay",
+        "Time from a platform failure report to the verdict that contradicted it.",
+        Unit::Seconds,
+        m.platform_truth_delay.clone(),
+    );
+    r.register(
+        "kube_verdict_report_requests",
+        "Requests to the report endpoints, by endpoint and HTTP code.",
+        m.report_requests.clone(),
     );
     r.register_collector(Box::new(StateCollector(shared)));
     r

@@ -1,4 +1,5 @@
 //! Sources: turn a cluster (an offline dump, or the live API) into `Change`s.
 
+pub mod alertmanager;
 pub mod dump;
 pub mod live;

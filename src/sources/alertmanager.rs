@@ -1,0 +1,121 @@
+//! Polls Alertmanager's v2 API for the platform's failure alerts. Polling sees inhibited and
+//! silenced alerts too, and rebuilds the report ledger after a restart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::reports::{Alert, AlertLabels, ReportSource};
+use crate::sinks::metrics::SelfMetrics;
+use crate::state::Shared;
+
+/// What to poll.
+#[derive(Debug, Clone)]
+pub struct AlertmanagerPoll {
+    /// Base URL, e.g. `http://alertmanager.monitoring:9093`.
+    pub url: String,
+    /// Matcher selecting the platform's alerts, e.g. `alertname="PlatformDeploymentFailed"`.
+    pub matcher: String,
+    pub interval: Duration,
+    pub labels: AlertLabels,
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+pub fn encode_query(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The alerts URL: active, silenced, inhibited and unprocessed alerts matching the matcher.
+pub fn alerts_url(p: &AlertmanagerPoll) -> String {
+    format!(
+        "{}/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true&filter={}",
+        p.url.trim_end_matches('/'),
+        encode_query(&p.matcher)
+    )
+}
+
+/// Starts the poller.
+pub fn start(p: AlertmanagerPoll, shared: Arc<Shared>) {
+    tokio::spawn(async move {
+        let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let mut tick = tokio::time::interval(p.interval);
+        let url = alerts_url(&p);
+        loop {
+            tick.tick().await;
+            let result = async {
+                let uri: hyper::Uri = url
+                    .parse()
+                    .map_err(|e| format!("bad --alertmanager-url: {e}"))?;
+                let resp = tokio::time::timeout(Duration::from_secs(10), client.get(uri))
+                    .await
+                    .map_err(|_| "timed out".to_string())?
+                    .map_err(|e| e.to_string())?;
+                let status = resp.status();
+                let body = resp
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .to_bytes();
+                if !status.is_success() {
+                    return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)));
+                }
+                serde_json::from_slice::<Vec<Alert>>(&body)
+                    .map_err(|e| format!("not an alert list: {e}"))
+            }
+            .await;
+            match result {
+                Ok(alerts) => {
+                    let now = jiff::Timestamp::now();
+                    for a in alerts {
+                        match a.to_report(&p.labels, ReportSource::AlertmanagerApi) {
+                            Ok(r) => {
+                                shared.submit_report(r, now);
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, labels = ?a.labels, "platform alert skipped")
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    SelfMetrics::count(
+                        &shared.metrics.source_errors,
+                        &[("resource", "alertmanager"), ("error", "poll")],
+                    );
+                    tracing::warn!(error = %e, url = %url, "cannot poll Alertmanager");
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matcher_is_encoded_into_the_filter() {
+        let p = AlertmanagerPoll {
+            url: "http://am:9093/".into(),
+            matcher: "alertname=\"PlatformDeploymentFailed\"".into(),
+            interval: Duration::from_secs(15),
+            labels: AlertLabels::default(),
+        };
+        assert_eq!(
+            alerts_url(&p),
+            "http://am:9093/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true&filter=alertname%3D%22PlatformDeploymentFailed%22"
+        );
+    }
+}

@@ -14,6 +14,8 @@ have cargo || { echo "cargo not found: install Rust with rustup first (https://r
 have python3 || apt_install python3
 # The real consumers the tests run: Prometheus and promtool (Debian's prometheus package).
 have prometheus && have promtool || apt_install prometheus
+# Alertmanager and amtool (Debian's prometheus-alertmanager package).
+have prometheus-alertmanager && have amtool || apt_install prometheus-alertmanager
 
 # The committed scenario dumps must be exactly what their generator writes.
 python3 tests/fixtures/scenarios.py --check

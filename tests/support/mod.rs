@@ -168,3 +168,66 @@ pub fn http_post(
         body.to_string(),
     ))
 }
+
+/// Every metric family kube-verdict exports (as exposed: counters with `_total`, histograms by
+/// their base name). tests/metrics.rs checks /metrics and the README against it; tests/alerting.rs
+/// checks that rules and dashboards use nothing else.
+pub const EXPORTED_METRICS: &[&str] = &[
+    "deploy_verdict",
+    "deploy_digest_match",
+    "deploy_scheduling_blocker",
+    "deploy_build_info",
+    "deploy_rollout_duration_seconds",
+    "platform_failure_reports_total",
+    "platform_false_negative_total",
+    "platform_confirmed_failure_total",
+    "platform_unresolved_reports_total",
+    "platform_report_truth_delay_seconds",
+    "kube_verdict_watch_events_total",
+    "kube_verdict_watch_restarts_total",
+    "kube_verdict_source_errors_total",
+    "kube_verdict_skipped_objects_total",
+    "kube_verdict_log_fetches_total",
+    "kube_verdict_report_requests_total",
+    "kube_verdict_cached_objects",
+    "kube_verdict_synced",
+    "kube_verdict_source_up",
+    "kube_verdict_last_judged_timestamp_seconds",
+    "kube_verdict_build_info",
+];
+
+/// Runs a command, returning (success, stdout+stderr).
+pub fn run_tool(cmd: &str, args: &[&str]) -> (bool, String) {
+    match Command::new(cmd)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+    {
+        Ok(o) => (
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        ),
+        Err(e) => (false, format!("cannot run {cmd}: {e}")),
+    }
+}
+
+/// True when `cmd` is installed; in CI (CI set) a missing tool fails the test instead.
+pub fn require_tool(cmd: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{cmd} is required in CI (scripts/test.sh installs it)"
+        );
+        eprintln!("SKIP: {cmd} not installed (bash scripts/test.sh installs it)");
+    }
+    found
+}

@@ -16,6 +16,10 @@ have python3 || apt_install python3
 have prometheus && have promtool || apt_install prometheus
 # Alertmanager and amtool (Debian's prometheus-alertmanager package).
 have prometheus-alertmanager && have amtool || apt_install prometheus-alertmanager
+# kubectl (for `kubectl kustomize`) ships with this machine image; Debian-based images get it here.
+have kubectl || apt_install kubectl
+# The offline schema validator for the deploy manifests (PyPI).
+have kubernetes-validate || python3 -m pip install --quiet kubernetes-validate
 
 # The committed scenario dumps must be exactly what their generator writes.
 python3 tests/fixtures/scenarios.py --check

@@ -183,6 +183,11 @@ pub struct ServeArgs {
     )]
     pub log_concurrency: usize,
 
+    /// Do not watch Nodes (for a namespace-scoped install without cluster-wide RBAC). Nodes only
+    /// name the taints behind Kubernetes 1.35's keyless `untolerated taint(s)` message.
+    #[arg(long, env = "KUBE_VERDICT_NO_NODES")]
+    pub no_nodes: bool,
+
     /// Alertmanager to poll for platform failure alerts (its v2 API), e.g.
     /// `http://alertmanager.monitoring:9093`.
     #[arg(long, value_name = "URL", env = "KUBE_VERDICT_ALERTMANAGER_URL")]

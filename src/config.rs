@@ -211,6 +211,7 @@ impl ServeConfig {
             namespaces,
             recheck_interval,
             log_concurrency,
+            no_nodes,
             alertmanager_url,
             alertmanager_matcher,
             alertmanager_poll_interval,
@@ -281,6 +282,7 @@ impl ServeConfig {
             policy: policy(&engine)?,
             recheck_interval: std::time::Duration::from_secs(recheck.as_secs() as u64),
             log_concurrency,
+            watch_nodes: !no_nodes,
             reports: crate::sinks::http::ReportEndpoints {
                 token,
                 labels,

@@ -126,6 +126,7 @@ async fn check_live(cfg: &CheckConfig) -> Result<Report, RunError> {
     live::start(
         client.clone(),
         &namespaces,
+        true,
         shared.metrics.clone(),
         tx.clone(),
     );

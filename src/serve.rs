@@ -28,6 +28,8 @@ pub struct ServeConfig {
     /// How often every verdict is recomputed even without changes (time-based transitions).
     pub recheck_interval: Duration,
     pub log_concurrency: usize,
+    /// Watch Nodes (false for namespace-scoped RBAC).
+    pub watch_nodes: bool,
     /// The report endpoints (token, label names, body limit).
     pub reports: http::ReportEndpoints,
     /// How long after a platform failure report the cluster may still contradict it.
@@ -110,6 +112,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), ServeError> {
             live::start(
                 client.clone(),
                 &cfg.namespaces,
+                cfg.watch_nodes,
                 shared.metrics.clone(),
                 tx.clone(),
             );

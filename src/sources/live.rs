@@ -109,11 +109,24 @@ pub fn project(kind: Kind, obj: DynamicObject) -> Result<Object, ProjectionError
 pub fn start(
     client: Client,
     namespaces: &[String],
+    watch_nodes: bool,
     metrics: Arc<SelfMetrics>,
     tx: mpsc::Sender<SourceEvent>,
 ) {
     let mut scopes: Vec<(Kind, Option<String>)> = Vec::new();
+    if !watch_nodes {
+        // Nothing to list: Nodes are synced (and empty) from the start.
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let _ = tx
+                .send(SourceEvent::Change(Change::Synced(Kind::Node)))
+                .await;
+        });
+    }
     for kind in Kind::ALL {
+        if kind == Kind::Node && !watch_nodes {
+            continue;
+        }
         if kind == Kind::Node || namespaces.is_empty() {
             scopes.push((kind, None));
         } else {

@@ -1,0 +1,199 @@
+//! Deployment artefacts: the kustomize base and the namespace-scoped overlay build with
+//! `kubectl kustomize` and pass an offline schema validator (kubernetes-validate, strict), the
+//! PrometheusRule does not drift from alerts/rules.yaml, RBAC is read-only with `pods/log` only
+//! in build namespaces, and the container and the Dockerfile run non-root on a read-only root
+//! filesystem.
+
+mod support;
+
+use serde_yaml::Value;
+use support::*;
+
+fn root() -> String {
+    env!("CARGO_MANIFEST_DIR").to_string()
+}
+
+fn kustomize(dir: &str) -> Option<Vec<Value>> {
+    if !require_tool("kubectl") {
+        return None;
+    }
+    let (ok, out) = run_tool("kubectl", &["kustomize", dir]);
+    assert!(ok, "kubectl kustomize {dir}: {out}");
+    let docs: Vec<Value> = serde_yaml::Deserializer::from_str(&out)
+        .map(|d| <Value as serde::Deserialize>::deserialize(d).unwrap())
+        .filter(|v| !v.is_null())
+        .collect();
+    Some(docs)
+}
+
+fn kind(v: &Value) -> &str {
+    v["kind"].as_str().unwrap_or_default()
+}
+
+fn validate(docs: &[Value]) {
+    if !require_tool("kubernetes-validate") {
+        return;
+    }
+    // The validator knows the built-in kinds; ServiceMonitor and PrometheusRule are CRDs.
+    let core: Vec<&Value> = docs
+        .iter()
+        .filter(|d| {
+            !d["apiVersion"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("monitoring.coreos.com")
+        })
+        .collect();
+    let text: String = core
+        .iter()
+        .map(|d| format!("---\n{}", serde_yaml::to_string(d).unwrap()))
+        .collect();
+    let f = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+    std::fs::write(f.path(), text).unwrap();
+    let (ok, out) = run_tool(
+        "kubernetes-validate",
+        &["--strict", "-k", "1.33.0", f.path().to_str().unwrap()],
+    );
+    assert!(ok, "kubernetes-validate: {out}");
+}
+
+fn check_container(docs: &[Value]) {
+    let d = docs
+        .iter()
+        .find(|d| kind(d) == "Deployment")
+        .expect("a Deployment");
+    let pod = &d["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
+    let c = &pod["containers"][0];
+    assert_eq!(
+        c["securityContext"]["readOnlyRootFilesystem"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        c["securityContext"]["allowPrivilegeEscalation"].as_bool(),
+        Some(false)
+    );
+    assert_eq!(
+        c["readinessProbe"]["httpGet"]["path"].as_str(),
+        Some("/readyz")
+    );
+    assert_eq!(
+        c["livenessProbe"]["httpGet"]["path"].as_str(),
+        Some("/healthz")
+    );
+    assert_eq!(
+        c["image"].as_str(),
+        Some("ghcr.io/kube-verdict/kube-verdict:0.1.0")
+    );
+}
+
+/// Every RBAC rule is read-only; `pods/log` appears only in namespaced Roles.
+fn check_rbac(docs: &[Value]) {
+    for d in docs
+        .iter()
+        .filter(|d| kind(d) == "ClusterRole" || kind(d) == "Role")
+    {
+        for r in d["rules"].as_sequence().unwrap() {
+            let verbs: Vec<&str> = r["verbs"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            let resources: Vec<&str> = r["resources"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            assert!(
+                verbs.iter().all(|v| ["get", "list", "watch"].contains(v)),
+                "{}: write verbs {verbs:?}",
+                kind(d)
+            );
+            assert!(!resources.contains(&"secrets"), "no Secrets");
+            if resources.contains(&"pods/log") {
+                assert_eq!(kind(d), "Role", "pods/log only in build namespaces");
+                assert_eq!(verbs, vec!["get"]);
+            }
+        }
+    }
+}
+
+#[test]
+fn base_builds_validates_and_is_least_privilege() {
+    let Some(docs) = kustomize("deploy/base") else {
+        return;
+    };
+    let kinds: Vec<&str> = docs.iter().map(kind).collect();
+    for k in [
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "Deployment",
+        "Service",
+        "ServiceMonitor",
+        "PrometheusRule",
+    ] {
+        assert!(kinds.contains(&k), "base lacks a {k}: {kinds:?}");
+    }
+    check_container(&docs);
+    check_rbac(&docs);
+    validate(&docs);
+}
+
+#[test]
+fn namespaced_overlay_has_no_cluster_scope() {
+    let Some(docs) = kustomize("deploy/overlays/namespaced") else {
+        return;
+    };
+    assert!(
+        !docs.iter().any(|d| kind(d).starts_with("Cluster")),
+        "no ClusterRole in the namespaced overlay"
+    );
+    let env = &docs.iter().find(|d| kind(d) == "Deployment").unwrap()["spec"]["template"]["spec"]["containers"]
+        [0]["env"];
+    let names: Vec<&str> = env
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"KUBE_VERDICT_NAMESPACES") && names.contains(&"KUBE_VERDICT_NO_NODES"));
+    check_container(&docs);
+    check_rbac(&docs);
+    validate(&docs);
+}
+
+#[test]
+fn prometheusrule_is_generated_from_the_rule_file() {
+    let rules: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(format!("{}/alerts/rules.yaml", root())).unwrap(),
+    )
+    .unwrap();
+    let pr: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(format!("{}/deploy/base/prometheusrule.yaml", root())).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(pr["kind"].as_str(), Some("PrometheusRule"));
+    assert_eq!(
+        pr["spec"]["groups"], rules["groups"],
+        "deploy/base/prometheusrule.yaml drifted from alerts/rules.yaml: run python3 scripts/gen_prometheusrule.py"
+    );
+}
+
+#[test]
+fn dockerfile_is_multi_stage_and_non_root() {
+    let d = std::fs::read_to_string(format!("{}/Dockerfile", root())).unwrap();
+    assert!(
+        d.matches("\nFROM ").count() + usize::from(d.starts_with("FROM ")) >= 2,
+        "multi-stage"
+    );
+    assert!(d.contains("--locked"));
+    assert!(
+        d.contains("USER 65532:65532") && d.contains(":nonroot"),
+        "non-root"
+    );
+    assert!(d.contains("ENTRYPOINT [\"/usr/local/bin/kube-verdict\"]"));
+}

@@ -26,37 +26,6 @@ fn rules() -> Vec<serde_yaml::Value> {
         .collect()
 }
 
-/// Metric names used in a PromQL expression (identifiers before `{`, `(`, `[`, space or end,
-/// that look like our families or recording rules).
-pub fn metric_names(expr: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut cur = String::new();
-    let mut in_str = false;
-    for c in expr.chars().chain(std::iter::once(' ')) {
-        if c == '"' {
-            in_str = !in_str;
-            cur.clear();
-            continue;
-        }
-        if in_str {
-            continue;
-        }
-        if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
-            cur.push(c);
-        } else {
-            if cur.starts_with("deploy_")
-                || cur.starts_with("kube_verdict")
-                || cur.starts_with("platform_")
-                || cur.starts_with("platform:")
-            {
-                out.insert(cur.clone());
-            }
-            cur.clear();
-        }
-    }
-    out
-}
-
 #[test]
 fn rules_pass_promtool_and_their_unit_tests() {
     if !require_tool("promtool") {

@@ -8,6 +8,7 @@
 pub mod fake_api;
 pub mod objects;
 
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -230,4 +231,35 @@ pub fn require_tool(cmd: &str) -> bool {
         eprintln!("SKIP: {cmd} not installed (bash scripts/test.sh installs it)");
     }
     found
+}
+
+/// Metric-like identifiers of an expression (ours: `deploy_`, `kube_verdict`, `platform_`,
+/// `platform:`), ignoring label values in quotes.
+pub fn metric_names(expr: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut cur = String::new();
+    let mut in_str = false;
+    for c in expr.chars().chain(std::iter::once(' ')) {
+        if c == '"' {
+            in_str = !in_str;
+            cur.clear();
+            continue;
+        }
+        if in_str {
+            continue;
+        }
+        if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+            cur.push(c);
+        } else {
+            if cur.starts_with("deploy_")
+                || cur.starts_with("kube_verdict")
+                || cur.starts_with("platform_")
+                || cur.starts_with("platform:")
+            {
+                out.insert(cur.clone());
+            }
+            cur.clear();
+        }
+    }
+    out
 }

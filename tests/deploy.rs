@@ -144,6 +144,13 @@ fn base_builds_validates_and_is_least_privilege() {
 }
 
 #[test]
+fn the_readme_install_command_builds_the_base() {
+    let Some(top) = kustomize("deploy") else { return };
+    let Some(base) = kustomize("deploy/base") else { return };
+    assert_eq!(top, base, "kubectl apply -k deploy/ installs the base");
+}
+
+#[test]
 fn namespaced_overlay_has_no_cluster_scope() {
     let Some(docs) = kustomize("deploy/overlays/namespaced") else {
         return;

@@ -145,8 +145,12 @@ fn base_builds_validates_and_is_least_privilege() {
 
 #[test]
 fn the_readme_install_command_builds_the_base() {
-    let Some(top) = kustomize("deploy") else { return };
-    let Some(base) = kustomize("deploy/base") else { return };
+    let Some(top) = kustomize("deploy") else {
+        return;
+    };
+    let Some(base) = kustomize("deploy/base") else {
+        return;
+    };
     assert_eq!(top, base, "kubectl apply -k deploy/ installs the base");
 }
 

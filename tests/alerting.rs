@@ -6,7 +6,6 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -184,33 +183,12 @@ fn a_real_alertmanager_inhibits_the_platform_alert_only_while_the_cluster_says_s
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = Command::new("prometheus-alertmanager")
-        .args([
-            &format!(
-                "--config.file={}/alerts/alertmanager.yaml",
-                env!("CARGO_MANIFEST_DIR")
-            ),
-            &format!("--storage.path={}", dir.path().display()),
-            &format!("--web.listen-address=127.0.0.1:{port}"),
-            "--cluster.listen-address=",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _g = Kill(child);
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    wait_until("alertmanager ready", Duration::from_secs(20), || {
-        http_get(addr, "/-/ready", None).is_some_and(|r| r.0 == 200)
-    });
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = std::path::PathBuf::from(format!(
+        "{}/alerts/alertmanager.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    let _am = start_alertmanager(dir.path(), &config, addr);
 
     let img = "registry.example.com/shop/checkout:1.8.0";
     post_alerts(

@@ -13,7 +13,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,14 +22,6 @@ use support::objects::*;
 use support::*;
 
 const TOKEN: &str = "chain-token";
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A webhook receiver that records what each team receives.
 #[derive(Clone, Default)]
@@ -85,8 +76,8 @@ impl Capture {
 
 struct Stack {
     _dir: tempfile::TempDir,
-    _prom: Kill,
-    _am: Kill,
+    _prom: KillOnDrop,
+    _am: KillOnDrop,
     prom: SocketAddr,
     am: SocketAddr,
     kv: Served,
@@ -136,50 +127,19 @@ fn start_stack(fake: &FakeApi) -> Stack {
         .replace("group_interval: 5m", "group_interval: 1s");
     let am_cfg = dir.path().join("alertmanager.yaml");
     std::fs::write(&am_cfg, cfg).unwrap();
-    let am_child = Command::new("prometheus-alertmanager")
-        .args([
-            &format!("--config.file={}", am_cfg.display()),
-            &format!("--storage.path={}", dir.path().join("am").display()),
-            &format!("--web.listen-address={am}"),
-            "--cluster.listen-address=",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-
-    let prom_port = free_port();
-    let prom: SocketAddr = format!("127.0.0.1:{prom_port}").parse().unwrap();
-    let prom_cfg = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &prom_cfg,
-        format!(
+    let am_guard = start_alertmanager(dir.path(), &am_cfg, am);
+    let (prom_guard, prom) = start_prometheus(
+        dir.path(),
+        &format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: ['{}/alerts/rules.yaml']\nalerting:\n  alertmanagers:\n  - static_configs:\n    - targets: ['{am}']\nscrape_configs:\n- job_name: kube-verdict\n  static_configs:\n  - targets: ['{}']\n",
             env!("CARGO_MANIFEST_DIR"),
             kv.addr
         ),
-    )
-    .unwrap();
-    let prom_child = Command::new("prometheus")
-        .args([
-            &format!("--config.file={}", prom_cfg.display()),
-            &format!("--storage.tsdb.path={}", dir.path().join("prom").display()),
-            &format!("--web.listen-address={prom}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_until("alertmanager ready", Duration::from_secs(30), || {
-        http_get(am, "/-/ready", None).is_some_and(|r| r.0 == 200)
-    });
-    wait_until("prometheus ready", Duration::from_secs(30), || {
-        http_get(prom, "/-/ready", None).is_some_and(|r| r.0 == 200)
-    });
+    );
     Stack {
         _dir: dir,
-        _prom: Kill(prom_child),
-        _am: Kill(am_child),
+        _prom: prom_guard,
+        _am: am_guard,
         prom,
         am,
         kv,
@@ -274,21 +234,8 @@ fn seed_false_alarm_is_muted_and_counted_and_dashboards_have_data() {
         return;
     }
     let fake = FakeApi::spawn();
-    fake.apply(node("node-1"));
-    let image = "registry.example.com/shop/checkout:1.8.0";
-    fake.apply(deployment("shop", "checkout", image, 1, 0, -60));
-    fake.apply(replicaset("shop", "checkout", "7f9c8d6b5", 1, 0, -60));
-    fake.apply(pod_waiting(
-        "shop",
-        "checkout",
-        "7f9c8d6b5",
-        0,
-        image,
-        "ImagePullBackOff",
-        -55,
-        json!({}),
-    ));
-    fake.apply(kaniko_pod("ci", "build-checkout-1-8-0", image, -60, None));
+    seed_start(&fake);
+    let image = SEED_IMAGE;
     let s = start_stack(&fake);
 
     // The cluster converges: DeploymentConverging reaches Alertmanager.
@@ -306,31 +253,7 @@ fn seed_false_alarm_is_muted_and_counted_and_dashboards_have_data() {
     });
 
     // 90 s: the push; 110 s: the pod runs the pushed digest.
-    let d = digest("checkout-1.8.0");
-    fake.set_log(
-        "ci",
-        "build-checkout-1-8-0",
-        "kaniko",
-        &kaniko_log(image, "registry.example.com/shop/checkout", &d, 88),
-    );
-    fake.apply(kaniko_pod(
-        "ci",
-        "build-checkout-1-8-0",
-        image,
-        -90,
-        Some((0, -1)),
-    ));
-    fake.apply(pod_ready(
-        "shop",
-        "checkout",
-        "7f9c8d6b5",
-        0,
-        image,
-        &format!("registry.example.com/shop/checkout@{d}"),
-        0,
-    ));
-    fake.apply(replicaset("shop", "checkout", "7f9c8d6b5", 1, 1, -60));
-    fake.apply(deployment("shop", "checkout", image, 1, 1, -60));
+    seed_finish(&fake);
     wait_verdict(
         s.kv.addr,
         "shop",

@@ -14,60 +14,6 @@ use support::*;
 const LIMIT: Duration = Duration::from_secs(20);
 const REG: &str = "registry.example.com";
 
-/// The seed incident at t=0: the platform deployed checkout:1.8.0, the image does not exist yet,
-/// the kaniko build is running.
-fn seed_start(fake: &FakeApi) {
-    fake.apply(node("node-1"));
-    let image = format!("{REG}/shop/checkout:1.8.0");
-    fake.apply(deployment("shop", "checkout", &image, 1, 0, -60));
-    fake.apply(replicaset("shop", "checkout", "7f9c8d6b5", 1, 0, -60));
-    fake.apply(pod_waiting(
-        "shop",
-        "checkout",
-        "7f9c8d6b5",
-        0,
-        &image,
-        "ImagePullBackOff",
-        -55,
-        json!({}),
-    ));
-    fake.apply(pod_event("shop", &pod_name("checkout", "7f9c8d6b5", 0), "Failed",
-        &format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"),
-        -54, -10, 4, "kubelet"));
-    fake.apply(kaniko_pod("ci", "build-checkout-1-8-0", &image, -90, None));
-}
-
-/// At +90 s of the seed: the build pushed, the new pod runs the pushed digest and is ready.
-fn seed_finish(fake: &FakeApi) -> String {
-    let image = format!("{REG}/shop/checkout:1.8.0");
-    let d = digest("checkout-1.8.0");
-    fake.set_log(
-        "ci",
-        "build-checkout-1-8-0",
-        "kaniko",
-        &kaniko_log(&image, &format!("{REG}/shop/checkout"), &d, 88),
-    );
-    fake.apply(kaniko_pod(
-        "ci",
-        "build-checkout-1-8-0",
-        &image,
-        -90,
-        Some((0, -2)),
-    ));
-    fake.apply(pod_ready(
-        "shop",
-        "checkout",
-        "7f9c8d6b5",
-        0,
-        &image,
-        &format!("{REG}/shop/checkout@{d}"),
-        -1,
-    ));
-    fake.apply(replicaset("shop", "checkout", "7f9c8d6b5", 1, 1, -60));
-    fake.apply(deployment("shop", "checkout", &image, 1, 1, -60));
-    d
-}
-
 #[test]
 fn seed_timeline_is_converging_while_the_build_runs_then_verified() {
     let fake = FakeApi::spawn();

@@ -141,38 +141,13 @@ fn a_real_prometheus_scrapes_serve_and_answers_for_deploy_verdict() {
     }
     let s = serve(None, &["--dump", &dump_dir("blocked-placement")]);
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let (_prom, addr) = start_prometheus(
+        dir.path(),
+        &format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n- job_name: kube-verdict\n  static_configs:\n  - targets: ['{}']\n",
             s.addr
         ),
-    )
-    .unwrap();
-    let port = free_port();
-    let mut prom = Command::new("prometheus")
-        .args([
-            &format!("--config.file={}", cfg.display()),
-            &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-            &format!("--web.listen-address=127.0.0.1:{port}"),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _guard = Kill(std::mem::replace(
-        &mut prom,
-        Command::new("true").spawn().unwrap(),
-    ));
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    );
     let query = "/api/v1/query?query=deploy_verdict%7Bverdict%3D%22blocked%22%2Cowner%3D%22application%22%7D";
     let mut last = String::new();
     let found = (0..300).any(|_| {

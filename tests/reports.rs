@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use serde_json::json;
 use support::fake_api::FakeApi;
-use support::objects::*;
 use support::*;
 
 const TOKEN: &str = "s3cret-token";
@@ -189,21 +188,8 @@ fn without_a_token_file_the_endpoints_are_disabled() {
 #[test]
 fn a_report_made_while_converging_turns_false_negative_when_verified() {
     let fake = FakeApi::spawn();
-    fake.apply(node("node-1"));
-    let image = "registry.example.com/shop/checkout:1.8.0";
-    fake.apply(deployment("shop", "checkout", image, 1, 0, -60));
-    fake.apply(replicaset("shop", "checkout", "7f9c8d6b5", 1, 0, -60));
-    fake.apply(pod_waiting(
-        "shop",
-        "checkout",
-        "7f9c8d6b5",
-        0,
-        image,
-        "ImagePullBackOff",
-        -55,
-        json!({}),
-    ));
-    fake.apply(kaniko_pod("ci", "build-checkout", image, -90, None));
+    seed_start(&fake);
+    let image = SEED_IMAGE;
     let tf = token_file();
     let s = serve(
         Some(&fake.kubeconfig()),
@@ -233,31 +219,7 @@ fn a_report_made_while_converging_turns_false_negative_when_verified() {
         None
     );
 
-    let d = digest("checkout-1.8.0");
-    fake.set_log(
-        "ci",
-        "build-checkout",
-        "kaniko",
-        &kaniko_log(image, "registry.example.com/shop/checkout", &d, 88),
-    );
-    fake.apply(kaniko_pod(
-        "ci",
-        "build-checkout",
-        image,
-        -90,
-        Some((0, -1)),
-    ));
-    fake.apply(pod_ready(
-        "shop",
-        "checkout",
-        "7f9c8d6b5",
-        0,
-        image,
-        &format!("registry.example.com/shop/checkout@{d}"),
-        0,
-    ));
-    fake.apply(replicaset("shop", "checkout", "7f9c8d6b5", 1, 1, -60));
-    fake.apply(deployment("shop", "checkout", image, 1, 1, -60));
+    seed_finish(&fake);
     wait_until("false negative counted", Duration::from_secs(20), || {
         metric(s.addr, "platform_false_negative_total{platform=\"ci\"}") == Some(1.0)
     });

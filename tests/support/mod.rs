@@ -263,3 +263,126 @@ pub fn metric_names(expr: &str) -> BTreeSet<String> {
     }
     out
 }
+
+/// A child process killed (and reaped) when dropped, so a failing test leaves nothing running.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts Debian's `prometheus` on 127.0.0.1 with a free port and the given configuration
+/// text, storing its data under `dir`; waits until it is ready.
+pub fn start_prometheus(dir: &std::path::Path, config: &str) -> (KillOnDrop, SocketAddr) {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let cfg = dir.join("prometheus.yml");
+    std::fs::write(&cfg, config).unwrap();
+    let child = Command::new("prometheus")
+        .args([
+            &format!("--config.file={}", cfg.display()),
+            &format!(
+                "--storage.tsdb.path={}",
+                dir.join("prometheus-data").display()
+            ),
+            &format!("--web.listen-address={addr}"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn prometheus");
+    let guard = KillOnDrop(child);
+    wait_until("prometheus ready", Duration::from_secs(30), || {
+        http_get(addr, "/-/ready", None).is_some_and(|r| r.0 == 200)
+    });
+    (guard, addr)
+}
+
+/// Starts Debian's `prometheus-alertmanager` on `addr` (127.0.0.1, a free port the caller chose
+/// so that other configuration can name it first; no clustering) with the given configuration
+/// file; waits until it is ready.
+pub fn start_alertmanager(
+    dir: &std::path::Path,
+    config_file: &std::path::Path,
+    addr: SocketAddr,
+) -> KillOnDrop {
+    let child = Command::new("prometheus-alertmanager")
+        .args([
+            &format!("--config.file={}", config_file.display()),
+            &format!("--storage.path={}", dir.join("alertmanager-data").display()),
+            &format!("--web.listen-address={addr}"),
+            "--cluster.listen-address=",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn prometheus-alertmanager");
+    let guard = KillOnDrop(child);
+    wait_until("alertmanager ready", Duration::from_secs(30), || {
+        http_get(addr, "/-/ready", None).is_some_and(|r| r.0 == 200)
+    });
+    guard
+}
+
+pub const SEED_IMAGE: &str = "registry.example.com/shop/checkout:1.8.0";
+pub const SEED_BUILD: &str = "build-checkout-1-8-0";
+
+/// The seed incident at t=0: the platform deployed checkout:1.8.0, the image does not exist yet
+/// (pull failures), the kaniko build is running.
+pub fn seed_start(fake: &fake_api::FakeApi) {
+    use objects::*;
+    let image = SEED_IMAGE;
+    fake.apply(node("node-1"));
+    fake.apply(deployment("shop", "checkout", image, 1, 0, -60));
+    fake.apply(replicaset("shop", "checkout", "7f9c8d6b5", 1, 0, -60));
+    fake.apply(pod_waiting(
+        "shop",
+        "checkout",
+        "7f9c8d6b5",
+        0,
+        image,
+        "ImagePullBackOff",
+        -55,
+        serde_json::json!({}),
+    ));
+    fake.apply(pod_event(
+        "shop",
+        &pod_name("checkout", "7f9c8d6b5", 0),
+        "Failed",
+        &format!("Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"),
+        -54,
+        -10,
+        4,
+        "kubelet",
+    ));
+    fake.apply(kaniko_pod("ci", SEED_BUILD, image, -90, None));
+}
+
+/// At +90 s of the seed: the build pushed (its log says so), the new pod runs the pushed digest
+/// and is ready, the rollout is complete. Returns the digest.
+pub fn seed_finish(fake: &fake_api::FakeApi) -> String {
+    use objects::*;
+    let image = SEED_IMAGE;
+    let d = digest("checkout-1.8.0");
+    fake.set_log(
+        "ci",
+        SEED_BUILD,
+        "kaniko",
+        &kaniko_log(image, "registry.example.com/shop/checkout", &d, 88),
+    );
+    fake.apply(kaniko_pod("ci", SEED_BUILD, image, -90, Some((0, -2))));
+    fake.apply(pod_ready(
+        "shop",
+        "checkout",
+        "7f9c8d6b5",
+        0,
+        image,
+        &format!("registry.example.com/shop/checkout@{d}"),
+        -1,
+    ));
+    fake.apply(replicaset("shop", "checkout", "7f9c8d6b5", 1, 1, -60));
+    fake.apply(deployment("shop", "checkout", image, 1, 1, -60));
+    d
+}

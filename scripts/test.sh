@@ -24,4 +24,14 @@ have kubernetes-validate || python3 -m pip install --quiet kubernetes-validate
 # The committed scenario dumps must be exactly what their generator writes.
 python3 tests/fixtures/scenarios.py --check
 
-cargo test --all-targets --locked
+# Every test target; the last line sums them up ("N passed, M failed").
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --all-targets --locked 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+echo
+awk '/^test result:/ { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"

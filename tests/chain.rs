@@ -349,6 +349,29 @@ fn pull_unauthorized_goes_to_the_platform_team() {
             .iter()
             .all(|(_, inh)| !inh)
     );
+    // kube-verdict heard of it twice (its webhook receiver, and polling): one report, and the
+    // cluster confirms it once the window ends.
+    wait_until(
+        "webhook delivered to kube-verdict",
+        Duration::from_secs(60),
+        || {
+            metric(s.kv.addr, "kube_verdict_report_requests_total{endpoint=\"alertmanager_webhook\",code=\"200\"}").unwrap_or(0.0) >= 1.0
+        },
+    );
+    assert_eq!(
+        metric(
+            s.kv.addr,
+            "platform_failure_reports_total{platform=\"paas\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(
+            s.kv.addr,
+            "platform_false_negative_total{platform=\"paas\"}"
+        ),
+        None
+    );
     // DeploymentBlocked (for: 1m) reaches the platform team with owner=platform.
     wait_until(
         "DeploymentBlocked at the platform team",

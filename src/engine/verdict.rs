@@ -576,7 +576,7 @@ pub fn judge(
     let nodes: Vec<&NodeInfo> = view.nodes().collect();
     let mut states: Vec<(&PodInfo, PodState)> = Vec::new();
     for p in &ro.new_pods {
-        let st = pod_state(view, p, &nodes, now);
+        let st = pod_state(view, p, &nodes);
         match &st {
             PodState::Ready => {}
             PodState::Progress(c, m) => {
@@ -612,15 +612,12 @@ pub fn judge(
     }
     // ReplicaSet-level blockers: pods that could not even be created.
     let rs_blocker = replica_set_blocker(view, d, &ro);
-    if let Some((reason, message, since)) = &rs_blocker {
+    if let Some((reason, message, _)) = &rs_blocker {
         evidence.push(format!(
             "replicaset {ns}/{}: {}: {message}",
             ro.new_rs.map(|r| r.meta.name.as_str()).unwrap_or("?"),
             reason.as_str()
         ));
-        if let Some(since) = since {
-            let _ = since;
-        }
     }
 
     let mature =
@@ -1175,8 +1172,8 @@ fn earliest(events: &[&EventInfo], reasons: &[&str]) -> Option<Timestamp> {
         .min()
 }
 
-fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo], now: Timestamp) -> PodState {
-    let _ = now;
+/// What one pod of the rollout shows. Ages are judged by the caller (`--blocked-after`).
+fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo]) -> PodState {
     if p.is_ready() {
         return PodState::Ready;
     }

@@ -456,13 +456,12 @@ fn read_logs(
         }
         let line = String::from_utf8_lossy(&buf);
         let line = line.trim_end_matches(['\n', '\r']);
-        if let Some((at, c)) = marker(line, "START") {
+        if let Some((_, c)) = marker(line, "START") {
             saw_marker = true;
             if let Some((name, mut s)) = current.take() {
                 s.truncated();
                 emit(name, s.finish());
             }
-            let _ = at;
             current = Some((c.to_string(), LogScanner::new()));
             continue;
         }

@@ -131,9 +131,10 @@ impl LiveEngine {
                             dirty.namespaces.insert(ns.clone());
                         }
                     }
-                    Change::PodLog { .. } | Change::Synced(_) | Change::RelistDone(..) => {
-                        dirty.all = true
-                    }
+                    Change::PodLog { .. }
+                    | Change::Synced(_)
+                    | Change::Forbidden(_)
+                    | Change::RelistDone(..) => dirty.all = true,
                     Change::Relist(..) => {}
                 }
                 self.view.apply(c);

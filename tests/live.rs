@@ -373,3 +373,23 @@ fn unreachable_api_fails_check_with_a_clear_message() {
         "{err}"
     );
 }
+
+#[test]
+fn a_forbidden_list_makes_verdicts_unknown_forbidden_until_rbac_is_fixed() {
+    let fake = FakeApi::spawn();
+    seed_start(&fake);
+    fake.faults(|f| f.forbid = vec![Res::Jobs]);
+    let s = serve(Some(&fake.kubeconfig()), &[]);
+    wait_verdict(s.addr, "shop", "checkout", "unknown/forbidden", LIMIT);
+    let (_, _, body) = http_get(s.addr, "/api/v1/verdicts/shop/checkout", None).unwrap();
+    assert!(body.contains("may not list Job"), "{body}");
+    assert_eq!(http_get(s.addr, "/readyz", None).unwrap().0, 503);
+    fake.faults(|f| f.forbid.clear());
+    wait_verdict(
+        s.addr,
+        "shop",
+        "checkout",
+        "converging/build_running",
+        Duration::from_secs(40),
+    );
+}

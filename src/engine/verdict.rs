@@ -362,6 +362,18 @@ pub fn judge(
         evidence: Vec::new(),
     };
     if !view.is_synced() {
+        let forbidden: Vec<&str> = view.forbidden().iter().map(|k| k.as_str()).collect();
+        if !forbidden.is_empty() {
+            out.cause = Cause::Forbidden;
+            out.summary = format!(
+                "Not judged: kube-verdict may not list {} (the API server answered 403).",
+                forbidden.join(", ")
+            );
+            out.next_step = Some(
+                "Grant get/list/watch on those resources to kube-verdict's ServiceAccount (deploy/base/rbac.yaml)".into(),
+            );
+            return out;
+        }
         let kinds: Vec<&str> = view.unsynced().iter().map(|k| k.as_str()).collect();
         out.summary = format!("Not judged yet: still listing {}.", kinds.join(", "));
         return out;
@@ -1567,6 +1579,27 @@ mod tests {
             (Verdict::Complete, Cause::NoBuildKnown)
         );
         assert!(v[0].evidence.iter().any(|e| e.contains("no pods")));
+    }
+
+    #[test]
+    fn a_forbidden_kind_is_unknown_forbidden_until_listed() {
+        let mut view = ClusterView::new();
+        view.apply(Change::Apply(shop_checkout()));
+        for k in &Kind::ALL[..5] {
+            view.apply(Change::Synced(*k));
+        }
+        view.apply(Change::Forbidden(Kind::Job));
+        let v = judge_all(&view, &[], &Policy::default(), now());
+        assert_eq!(
+            (v[0].verdict, v[0].cause),
+            (Verdict::Unknown, Cause::Forbidden)
+        );
+        assert!(v[0].next_step.is_some());
+        view.apply(Change::Synced(Kind::Job));
+        assert_ne!(
+            judge_all(&view, &[], &Policy::default(), now())[0].cause,
+            Cause::Forbidden
+        );
     }
 
     #[test]

@@ -130,6 +130,9 @@ pub enum Change {
     RelistDone(Kind, Option<String>),
     /// Every object of this kind has been listed once: verdicts may now rely on it.
     Synced(Kind),
+    /// The API server refused to list this kind (RBAC 403): verdicts are `unknown/forbidden`
+    /// until it is listed.
+    Forbidden(Kind),
     /// Facts read from one container's log (a build's `Pushed` line, its fatal errors).
     PodLog {
         namespace: String,
@@ -850,6 +853,8 @@ pub struct ClusterView {
     interned: std::collections::HashSet<IStr>,
     logs: HashMap<(String, String, String), LogFacts>,
     synced: BTreeSet<Kind>,
+    /// Kinds the API server refused to list.
+    forbidden: BTreeSet<Kind>,
     /// Keys present when a relist began and not applied since.
     relisting: HashMap<(Kind, Option<String>), BTreeSet<Key>>,
     newest: Option<Timestamp>,
@@ -892,6 +897,12 @@ impl ClusterView {
             }
             Change::Synced(kind) => {
                 self.synced.insert(kind);
+                self.forbidden.remove(&kind);
+            }
+            Change::Forbidden(kind) => {
+                if !self.synced.contains(&kind) {
+                    self.forbidden.insert(kind);
+                }
             }
             Change::PodLog {
                 namespace,
@@ -1048,6 +1059,11 @@ impl ClusterView {
     /// True once every kind has reported `Synced`.
     pub fn is_synced(&self) -> bool {
         Kind::ALL.iter().all(|k| self.synced.contains(k))
+    }
+
+    /// Kinds not synced because listing them is forbidden.
+    pub fn forbidden(&self) -> Vec<Kind> {
+        self.forbidden.iter().copied().collect()
     }
 
     /// The kinds not yet synced.

@@ -245,6 +245,14 @@ async fn watch_one(
                     &metrics.source_errors,
                     &[("resource", &resource), ("error", class)],
                 );
+                let forbidden = matches!(
+                    &e,
+                    watcher::Error::InitialListFailed(kube::Error::Api(s))
+                        | watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 403
+                );
+                if forbidden {
+                    let _ = tx.send(SourceEvent::Change(Change::Forbidden(kind))).await;
+                }
                 tracing::warn!(resource = %resource, error = %e, "watch failed; retrying with backoff");
                 down = true;
                 let _ = tx

@@ -102,6 +102,8 @@ pub struct Faults {
     pub down: bool,
     /// Lists of these resources hang until cleared (to observe "not synced").
     pub hold_lists: Vec<Res>,
+    /// Lists and watches of these resources answer 403 (RBAC without the verb).
+    pub forbid: Vec<Res>,
 }
 
 struct Stored {
@@ -395,6 +397,16 @@ async fn handle(State(fake): State<FakeApi>, req: Request) -> Response {
             text.truncate(n.min(text.len()));
         }
         return (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response();
+    }
+    if fake.lock().faults.forbid.contains(&res) {
+        return status(
+            403,
+            "Forbidden",
+            &format!(
+                "{}s is forbidden: User \"system:serviceaccount:kube-verdict:kube-verdict\" cannot list resource in the namespace",
+                res.kind().to_lowercase()
+            ),
+        );
     }
     if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
         return watch(fake, res, ns, q).await;

@@ -69,14 +69,7 @@ pub struct LiveEngine {
 }
 
 fn is_build_pod(o: &Object) -> bool {
-    match o {
-        Object::Pod(p) => p
-            .init_containers
-            .iter()
-            .chain(p.containers.iter())
-            .any(|c| !c.argv.is_empty() || c.image.contains("kaniko")),
-        _ => false,
-    }
+    matches!(o, Object::Pod(p) if p.may_be_build())
 }
 
 impl LiveEngine {

@@ -99,6 +99,11 @@ impl Kind {
         Kind::Job,
     ];
 
+    /// The kind named by a Kubernetes `kind` field, when the engine reads it.
+    pub fn from_name(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The Kubernetes kind name, also used as a metric label value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -154,6 +159,47 @@ pub enum Object {
 }
 
 impl Object {
+    /// Reads an object of `kind` from any serde deserializer (a JSON string for dumps, a
+    /// `serde_json::Value` for the live source) into its k8s-openapi type, then projects it.
+    /// `events_v1` reads an events.k8s.io/v1 Event. When the object does not even deserialize,
+    /// the error's `name` is empty (the caller knows better how to name it).
+    pub fn from_json<'de, D: serde::Deserializer<'de>>(
+        kind: Kind,
+        events_v1: bool,
+        de: D,
+    ) -> Result<Object, ProjectionError> {
+        use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, events::v1 as events};
+        use serde::Deserialize;
+        let malformed = |e: D::Error| ProjectionError {
+            kind: kind.as_str(),
+            name: String::new(),
+            problem: format!("malformed: {e}"),
+        };
+        Ok(match kind {
+            Kind::Node => Object::Node(NodeInfo::try_from(
+                &core::Node::deserialize(de).map_err(malformed)?,
+            )?),
+            Kind::Pod => Object::Pod(PodInfo::try_from(
+                &core::Pod::deserialize(de).map_err(malformed)?,
+            )?),
+            Kind::Deployment => Object::Deployment(DeploymentInfo::try_from(
+                &apps::Deployment::deserialize(de).map_err(malformed)?,
+            )?),
+            Kind::ReplicaSet => Object::ReplicaSet(ReplicaSetInfo::try_from(
+                &apps::ReplicaSet::deserialize(de).map_err(malformed)?,
+            )?),
+            Kind::Job => Object::Job(JobInfo::try_from(
+                &batch::Job::deserialize(de).map_err(malformed)?,
+            )?),
+            Kind::Event if events_v1 => Object::Event(EventInfo::try_from(
+                &events::Event::deserialize(de).map_err(malformed)?,
+            )?),
+            Kind::Event => Object::Event(EventInfo::try_from(
+                &core::Event::deserialize(de).map_err(malformed)?,
+            )?),
+        })
+    }
+
     /// The kind and `(namespace, name)` key of the object (nodes have an empty namespace).
     pub fn kind_key(&self) -> (Kind, Key) {
         match self {
@@ -477,6 +523,18 @@ pub struct PodInfo {
 }
 
 impl PodInfo {
+    /// Init containers, then containers.
+    pub fn all_containers(&self) -> impl Iterator<Item = &ContainerSpec> {
+        self.init_containers.iter().chain(self.containers.iter())
+    }
+
+    /// True when a container may be a build (it kept its argv, or runs a kaniko image): the
+    /// pods whose logs are worth reading and whose changes may decide any deployment.
+    pub fn may_be_build(&self) -> bool {
+        self.all_containers()
+            .any(|c| !c.argv.is_empty() || c.image.contains("kaniko"))
+    }
+
     /// The status of a container (init containers included) by name.
     pub fn status(&self, container: &str) -> Option<&ContainerStatus> {
         self.statuses

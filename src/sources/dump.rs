@@ -11,9 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::engine::builds::{LogScanner, MAX_LINE_BYTES};
-use crate::engine::view::{
-    Change, DeploymentInfo, EventInfo, JobInfo, Kind, NodeInfo, Object, PodInfo, ReplicaSetInfo,
-};
+use crate::engine::view::{Change, Kind, Object};
 
 /// Why a dump could not be read. Each variant names the path.
 #[derive(Debug, thiserror::Error)]
@@ -92,14 +90,13 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
         stats.skipped += file_stats.skipped;
         stats.warnings.extend(file_stats.warnings);
         for obj in objects {
-            if let Object::Pod(p) = &obj {
-                let all = || p.init_containers.iter().chain(p.containers.iter());
-                if all().any(|c| !c.argv.is_empty() || c.image.contains("kaniko")) {
-                    builds.insert(
-                        (p.meta.namespace.clone(), p.meta.name.clone()),
-                        all().map(|c| c.name.clone()).collect(),
-                    );
-                }
+            if let Object::Pod(p) = &obj
+                && p.may_be_build()
+            {
+                builds.insert(
+                    (p.meta.namespace.clone(), p.meta.name.clone()),
+                    p.all_containers().map(|c| c.name.clone()).collect(),
+                );
             }
             stats.objects += 1;
             sink(Change::Apply(obj));
@@ -373,38 +370,17 @@ fn read_item(
             who(&kind)
         ));
     };
-    macro_rules! typed {
-        ($t:ty, $proj:ty, $variant:ident) => {
-            match serde_json::from_str::<$t>(raw) {
-                Ok(obj) => match <$proj>::try_from(&obj) {
-                    Ok(p) => emit(Object::$variant(p), stats),
-                    Err(e) => skip(stats, e.problem),
-                },
-                Err(e) => skip(stats, format!("malformed: {e}")),
+    match Kind::from_name(&kind) {
+        Some(k) => {
+            let events_v1 = api_version.starts_with("events.k8s.io");
+            match Object::from_json(k, events_v1, &mut serde_json::Deserializer::from_str(raw)) {
+                Ok(obj) => emit(obj, stats),
+                Err(e) => skip(stats, e.problem),
             }
-        };
-    }
-    match kind.as_str() {
-        "Pod" => typed!(k8s_openapi::api::core::v1::Pod, PodInfo, Pod),
-        "Node" => typed!(k8s_openapi::api::core::v1::Node, NodeInfo, Node),
-        "Deployment" => typed!(
-            k8s_openapi::api::apps::v1::Deployment,
-            DeploymentInfo,
-            Deployment
-        ),
-        "ReplicaSet" => typed!(
-            k8s_openapi::api::apps::v1::ReplicaSet,
-            ReplicaSetInfo,
-            ReplicaSet
-        ),
-        "Job" => typed!(k8s_openapi::api::batch::v1::Job, JobInfo, Job),
-        "Event" if api_version.starts_with("events.k8s.io") => {
-            typed!(k8s_openapi::api::events::v1::Event, EventInfo, Event)
         }
-        "Event" => typed!(k8s_openapi::api::core::v1::Event, EventInfo, Event),
-        k if DUMP_KINDS_UNUSED.contains(&k) => {}
-        "" => skip(stats, "no kind".into()),
-        other => skip(stats, format!("kind {other} is not used by kube-verdict")),
+        None if DUMP_KINDS_UNUSED.contains(&kind.as_str()) => {}
+        None if kind.is_empty() => skip(stats, "no kind".into()),
+        None => skip(stats, format!("kind {kind} is not used by kube-verdict")),
     }
 }
 

@@ -17,10 +17,7 @@ use kube::runtime::watcher::{self, Event};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::engine::builds::LogScanner;
-use crate::engine::view::{
-    Change, DeploymentInfo, EventInfo, JobInfo, Kind, NodeInfo, Object, PodInfo, ProjectionError,
-    ReplicaSetInfo,
-};
+use crate::engine::view::{Change, Kind, Object, ProjectionError};
 use crate::sinks::metrics::SelfMetrics;
 
 /// What the live source tells the engine loop.
@@ -77,30 +74,11 @@ pub fn project(kind: Kind, obj: DynamicObject) -> Result<Object, ProjectionError
         name: name.clone(),
         problem: e.to_string(),
     })?;
-    let malformed = |e: serde_json::Error| ProjectionError {
-        kind: kind.as_str(),
-        name: name.clone(),
-        problem: format!("malformed: {e}"),
-    };
-    Ok(match kind {
-        Kind::Node => Object::Node(NodeInfo::try_from(
-            &serde_json::from_value::<Node>(value).map_err(malformed)?,
-        )?),
-        Kind::Pod => Object::Pod(PodInfo::try_from(
-            &serde_json::from_value::<Pod>(value).map_err(malformed)?,
-        )?),
-        Kind::Deployment => Object::Deployment(DeploymentInfo::try_from(
-            &serde_json::from_value::<Deployment>(value).map_err(malformed)?,
-        )?),
-        Kind::ReplicaSet => Object::ReplicaSet(ReplicaSetInfo::try_from(
-            &serde_json::from_value::<ReplicaSet>(value).map_err(malformed)?,
-        )?),
-        Kind::Event => Object::Event(EventInfo::try_from(
-            &serde_json::from_value::<CoreEvent>(value).map_err(malformed)?,
-        )?),
-        Kind::Job => Object::Job(JobInfo::try_from(
-            &serde_json::from_value::<Job>(value).map_err(malformed)?,
-        )?),
+    Object::from_json(kind, false, value).map_err(|mut e| {
+        if e.name.is_empty() {
+            e.name = name;
+        }
+        e
     })
 }
 

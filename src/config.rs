@@ -1,13 +1,67 @@
 //! Validated configuration built from the CLI; nothing below this module reads clap or env.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
 use crate::cli::{CheckArgs, ColorChoice, EngineArgs, LinkBuildsArg, OutputFormat, ServeArgs};
 use crate::engine::events::Owner;
+use crate::engine::ledger::AlertLabels;
 use crate::engine::verdict::{LinkBuilds, OwnerTable, Policy};
-use crate::serve::ServeConfig;
+
+/// Configuration of `serve`.
+#[derive(Debug)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub dump: Option<PathBuf>,
+    pub now: Option<Timestamp>,
+    pub namespaces: Vec<String>,
+    pub policy: Policy,
+    /// How often every verdict is recomputed even without changes (time-based transitions).
+    pub recheck_interval: Duration,
+    pub log_concurrency: usize,
+    /// Watch Nodes (false for namespace-scoped RBAC).
+    pub watch_nodes: bool,
+    /// The report endpoints (token, label names, body limit).
+    pub reports: ReportEndpoints,
+    /// How long after a platform failure report the cluster may still contradict it.
+    pub report_window: SignedDuration,
+    /// Poll Alertmanager for platform alerts.
+    pub alertmanager: Option<AlertmanagerPoll>,
+}
+
+/// Settings of the report endpoints (`POST /api/v1/reports`, the Alertmanager webhook).
+#[derive(Debug, Clone)]
+pub struct ReportEndpoints {
+    /// The bearer token POSTs must carry; None disables the endpoints (403).
+    pub token: Option<String>,
+    pub labels: AlertLabels,
+    /// Largest accepted body, in bytes.
+    pub max_body: usize,
+}
+
+impl Default for ReportEndpoints {
+    fn default() -> Self {
+        ReportEndpoints {
+            token: None,
+            labels: AlertLabels::default(),
+            max_body: 1024 * 1024,
+        }
+    }
+}
+
+/// Which Alertmanager to poll for platform alerts, and how.
+#[derive(Debug, Clone)]
+pub struct AlertmanagerPoll {
+    /// Base URL, e.g. `http://alertmanager.monitoring:9093`.
+    pub url: String,
+    /// Matcher selecting the platform's alerts, e.g. `alertname="PlatformDeploymentFailed"`.
+    pub matcher: String,
+    pub interval: Duration,
+    pub labels: AlertLabels,
+}
 
 /// A flag value that cannot be used. Each variant says which flag and why.
 #[derive(Debug, thiserror::Error)]
@@ -223,7 +277,7 @@ impl ServeConfig {
             max_body_bytes,
             engine,
         } = a;
-        let labels = crate::reports::AlertLabels {
+        let labels = AlertLabels {
             namespace: label_namespace,
             deployment: label_deployment,
             platform: label_platform,
@@ -252,10 +306,10 @@ impl ServeConfig {
                         "--alertmanager-url {url:?}: only http:// URLs are supported (in-cluster Alertmanager)"
                     )));
                 }
-                Some(crate::sources::alertmanager::AlertmanagerPoll {
+                Some(AlertmanagerPoll {
                     url,
                     matcher: alertmanager_matcher,
-                    interval: std::time::Duration::from_secs(poll.as_secs().max(1) as u64),
+                    interval: Duration::from_secs(poll.as_secs().max(1) as u64),
                     labels: labels.clone(),
                 })
             }
@@ -280,10 +334,10 @@ impl ServeConfig {
             },
             namespaces: namespaces.into_iter().filter(|n| !n.is_empty()).collect(),
             policy: policy(&engine)?,
-            recheck_interval: std::time::Duration::from_secs(recheck.as_secs() as u64),
+            recheck_interval: Duration::from_secs(recheck.as_secs() as u64),
             log_concurrency,
             watch_nodes: !no_nodes,
-            reports: crate::sinks::http::ReportEndpoints {
+            reports: ReportEndpoints {
                 token,
                 labels,
                 max_body: max_body_bytes,

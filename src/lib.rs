@@ -1,13 +1,13 @@
 //! kube-verdict: tells whether a Kubernetes deployment really worked, from the cluster itself.
+//!
+//! Layers (each only imports those below it; `tests/layers.rs` checks it):
+//! `app` (the only wiring) → `sources`, `sinks` → `config` → `cli`, `engine` (pure).
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod engine;
-pub mod live_engine;
-pub mod reports;
-pub mod run;
-pub mod serve;
 pub mod sinks;
 pub mod sources;
-pub mod state;
+pub mod telemetry;

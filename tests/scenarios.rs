@@ -33,7 +33,7 @@ fn config(dump: &Path, policy: Policy) -> CheckConfig {
 /// Paths in warnings are made relative to the repository so goldens do not depend on checkouts.
 fn run(rel: &str, policy: Policy) -> Report {
     std::env::set_current_dir(root()).unwrap();
-    kube_verdict::run::check(&config(Path::new(rel), policy))
+    kube_verdict::app::check::check_dump(&config(Path::new(rel), policy), Path::new(rel))
         .unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 

@@ -477,6 +477,38 @@ pub fn collect_builds(view: &ClusterView) -> Vec<Build> {
     out
 }
 
+/// A build log worth fetching: the container's log may hold the pushed digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogRequest<'a> {
+    pub namespace: &'a str,
+    pub pod: &'a str,
+    /// Fetch once per pod UID: a new pod of the same name is a new build.
+    pub pod_uid: &'a str,
+    pub container: &'a str,
+}
+
+/// The build logs to read: finished builds whose digest is not known from their termination
+/// message or a result, and whose log was not read yet.
+pub fn logs_wanted<'a>(
+    view: &'a ClusterView,
+    builds: &'a [Build],
+) -> impl Iterator<Item = LogRequest<'a>> + 'a {
+    builds
+        .iter()
+        .filter(move |b| {
+            b.status != BuildStatus::Running
+                && b.digest.is_none()
+                && !b.pod_uid.is_empty()
+                && view.log_facts(&b.namespace, &b.pod, &b.container).is_none()
+        })
+        .map(|b| LogRequest {
+            namespace: &b.namespace,
+            pod: &b.pod,
+            pod_uid: &b.pod_uid,
+            container: &b.container,
+        })
+}
+
 fn parse_destinations(dests: &[String]) -> Vec<ImageRef> {
     dests
         .iter()

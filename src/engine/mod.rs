@@ -4,6 +4,7 @@
 pub mod builds;
 pub mod events;
 pub mod image;
+pub mod ledger;
 pub mod rollout;
 pub mod verdict;
 pub mod view;

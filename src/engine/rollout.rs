@@ -24,6 +24,13 @@ pub struct Rollout<'a> {
     pub replica_failure: Option<&'a Condition>,
 }
 
+impl Rollout<'_> {
+    /// When the rollout started: the creation time of its new ReplicaSet.
+    pub fn started_at(&self) -> Option<jiff::Timestamp> {
+        self.new_rs.and_then(|r| r.meta.created)
+    }
+}
+
 fn owned_by(meta_owners: &[super::view::OwnerRef], kind: &str, name: &str, uid: &str) -> bool {
     meta_owners
         .iter()

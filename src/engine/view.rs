@@ -104,7 +104,20 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
-    /// The Kubernetes kind name, also used as a metric label value.
+    /// The `resource` label value of kube-verdict's self-metrics: the kind in lower case
+    /// (`pod`, `replicaset`, …).
+    pub fn resource(self) -> &'static str {
+        match self {
+            Kind::Node => "node",
+            Kind::Pod => "pod",
+            Kind::Deployment => "deployment",
+            Kind::ReplicaSet => "replicaset",
+            Kind::Event => "event",
+            Kind::Job => "job",
+        }
+    }
+
+    /// The Kubernetes kind name.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Node => "Node",
@@ -115,6 +128,18 @@ impl Kind {
             Kind::Job => "Job",
         }
     }
+}
+
+/// What a change invalidates: the verdicts the controller must recompute after applying it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Affected {
+    /// No verdict can change (a relist began).
+    Nothing,
+    /// Only the verdicts of Deployments in this namespace can change.
+    Namespace(String),
+    /// Any verdict can change: a Node or Job changed, a build pod (builds in one namespace
+    /// decide deployments in others), a build log, a sync or RBAC state.
+    All,
 }
 
 /// One change to the view. Live watchers, dumps and tests all speak this language.
@@ -924,7 +949,8 @@ impl ClusterView {
     }
 
     /// Applies one change. Never fails: a change for an unknown object is a no-op.
-    pub fn apply(&mut self, change: Change) {
+    pub fn apply(&mut self, change: Change) -> Affected {
+        let affected = self.affected_by(&change);
         match change {
             Change::Apply(obj) => {
                 if !self.relisting.is_empty() {
@@ -970,6 +996,37 @@ impl ClusterView {
             } => {
                 self.logs.insert((namespace, pod, container), facts);
             }
+        }
+        affected
+    }
+
+    /// What `change` invalidates, judged before it is applied (a deleted pod is read while it is
+    /// still in the view).
+    fn affected_by(&self, change: &Change) -> Affected {
+        match change {
+            Change::Apply(o) => {
+                let (kind, (ns, _)) = o.kind_key();
+                let build = matches!(o, Object::Pod(p) if p.may_be_build());
+                if build || matches!(kind, Kind::Node | Kind::Job) {
+                    Affected::All
+                } else {
+                    Affected::Namespace(ns)
+                }
+            }
+            Change::Delete(kind, key) => {
+                let build =
+                    *kind == Kind::Pod && self.pods.get(key).is_some_and(|p| p.may_be_build());
+                if build || matches!(kind, Kind::Node | Kind::Job) {
+                    Affected::All
+                } else {
+                    Affected::Namespace(key.0.clone())
+                }
+            }
+            Change::Relist(..) => Affected::Nothing,
+            Change::RelistDone(..)
+            | Change::Synced(_)
+            | Change::Forbidden(_)
+            | Change::PodLog { .. } => Affected::All,
         }
     }
 

@@ -8,43 +8,79 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
 
-use crate::reports::{AlertLabels, ReportBody, ReportSource, WebhookPayload};
-use crate::sinks::metrics::{self, SelfMetrics};
-use crate::sinks::report::Report;
-use crate::state::Shared;
+use super::metrics;
+use super::published::{Published, SourceKind};
+use super::report::Report;
+use crate::config::ReportEndpoints;
+use crate::engine::ledger::{ReportBody, ReportSource, WebhookPayload};
 
-/// Settings of the report endpoints.
-#[derive(Debug, Clone)]
-pub struct ReportEndpoints {
-    /// The bearer token POSTs must carry; None disables the endpoints (403).
-    pub token: Option<String>,
-    pub labels: AlertLabels,
-    /// Largest accepted body, in bytes.
-    pub max_body: usize,
+/// Labels of `kube_verdict_report_requests`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// `reports` or `alertmanager_webhook`.
+    pub endpoint: &'static str,
+    /// The HTTP status code answered.
+    pub code: &'static str,
 }
 
-impl Default for ReportEndpoints {
-    fn default() -> Self {
-        ReportEndpoints {
-            token: None,
-            labels: AlertLabels::default(),
-            max_body: 1024 * 1024,
-        }
+/// Requests to the report endpoints, by endpoint and HTTP code.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMetrics {
+    pub requests: Family<RequestLabels, Counter>,
+}
+
+impl RequestMetrics {
+    /// Creates the counter and registers it in `r`.
+    pub fn register(r: &mut Registry) -> RequestMetrics {
+        let m = RequestMetrics::default();
+        r.register(
+            "kube_verdict_report_requests",
+            "Requests to the report endpoints, by endpoint and HTTP code.",
+            m.requests.clone(),
+        );
+        m
+    }
+
+    fn count(&self, endpoint: &'static str, code: StatusCode) {
+        let code = code.as_str();
+        // `as_str` borrows from the status; the label set needs a 'static value.
+        let code: &'static str = match code {
+            "200" => "200",
+            "202" => "202",
+            "400" => "400",
+            "401" => "401",
+            "403" => "403",
+            "413" => "413",
+            _ => "other",
+        };
+        self.requests
+            .get_or_create(&RequestLabels { endpoint, code })
+            .inc();
     }
 }
 
 #[derive(Clone)]
 struct App {
-    shared: Arc<Shared>,
+    published: Arc<Published>,
     registry: Arc<Registry>,
     reports: Arc<ReportEndpoints>,
+    requests: RequestMetrics,
 }
 
-/// The router of `serve`.
-pub fn router(shared: Arc<Shared>, registry: Registry, reports: ReportEndpoints) -> Router {
+/// The router of `serve`: reads `published`, renders `registry`, counts report requests in
+/// `requests`.
+pub fn router(
+    published: Arc<Published>,
+    registry: Registry,
+    requests: RequestMetrics,
+    reports: ReportEndpoints,
+) -> Router {
     Router::new()
         .route("/metrics", get(metrics_handler))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -57,9 +93,10 @@ pub fn router(shared: Arc<Shared>, registry: Registry, reports: ReportEndpoints)
             axum::routing::post(post_webhook),
         )
         .with_state(App {
-            shared,
+            published,
             registry: Arc::new(registry),
             reports: Arc::new(reports),
+            requests,
         })
 }
 
@@ -76,14 +113,9 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 async fn authorized_body(
     app: &App,
     req: axum::extract::Request,
-    endpoint: &str,
+    endpoint: &'static str,
 ) -> Result<axum::body::Bytes, Response> {
-    let count = |code: StatusCode| {
-        SelfMetrics::count(
-            &app.shared.metrics.report_requests,
-            &[("endpoint", endpoint), ("code", code.as_str())],
-        );
-    };
+    let count = |code: StatusCode| app.requests.count(endpoint, code);
     let Some(token) = &app.reports.token else {
         count(StatusCode::FORBIDDEN);
         return Err(error(
@@ -125,8 +157,8 @@ async fn authorized_body(
 }
 
 fn report_now(app: &App) -> jiff::Timestamp {
-    let s = app.shared.snapshot();
-    if s.source == "dump" {
+    let s = app.published.snapshot();
+    if s.source == SourceKind::Dump {
         s.now
     } else {
         jiff::Timestamp::now()
@@ -139,10 +171,8 @@ async fn post_webhook(State(app): State<App>, req: axum::extract::Request) -> Re
         Err(r) => return r,
     };
     let bad = |m: String| {
-        SelfMetrics::count(
-            &app.shared.metrics.report_requests,
-            &[("endpoint", "alertmanager_webhook"), ("code", "400")],
-        );
+        app.requests
+            .count("alertmanager_webhook", StatusCode::BAD_REQUEST);
         error(StatusCode::BAD_REQUEST, &m)
     };
     let payload: WebhookPayload = match serde_json::from_slice(&body) {
@@ -163,14 +193,11 @@ async fn post_webhook(State(app): State<App>, req: axum::extract::Request) -> Re
             continue;
         }
         match a.to_report(&app.reports.labels, ReportSource::AlertmanagerWebhook) {
-            Ok(r) => new += app.shared.submit_report(r, now) as u32,
+            Ok(r) => new += app.published.submit_report(r, now) as u32,
             Err(e) => skipped.push(e.to_string()),
         }
     }
-    SelfMetrics::count(
-        &app.shared.metrics.report_requests,
-        &[("endpoint", "alertmanager_webhook"), ("code", "200")],
-    );
+    app.requests.count("alertmanager_webhook", StatusCode::OK);
     json(
         StatusCode::OK,
         serde_json::json!({"accepted": new, "skipped": skipped}).to_string(),
@@ -183,10 +210,7 @@ async fn post_report(State(app): State<App>, req: axum::extract::Request) -> Res
         Err(r) => return r,
     };
     let bad = |m: String| {
-        SelfMetrics::count(
-            &app.shared.metrics.report_requests,
-            &[("endpoint", "reports"), ("code", "400")],
-        );
+        app.requests.count("reports", StatusCode::BAD_REQUEST);
         error(StatusCode::BAD_REQUEST, &m)
     };
     let parsed: ReportBody = match serde_json::from_slice(&body) {
@@ -201,11 +225,8 @@ async fn post_report(State(app): State<App>, req: axum::extract::Request) -> Res
     match parsed.to_report(now) {
         Ok(r) => {
             let id = r.id.clone();
-            let new = app.shared.submit_report(r, now);
-            SelfMetrics::count(
-                &app.shared.metrics.report_requests,
-                &[("endpoint", "reports"), ("code", "202")],
-            );
+            let new = app.published.submit_report(r, now);
+            app.requests.count("reports", StatusCode::ACCEPTED);
             json(
                 StatusCode::ACCEPTED,
                 serde_json::json!({"id": id, "duplicate": !new}).to_string(),
@@ -222,11 +243,8 @@ struct ReportsQuery {
 
 async fn list_reports(State(app): State<App>, Query(q): Query<ReportsQuery>) -> Response {
     let recent = app
-        .shared
-        .ledger
-        .lock()
-        .map(|l| l.recent(q.limit.unwrap_or(100).min(1000)))
-        .unwrap_or_default();
+        .published
+        .recent_reports(q.limit.unwrap_or(100).min(1000));
     json(
         StatusCode::OK,
         serde_json::to_string_pretty(&serde_json::json!({"reports": recent})).unwrap_or_default(),
@@ -243,7 +261,7 @@ async fn metrics_handler(State(app): State<App>, headers: HeaderMap) -> Response
 /// an alert); 200 afterwards, also while the API server is unreachable (the last verdicts are
 /// still served, and the body says since when they are not refreshed).
 async fn readyz(State(app): State<App>) -> Response {
-    let s = app.shared.snapshot();
+    let s = app.published.snapshot();
     if !s.synced {
         let kinds: Vec<&str> = s.unsynced.iter().map(|k| k.as_str()).collect();
         return (
@@ -275,7 +293,7 @@ fn json(status: StatusCode, body: String) -> Response {
 }
 
 async fn verdicts(State(app): State<App>, Query(q): Query<VerdictQuery>) -> Response {
-    let s = app.shared.snapshot();
+    let s = app.published.snapshot();
     let report = Report {
         now: s.now,
         deployments: s
@@ -293,7 +311,7 @@ async fn verdict(
     State(app): State<App>,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Response {
-    let s = app.shared.snapshot();
+    let s = app.published.snapshot();
     match s.verdicts.get(&(namespace.clone(), name.clone())) {
         Some(d) => json(
             StatusCode::OK,

@@ -1,5 +1,7 @@
-//! Sinks: render verdicts (report, metrics, HTTP). They never re-derive one.
+//! Sinks: publish and render verdicts (the published snapshot, metrics, HTTP, the check report).
+//! They never re-derive a verdict, and never name a source or the wiring (`.ci/layers`).
 
 pub mod http;
 pub mod metrics;
+pub mod published;
 pub mod report;

@@ -1,7 +1,6 @@
 //! Polls Alertmanager's v2 API for the platform's failure alerts. Polling sees inhibited and
 //! silenced alerts too, and rebuilds the report ledger after a restart.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty};
@@ -9,20 +8,11 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::reports::{Alert, AlertLabels, ReportSource};
-use crate::sinks::metrics::SelfMetrics;
-use crate::state::Shared;
+use tokio::sync::mpsc;
 
-/// What to poll.
-#[derive(Debug, Clone)]
-pub struct AlertmanagerPoll {
-    /// Base URL, e.g. `http://alertmanager.monitoring:9093`.
-    pub url: String,
-    /// Matcher selecting the platform's alerts, e.g. `alertname="PlatformDeploymentFailed"`.
-    pub matcher: String,
-    pub interval: Duration,
-    pub labels: AlertLabels,
-}
+use super::{SourceErrorLabels, SourceEvent, SourceMetrics};
+use crate::config::AlertmanagerPoll;
+use crate::engine::ledger::{Alert, ReportSource};
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay).
 pub fn encode_query(v: &str) -> String {
@@ -45,8 +35,9 @@ pub fn alerts_url(p: &AlertmanagerPoll) -> String {
     )
 }
 
-/// Starts the poller.
-pub fn start(p: AlertmanagerPoll, shared: Arc<Shared>) {
+/// Starts the poller: every firing alert matching the matcher is sent as a
+/// [`SourceEvent::Report`] (the ledger counts the same alert once).
+pub fn start(p: AlertmanagerPoll, metrics: SourceMetrics, tx: mpsc::Sender<SourceEvent>) {
     tokio::spawn(async move {
         let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let mut tick = tokio::time::interval(p.interval);
@@ -77,11 +68,12 @@ pub fn start(p: AlertmanagerPoll, shared: Arc<Shared>) {
             .await;
             match result {
                 Ok(alerts) => {
-                    let now = jiff::Timestamp::now();
                     for a in alerts {
                         match a.to_report(&p.labels, ReportSource::AlertmanagerApi) {
                             Ok(r) => {
-                                shared.submit_report(r, now);
+                                if tx.send(SourceEvent::Report(r)).await.is_err() {
+                                    return; // the controller is gone: shutting down
+                                }
                             }
                             Err(e) => {
                                 tracing::warn!(error = %e, labels = ?a.labels, "platform alert skipped")
@@ -90,10 +82,13 @@ pub fn start(p: AlertmanagerPoll, shared: Arc<Shared>) {
                     }
                 }
                 Err(e) => {
-                    SelfMetrics::count(
-                        &shared.metrics.source_errors,
-                        &[("resource", "alertmanager"), ("error", "poll")],
-                    );
+                    metrics
+                        .source_errors
+                        .get_or_create(&SourceErrorLabels {
+                            resource: "alertmanager",
+                            error: "poll",
+                        })
+                        .inc();
                     tracing::warn!(error = %e, url = %url, "cannot poll Alertmanager");
                 }
             }
@@ -104,6 +99,7 @@ pub fn start(p: AlertmanagerPoll, shared: Arc<Shared>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::ledger::AlertLabels;
 
     #[test]
     fn matcher_is_encoded_into_the_filter() {

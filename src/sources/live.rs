@@ -11,30 +11,13 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, Pod};
 use kube::Client;
-use kube::api::{Api, ApiResource, DynamicObject, LogParams};
+use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 
-use crate::engine::builds::LogScanner;
+use super::{ResourceLabels, SourceErrorLabels, SourceEvent, SourceMetrics, WatchEventLabels};
 use crate::engine::view::{Change, Kind, Object, ProjectionError};
-use crate::sinks::metrics::SelfMetrics;
-
-/// What the live source tells the engine loop.
-#[derive(Debug)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "events are moved once through a channel; boxing would cost an allocation per object"
-)]
-pub enum SourceEvent {
-    /// A change to apply.
-    Change(Change),
-    /// The API server answered again (after an error).
-    Up,
-    /// A watch or the health probe failed; watches are retried with backoff. The last verdicts
-    /// stay served. `what` is the resource (or `version` for the probe).
-    Down { what: String, error: String },
-}
 
 /// Why the live source could not start.
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +71,7 @@ pub fn start(
     client: Client,
     namespaces: &[String],
     watch_nodes: bool,
-    metrics: Arc<SelfMetrics>,
+    metrics: SourceMetrics,
     tx: mpsc::Sender<SourceEvent>,
 ) {
     let mut scopes: Vec<(Kind, Option<String>)> = Vec::new();
@@ -139,11 +122,11 @@ async fn watch_one(
     kind: Kind,
     ns: Option<String>,
     api: Api<DynamicObject>,
-    metrics: Arc<SelfMetrics>,
+    metrics: SourceMetrics,
     tx: mpsc::Sender<SourceEvent>,
     pending: Arc<std::sync::Mutex<HashMap<Kind, usize>>>,
 ) {
-    let resource = kind.as_str().to_lowercase();
+    let resource = kind.resource();
     let mut first_list = true;
     let mut down = false;
     let stream = watcher::watcher(api, watcher::Config::default().page_size(500)).default_backoff();
@@ -157,22 +140,28 @@ async fn watch_one(
                 }
                 match ev {
                     Event::Init => {
-                        SelfMetrics::count(&metrics.watch_restarts, &[("resource", &resource)]);
+                        metrics
+                            .watch_restarts
+                            .get_or_create(&ResourceLabels { resource })
+                            .inc();
                         Some(Change::Relist(kind, ns.clone()))
                     }
                     Event::InitApply(o) | Event::Apply(o) => {
-                        SelfMetrics::count(
-                            &metrics.watch_events,
-                            &[("resource", &resource), ("type", "apply")],
-                        );
+                        metrics
+                            .watch_events
+                            .get_or_create(&WatchEventLabels {
+                                resource,
+                                r#type: "apply",
+                            })
+                            .inc();
                         match project(kind, o) {
                             Ok(obj) => Some(Change::Apply(obj)),
                             Err(e) => {
                                 tracing::warn!(kind = e.kind, object = %e.name, problem = %e.problem, "skipping object");
-                                SelfMetrics::count(
-                                    &metrics.skipped_objects,
-                                    &[("resource", &resource)],
-                                );
+                                metrics
+                                    .skipped_objects
+                                    .get_or_create(&ResourceLabels { resource })
+                                    .inc();
                                 None
                             }
                         }
@@ -199,10 +188,13 @@ async fn watch_one(
                         None
                     }
                     Event::Delete(o) => {
-                        SelfMetrics::count(
-                            &metrics.watch_events,
-                            &[("resource", &resource), ("type", "delete")],
-                        );
+                        metrics
+                            .watch_events
+                            .get_or_create(&WatchEventLabels {
+                                resource,
+                                r#type: "delete",
+                            })
+                            .inc();
                         let key = (
                             o.metadata.namespace.clone().unwrap_or_default(),
                             o.metadata.name.clone().unwrap_or_default(),
@@ -219,10 +211,13 @@ async fn watch_one(
                     watcher::Error::WatchFailed(_) => "watch",
                     watcher::Error::NoResourceVersion => "no_resource_version",
                 };
-                SelfMetrics::count(
-                    &metrics.source_errors,
-                    &[("resource", &resource), ("error", class)],
-                );
+                metrics
+                    .source_errors
+                    .get_or_create(&SourceErrorLabels {
+                        resource,
+                        error: class,
+                    })
+                    .inc();
                 let forbidden = matches!(
                     &e,
                     watcher::Error::InitialListFailed(kube::Error::Api(s))
@@ -235,7 +230,7 @@ async fn watch_one(
                 down = true;
                 let _ = tx
                     .send(SourceEvent::Down {
-                        what: resource.clone(),
+                        what: resource.to_string(),
                         error: e.to_string(),
                     })
                     .await;
@@ -269,105 +264,4 @@ pub fn probe(client: Client, interval: std::time::Duration, tx: mpsc::Sender<Sou
             }
         }
     });
-}
-
-/// Most bytes of a build log read (kaniko logs its push last; `tailLines` keeps the end).
-pub const LOG_LIMIT_BYTES: i64 = 8 * 1024 * 1024;
-/// Most lines of a build log read.
-pub const LOG_TAIL_LINES: i64 = 20_000;
-
-/// Fetches finished build pods' logs, once per pod UID, a few at a time.
-pub struct LogFetcher {
-    client: Client,
-    fetched: std::collections::HashSet<String>,
-    in_flight: Arc<std::sync::atomic::AtomicUsize>,
-    limit: Arc<Semaphore>,
-    metrics: Arc<SelfMetrics>,
-    tx: mpsc::Sender<SourceEvent>,
-}
-
-impl LogFetcher {
-    pub fn new(
-        client: Client,
-        concurrency: usize,
-        metrics: Arc<SelfMetrics>,
-        tx: mpsc::Sender<SourceEvent>,
-    ) -> LogFetcher {
-        LogFetcher {
-            client,
-            fetched: Default::default(),
-            in_flight: Default::default(),
-            limit: Arc::new(Semaphore::new(concurrency.max(1))),
-            metrics,
-            tx,
-        }
-    }
-
-    /// Log fetches started and not finished (their result may still change a verdict).
-    pub fn in_flight(&self) -> usize {
-        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Fetches the log of `namespace/pod` container `container` unless this pod UID was fetched.
-    pub fn fetch(&mut self, namespace: &str, pod: &str, uid: &str, container: &str) {
-        if uid.is_empty() || !self.fetched.insert(uid.to_string()) {
-            return;
-        }
-        let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
-        let (ns, pod, container) = (
-            namespace.to_string(),
-            pod.to_string(),
-            container.to_string(),
-        );
-        let limit = self.limit.clone();
-        let metrics = self.metrics.clone();
-        let tx = self.tx.clone();
-        let in_flight = self.in_flight.clone();
-        in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        tokio::spawn(async move {
-            let _done = InFlight(in_flight);
-            let Ok(_permit) = limit.acquire_owned().await else {
-                return;
-            };
-            let params = LogParams {
-                container: Some(container.clone()),
-                limit_bytes: Some(LOG_LIMIT_BYTES),
-                tail_lines: Some(LOG_TAIL_LINES),
-                ..LogParams::default()
-            };
-            match api.logs(&pod, &params).await {
-                Ok(text) => {
-                    SelfMetrics::count(&metrics.log_fetches, &[("result", "ok")]);
-                    let facts = LogScanner::scan(&text);
-                    let _ = tx
-                        .send(SourceEvent::Change(Change::PodLog {
-                            namespace: ns,
-                            pod,
-                            container,
-                            facts,
-                        }))
-                        .await;
-                }
-                Err(e) => {
-                    let result = match &e {
-                        kube::Error::Api(s) if s.code == 403 => "forbidden",
-                        kube::Error::Api(s) if s.code == 404 || s.code == 400 => "gone",
-                        _ => "error",
-                    };
-                    SelfMetrics::count(&metrics.log_fetches, &[("result", result)]);
-                    tracing::warn!(pod = %format!("{ns}/{pod}"), container = %container, result, error = %e,
-                        "cannot read build log; the build's digest stays unavailable");
-                }
-            }
-        });
-    }
-}
-
-/// Decrements the in-flight count when a fetch task ends, however it ends.
-struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-    }
 }

@@ -1,5 +1,114 @@
-//! Sources: turn a cluster (an offline dump, or the live API) into `Change`s.
+//! Sources: turn the outside world into [`SourceEvent`]s for the controller loop: a cluster (an
+//! offline dump, or the live API) becomes `Change`s, Alertmanager's platform alerts become
+//! platform reports. Sources never name a sink or the wiring (`.ci/layers` checks it).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+use crate::engine::ledger::PlatformReport;
+use crate::engine::view::Change;
 
 pub mod alertmanager;
 pub mod dump;
 pub mod live;
+pub mod logs;
+
+/// What a source tells the controller loop.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "events are moved once through a channel; boxing would cost an allocation per object"
+)]
+pub enum SourceEvent {
+    /// A change to apply to the cluster view.
+    Change(Change),
+    /// A platform failure report (polled from Alertmanager) to record and judge.
+    Report(PlatformReport),
+    /// The API server answered again (after an error).
+    Up,
+    /// A watch or the health probe failed; watches are retried with backoff. The last verdicts
+    /// stay served. `what` is the resource (or `version` for the probe).
+    Down { what: String, error: String },
+}
+
+/// Labels of `kube_verdict_watch_events`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WatchEventLabels {
+    /// The resource, as [`crate::engine::view::Kind::resource`] names it.
+    pub resource: &'static str,
+    /// `apply` or `delete`.
+    pub r#type: &'static str,
+}
+
+/// Labels of the per-resource counters.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResourceLabels {
+    pub resource: &'static str,
+}
+
+/// Labels of `kube_verdict_source_errors`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceErrorLabels {
+    /// A resource, or `alertmanager`.
+    pub resource: &'static str,
+    /// The step that failed: `list`, `watch_start`, `watch_error`, `watch`,
+    /// `no_resource_version`, `poll`.
+    pub error: &'static str,
+}
+
+/// Labels of `kube_verdict_log_fetches`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LogFetchLabels {
+    /// `ok`, `forbidden`, `gone` or `error`.
+    pub result: &'static str,
+}
+
+/// The counters the sources keep (things that happen; state is rendered at scrape time).
+#[derive(Debug, Clone, Default)]
+pub struct SourceMetrics {
+    /// Watch events by resource and type.
+    pub watch_events: Family<WatchEventLabels, Counter>,
+    /// Watch (re)lists by resource.
+    pub watch_restarts: Family<ResourceLabels, Counter>,
+    /// Source errors by resource and failed step.
+    pub source_errors: Family<SourceErrorLabels, Counter>,
+    /// Objects skipped because they did not deserialize or lacked a field, by resource.
+    pub skipped_objects: Family<ResourceLabels, Counter>,
+    /// Build log fetches by result.
+    pub log_fetches: Family<LogFetchLabels, Counter>,
+}
+
+impl SourceMetrics {
+    /// Creates the counters and registers them in `r`.
+    pub fn register(r: &mut Registry) -> SourceMetrics {
+        let m = SourceMetrics::default();
+        r.register(
+            "kube_verdict_watch_events",
+            "Watch events received, by resource and type.",
+            m.watch_events.clone(),
+        );
+        r.register(
+            "kube_verdict_watch_restarts",
+            "Watch (re)lists, by resource.",
+            m.watch_restarts.clone(),
+        );
+        r.register(
+            "kube_verdict_source_errors",
+            "Errors from the source (API calls, watches), by resource and error.",
+            m.source_errors.clone(),
+        );
+        r.register(
+            "kube_verdict_skipped_objects",
+            "Objects skipped because they could not be read, by resource.",
+            m.skipped_objects.clone(),
+        );
+        r.register(
+            "kube_verdict_log_fetches",
+            "Build log fetches, by result.",
+            m.log_fetches.clone(),
+        );
+        m
+    }
+}

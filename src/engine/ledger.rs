@@ -119,10 +119,11 @@ impl Ledger {
         OTHER_PLATFORM.to_string()
     }
 
-    /// Adds a report. Returns false when it was already known (same id).
-    pub fn submit(&mut self, mut r: PlatformReport) -> bool {
+    /// Adds a report. Returns the report's bounded `platform` label when it is new, `None` when
+    /// it was already known (same id): the same failure seen twice counts once.
+    pub fn submit(&mut self, mut r: PlatformReport) -> Option<String> {
         if self.reports.contains_key(&r.id) {
-            return false;
+            return None;
         }
         r.platform = self.platform_label(&r.platform);
         if self.reports.len() >= self.max_reports {
@@ -137,6 +138,7 @@ impl Ledger {
                 self.reports.remove(&id);
             }
         }
+        let platform = r.platform.clone();
         self.reports.insert(
             r.id.clone(),
             TrackedReport {
@@ -147,7 +149,7 @@ impl Ledger {
                 evidence: vec![],
             },
         );
-        true
+        Some(platform)
     }
 
     /// Judges pending reports against the current verdicts at `now`.
@@ -241,10 +243,9 @@ impl Ledger {
 
     /// The most recent reports, newest first.
     pub fn recent(&self, limit: usize) -> Vec<TrackedReport> {
-        let mut v: Vec<TrackedReport> = self.reports.values().cloned().collect();
+        let mut v: Vec<&TrackedReport> = self.reports.values().collect();
         v.sort_by_key(|t| std::cmp::Reverse(t.report.reported_at));
-        v.truncate(limit);
-        v
+        v.into_iter().take(limit).cloned().collect()
     }
 }
 
@@ -293,8 +294,6 @@ pub enum ReportError {
     Missing(String),
     #[error("{0:?} is not an RFC 3339 time")]
     Time(String),
-    #[error("unsupported webhook payload version {0:?} (expected \"4\")")]
-    Version(String),
 }
 
 impl Alert {
@@ -437,8 +436,11 @@ mod tests {
     #[test]
     fn converging_then_verified_within_the_window_is_a_false_negative() {
         let mut l = Ledger::new(SignedDuration::from_mins(30));
-        assert!(l.submit(report(None)));
-        assert!(!l.submit(report(None)), "the same report counts once");
+        assert!(l.submit(report(None)).is_some());
+        assert!(
+            l.submit(report(None)).is_none(),
+            "the same report counts once"
+        );
         assert!(
             l.observe(
                 &verdict(Verdict::Converging, Cause::BuildRunning, "x:1"),

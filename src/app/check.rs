@@ -1,0 +1,137 @@
+//! `check`: judge once and return the report, on a dump or on the live cluster; with `--wait`,
+//! keep judging until every target is terminal. Live, it drives the same controller loop as
+//! `serve`, with a stop predicate.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::Error;
+use super::controller::{Controller, ControllerMetrics, SystemClock};
+use crate::config::{CheckConfig, Scope};
+use crate::engine::verdict::human;
+use crate::sinks::published::{Published, SourceKind};
+use crate::sinks::report::Report;
+use crate::sources::logs::LogFetcher;
+use crate::sources::{SourceMetrics, live};
+
+/// How long a live `check` without `--timeout` waits for the first list (and build logs).
+const DEFAULT_SYNC_TIMEOUT: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+/// How often a live `check` re-judges without changes (time moves verdicts: `--blocked-after`).
+const CHECK_RECHECK: Duration = Duration::from_secs(1);
+
+fn selected(cfg: &CheckConfig, namespace: &str, name: &str) -> bool {
+    cfg.scope.contains(namespace)
+        && (cfg.targets.is_empty() || cfg.targets.iter().any(|t| t == name))
+}
+
+fn scope_text(scope: &Scope) -> String {
+    match scope {
+        Scope::All => "in any namespace".to_string(),
+        Scope::Namespaces(n) => format!("in namespace {}", n.join(", ")),
+    }
+}
+
+/// `check --dump`: reads the dump and judges the Deployments in scope.
+pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
+    let judged = super::judge_dump(dir, cfg.now, &cfg.policy, |d| {
+        selected(cfg, &d.meta.namespace, &d.meta.name)
+    })?;
+    for t in &cfg.targets {
+        if !judged.verdicts.iter().any(|d| &d.name == t) {
+            return Err(Error::TargetNotFound(format!(
+                "{t} not found {} of {}",
+                scope_text(&cfg.scope),
+                dir.display()
+            )));
+        }
+    }
+    Ok(Report {
+        now: judged.now,
+        deployments: judged.verdicts,
+        warnings: judged.warnings,
+    })
+}
+
+/// `check` against the API server: list and watch like `serve`, judge once everything is listed
+/// and the build logs are read; with `--wait`, keep watching until every target is terminal.
+pub async fn check_live(cfg: &CheckConfig) -> Result<Report, Error> {
+    let client = live::client().await?;
+    let mut registry = prometheus_client::registry::Registry::default();
+    let source_metrics = SourceMetrics::register(&mut registry);
+    let published = Arc::new(Published::new(SourceKind::ApiServer, Default::default()));
+    let (tx, mut rx) = mpsc::channel(8192);
+    let namespaces = match &cfg.scope {
+        Scope::All => vec![],
+        Scope::Namespaces(v) => v.clone(),
+    };
+    live::start(
+        client.clone(),
+        &namespaces,
+        true,
+        source_metrics.clone(),
+        tx.clone(),
+    );
+    let fetcher = LogFetcher::new(client, 4, source_metrics, tx);
+    let mut controller = Controller::new(
+        cfg.policy.clone(),
+        published,
+        Some(fetcher),
+        ControllerMetrics::register(&mut registry),
+        Arc::new(SystemClock),
+    );
+    let timeout = cfg.timeout.unwrap_or(DEFAULT_SYNC_TIMEOUT);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(timeout.as_secs_f64());
+    let done = |c: &Controller| {
+        if !c.view().is_synced() || c.logs_in_flight() > 0 {
+            return false;
+        }
+        let chosen: Vec<_> = c
+            .verdicts()
+            .filter(|d| selected(cfg, &d.namespace, &d.name))
+            .collect();
+        let all_found = cfg
+            .targets
+            .iter()
+            .all(|t| chosen.iter().any(|d| &d.name == t));
+        !cfg.wait || (all_found && chosen.iter().all(|d| d.verdict.is_terminal()))
+    };
+    let ended =
+        tokio::time::timeout_at(deadline, controller.run_until(&mut rx, CHECK_RECHECK, done)).await;
+    if ended.is_err() && !controller.view().is_synced() {
+        let kinds: Vec<&str> = controller
+            .view()
+            .unsynced()
+            .iter()
+            .map(|k| k.as_str())
+            .collect();
+        return Err(Error::SyncTimeout {
+            timeout: human(timeout),
+            kinds: kinds.join(", "),
+            last_error: controller
+                .source_error()
+                .map(|e| format!(" (last error: {e})"))
+                .unwrap_or_default(),
+        });
+    }
+    let deployments: Vec<_> = controller
+        .verdicts()
+        .filter(|d| selected(cfg, &d.namespace, &d.name))
+        .map(|d| (**d).clone())
+        .collect();
+    for t in &cfg.targets {
+        if !deployments.iter().any(|d| &d.name == t) {
+            return Err(Error::TargetNotFound(format!(
+                "{t} not found in the cluster"
+            )));
+        }
+    }
+    Ok(Report {
+        now: controller.now(),
+        deployments,
+        warnings: vec![],
+    })
+}

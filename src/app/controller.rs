@@ -1,0 +1,302 @@
+//! The one controller loop of `serve`, live `check` and `check --wait`: applies source events to
+//! the view, recomputes the verdicts the engine says a change affects (and all of them on a
+//! timer, since `--blocked-after` and `--rollout-grace` are about time), publishes them, judges
+//! platform reports, and asks for build logs. It decides nothing itself: the engine does.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::{Registry, Unit};
+use tokio::sync::mpsc;
+
+use crate::engine::builds::{Build, collect_builds, logs_wanted};
+use crate::engine::rollout;
+use crate::engine::verdict::{DeploymentVerdict, Policy, Verdict, judge};
+use crate::engine::view::{Affected, ClusterView, Key};
+use crate::sinks::published::Published;
+use crate::sources::SourceEvent;
+use crate::sources::logs::LogFetcher;
+
+/// Where the controller reads the time: the one clock of the live path, injected so that a test
+/// or a replay can drive it.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// Events older than this no longer decide a verdict and are dropped from the view.
+pub const EVENT_RETENTION: SignedDuration = SignedDuration::from_hours(1);
+
+/// Labels of `deploy_rollout_duration_seconds`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NamespaceLabels {
+    pub namespace: String,
+}
+
+/// What the controller measures.
+#[derive(Debug, Clone)]
+pub struct ControllerMetrics {
+    /// Time from a rollout's start (its new ReplicaSet) to verified/complete.
+    pub rollout_duration: Family<NamespaceLabels, Histogram>,
+}
+
+impl ControllerMetrics {
+    /// Creates the histogram and registers it in `r`.
+    pub fn register(r: &mut Registry) -> ControllerMetrics {
+        let m = ControllerMetrics {
+            rollout_duration: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(5.0, 2.0, 10))
+            }),
+        };
+        r.register_with_unit(
+            "deploy_rollout_duration",
+            "Time from a rollout's start (its new ReplicaSet's creation) to verified or complete.",
+            Unit::Seconds,
+            m.rollout_duration.clone(),
+        );
+        m
+    }
+}
+
+/// What must be recomputed after a batch of source events.
+#[derive(Debug, Default)]
+struct Dirty {
+    all: bool,
+    namespaces: std::collections::BTreeSet<String>,
+    /// Only the source status changed: publish, recompute nothing.
+    status: bool,
+}
+
+impl Dirty {
+    fn all() -> Dirty {
+        Dirty {
+            all: true,
+            ..Dirty::default()
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.all && !self.status && self.namespaces.is_empty()
+    }
+
+    fn add(&mut self, a: Affected) {
+        match a {
+            Affected::Nothing => {}
+            Affected::Namespace(ns) => {
+                self.namespaces.insert(ns);
+            }
+            Affected::All => self.all = true,
+        }
+    }
+}
+
+/// A rollout is done when its verdict is verified or complete.
+fn is_done(v: Verdict) -> bool {
+    matches!(v, Verdict::Verified | Verdict::Complete)
+}
+
+/// Why [`Controller::run_until`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopEnd {
+    /// The stop predicate held.
+    Done,
+    /// Every source is gone (shutting down).
+    SourcesGone,
+}
+
+/// The view, the verdicts computed from it, and where they are published.
+pub struct Controller {
+    view: ClusterView,
+    policy: Policy,
+    builds: Vec<Build>,
+    verdicts: BTreeMap<Key, Arc<DeploymentVerdict>>,
+    published: Arc<Published>,
+    fetcher: Option<LogFetcher>,
+    metrics: ControllerMetrics,
+    clock: Arc<dyn Clock>,
+    source_up: bool,
+    source_error: Option<String>,
+}
+
+impl Controller {
+    pub fn new(
+        policy: Policy,
+        published: Arc<Published>,
+        fetcher: Option<LogFetcher>,
+        metrics: ControllerMetrics,
+        clock: Arc<dyn Clock>,
+    ) -> Controller {
+        Controller {
+            view: ClusterView::new(),
+            policy,
+            builds: Vec::new(),
+            verdicts: BTreeMap::new(),
+            published,
+            fetcher,
+            metrics,
+            clock,
+            source_up: true,
+            source_error: None,
+        }
+    }
+
+    /// Applies source events in batches and recomputes after each batch, and everything every
+    /// `recheck`, until `done(self)` holds after a step or the sources are gone.
+    pub async fn run_until(
+        &mut self,
+        rx: &mut mpsc::Receiver<SourceEvent>,
+        recheck: Duration,
+        mut done: impl FnMut(&Controller) -> bool,
+    ) -> LoopEnd {
+        let mut tick = tokio::time::interval(recheck);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let mut dirty = Dirty::default();
+            tokio::select! {
+                ev = rx.recv() => {
+                    let Some(ev) = ev else { return LoopEnd::SourcesGone };
+                    self.apply(ev, &mut dirty);
+                    // Drain what is already queued, so a burst costs one recompute.
+                    while let Ok(ev) = rx.try_recv() {
+                        self.apply(ev, &mut dirty);
+                    }
+                }
+                _ = tick.tick() => dirty = Dirty::all(),
+            }
+            if !dirty.is_empty() {
+                let now = self.clock.now();
+                self.recompute(now, dirty);
+                self.published.judge_reports(now);
+            }
+            if done(self) {
+                return LoopEnd::Done;
+            }
+        }
+    }
+
+    /// Applies one source event and records what it makes dirty.
+    fn apply(&mut self, ev: SourceEvent, dirty: &mut Dirty) {
+        match ev {
+            SourceEvent::Up => {
+                if !self.source_up {
+                    dirty.status = true;
+                }
+                self.source_up = true;
+                self.source_error = None;
+            }
+            SourceEvent::Down { what, error } => {
+                if self.source_up {
+                    dirty.status = true;
+                }
+                self.source_up = false;
+                self.source_error = Some(format!("{what}: {error}"));
+            }
+            SourceEvent::Report(r) => {
+                self.published.submit_report(r, self.clock.now());
+            }
+            SourceEvent::Change(c) => dirty.add(self.view.apply(c)),
+        }
+    }
+
+    /// Recomputes what is dirty at `now`, publishes the snapshot and starts log fetches.
+    fn recompute(&mut self, now: Timestamp, dirty: Dirty) {
+        if dirty.all {
+            self.view.prune_events(now - EVENT_RETENTION);
+            self.builds = collect_builds(&self.view);
+            if let Some(f) = self.fetcher.as_mut() {
+                for want in logs_wanted(&self.view, &self.builds) {
+                    f.fetch(want.namespace, want.pod, want.pod_uid, want.container);
+                }
+            }
+        }
+        let mut next: BTreeMap<Key, Arc<DeploymentVerdict>> = if dirty.all {
+            BTreeMap::new()
+        } else {
+            self.verdicts
+                .iter()
+                .filter(|((ns, _), _)| !dirty.namespaces.contains(ns))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        for d in self.view.deployments() {
+            if !dirty.all && !dirty.namespaces.contains(&d.meta.namespace) {
+                continue;
+            }
+            let v = judge(&self.view, &self.builds, d, &self.policy, now);
+            let key = d.meta.key();
+            if let Some(prev) = self.verdicts.get(&key)
+                && !is_done(prev.verdict)
+                && prev.verdict != Verdict::Unknown
+                && is_done(v.verdict)
+                && let Some(started) = rollout::analyse(&self.view, d).started_at()
+            {
+                let secs = now.duration_since(started).as_secs_f64().max(0.0);
+                self.metrics
+                    .rollout_duration
+                    .get_or_create(&NamespaceLabels {
+                        namespace: d.meta.namespace.clone(),
+                    })
+                    .observe(secs);
+            }
+            next.insert(key, Arc::new(v));
+        }
+        self.verdicts = next;
+        self.publish(now);
+    }
+
+    fn publish(&self, now: Timestamp) {
+        let verdicts = self.verdicts.clone();
+        let counts = self.view.counts();
+        let (up, err) = (self.source_up, self.source_error.clone());
+        let synced = self.view.is_synced();
+        let unsynced = self.view.unsynced();
+        self.published.update(|s| {
+            s.now = now;
+            s.synced = synced;
+            s.unsynced = unsynced;
+            s.verdicts = verdicts;
+            s.object_counts = counts;
+            s.source_up = up;
+            s.source_error = err;
+        });
+    }
+
+    /// The view the verdicts are judged on.
+    pub fn view(&self) -> &ClusterView {
+        &self.view
+    }
+
+    /// The current verdicts.
+    pub fn verdicts(&self) -> impl Iterator<Item = &Arc<DeploymentVerdict>> {
+        self.verdicts.values()
+    }
+
+    /// Build log fetches not finished yet (their result may still change a verdict).
+    pub fn logs_in_flight(&self) -> usize {
+        self.fetcher.as_ref().map(|f| f.in_flight()).unwrap_or(0)
+    }
+
+    /// The last source error, while the source is down.
+    pub fn source_error(&self) -> Option<&str> {
+        self.source_error.as_deref()
+    }
+
+    /// The controller's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}

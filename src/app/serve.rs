@@ -1,0 +1,140 @@
+//! `serve`: the exporter. Starts the sources (live watchers and the Alertmanager poller, or a
+//! dump judged once), the controller loop, and the HTTP server with its metrics registry.
+
+use std::sync::Arc;
+
+use prometheus_client::registry::Registry;
+use tokio::sync::mpsc;
+
+use super::Error;
+use super::controller::{Controller, ControllerMetrics, SystemClock};
+use crate::config::ServeConfig;
+use crate::sinks::http::{self, RequestMetrics};
+use crate::sinks::metrics;
+use crate::sinks::published::{Published, SourceKind};
+use crate::sources::logs::LogFetcher;
+use crate::sources::{SourceEvent, SourceMetrics, alertmanager, live};
+
+/// Runs until SIGTERM or Ctrl-C.
+pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
+    let listen_error = |source| Error::Listen {
+        addr: cfg.listen,
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(listen_error)?;
+    let source = match cfg.dump {
+        Some(_) => SourceKind::Dump,
+        None => SourceKind::ApiServer,
+    };
+    let published = Arc::new(Published::new(source, cfg.report_window));
+    // One registry, each component registering what it counts (in the order of the goldens).
+    let mut registry = Registry::default();
+    let source_metrics = SourceMetrics::register(&mut registry);
+    let controller_metrics = ControllerMetrics::register(&mut registry);
+    published.report_metrics.register(&mut registry);
+    let requests = RequestMetrics::register(&mut registry);
+    metrics::register_state(&mut registry, published.clone());
+
+    let (tx, mut rx) = mpsc::channel(8192);
+    if let Some(am) = &cfg.alertmanager {
+        alertmanager::start(am.clone(), source_metrics.clone(), tx.clone());
+    }
+    let mut fetcher = None;
+    match &cfg.dump {
+        Some(dir) => {
+            let namespaces = &cfg.namespaces;
+            let judged = super::judge_dump(dir, cfg.now, &cfg.policy, |d| {
+                namespaces.is_empty() || namespaces.contains(&d.meta.namespace)
+            })?;
+            published.update(|s| {
+                s.now = judged.now;
+                s.synced = true;
+                s.unsynced = vec![];
+                s.verdicts = judged
+                    .verdicts
+                    .into_iter()
+                    .map(|v| ((v.namespace.clone(), v.name.clone()), Arc::new(v)))
+                    .collect();
+                s.object_counts = judged.counts;
+                s.warnings = judged.warnings;
+            });
+            tracing::info!(dump = %dir.display(), "serving the verdicts of a dump");
+        }
+        None => {
+            let client = live::client().await?;
+            live::start(
+                client.clone(),
+                &cfg.namespaces,
+                cfg.watch_nodes,
+                source_metrics.clone(),
+                tx.clone(),
+            );
+            live::probe(client.clone(), cfg.recheck_interval, tx.clone());
+            fetcher = Some(LogFetcher::new(
+                client,
+                cfg.log_concurrency,
+                source_metrics,
+                tx.clone(),
+            ));
+        }
+    }
+    drop(tx);
+    if cfg.dump.is_none() {
+        let mut controller = Controller::new(
+            cfg.policy.clone(),
+            published.clone(),
+            fetcher,
+            controller_metrics,
+            Arc::new(SystemClock),
+        );
+        let recheck = cfg.recheck_interval;
+        tokio::spawn(async move {
+            controller.run_until(&mut rx, recheck, |_| false).await;
+        });
+    } else {
+        // A dump never changes: only platform reports arrive, judged on its verdicts.
+        let published = published.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                if let SourceEvent::Report(r) = ev {
+                    published.submit_report(r, jiff::Timestamp::now());
+                }
+            }
+        });
+    }
+
+    tracing::info!(listen = %cfg.listen, "serving /metrics, /healthz, /readyz, /api/v1/verdicts");
+    axum::serve(
+        listener,
+        http::router(published, registry, requests, cfg.reports.clone()),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(listen_error)?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

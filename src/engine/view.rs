@@ -11,7 +11,8 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 
-use super::builds::{self, LogFacts};
+use super::builds::detect;
+use super::builds::log::LogFacts;
 use super::image::ImageId;
 
 /// `(namespace, name)`.
@@ -394,13 +395,12 @@ fn container_specs(cs: &[core::Container]) -> Vec<ContainerSpec> {
                 .cloned()
                 .collect();
             let image = c.image.clone().unwrap_or_default();
-            let keep = builds::may_be_build(&image, &argv);
+            let keep = detect::may_be_build(&image, &argv);
             ContainerSpec {
                 name: c.name.clone(),
                 no_push_env: keep
                     && c.env.iter().flatten().any(|e| {
-                        e.name == "KANIKO_NO_PUSH"
-                            && e.value.as_deref().is_some_and(|v| v == "true")
+                        detect::env_disables_push(&e.name, e.value.as_deref().unwrap_or(""))
                     }),
                 image,
                 argv: if keep { argv } else { Vec::new() },
@@ -553,11 +553,11 @@ impl PodInfo {
         self.init_containers.iter().chain(self.containers.iter())
     }
 
-    /// True when a container may be a build (it kept its argv, or runs a kaniko image): the
-    /// pods whose logs are worth reading and whose changes may decide any deployment.
+    /// True when a container may be a build (some builder recognises it): the pods whose logs
+    /// are worth reading and whose changes may decide any deployment.
     pub fn may_be_build(&self) -> bool {
         self.all_containers()
-            .any(|c| !c.argv.is_empty() || c.image.contains("kaniko"))
+            .any(|c| detect::may_be_build(&c.image, &c.argv))
     }
 
     /// The status of a container (init containers included) by name.

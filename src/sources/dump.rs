@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::engine::builds::{LogScanner, MAX_LINE_BYTES};
+use crate::engine::builds::{LogScanner, MAX_LINE_BYTES, is_build_pod};
 use crate::engine::view::{Change, Kind, Object};
 
 /// Why a dump could not be read. Each variant names the path.
@@ -91,7 +91,7 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
         stats.warnings.extend(file_stats.warnings);
         for obj in objects {
             if let Object::Pod(p) = &obj
-                && p.may_be_build()
+                && is_build_pod(p)
             {
                 builds.insert(
                     (p.meta.namespace.clone(), p.meta.name.clone()),

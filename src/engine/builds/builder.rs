@@ -1,0 +1,37 @@
+//! The builder abstraction: how a builder recognises its containers, what they push, whether
+//! the push is disabled. A leaf: it reads only image names and argv.
+
+/// The builders kube-verdict recognises; the `builder` label value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BuilderKind {
+    /// Kaniko, upstream and its maintained forks.
+    Kaniko,
+}
+
+impl BuilderKind {
+    /// The `builder` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuilderKind::Kaniko => "kaniko",
+        }
+    }
+}
+
+/// A builder recognises its build containers (by image and argv) and reads their destinations.
+pub trait Builder: Sync {
+    /// Which builder this is.
+    fn kind(&self) -> BuilderKind;
+    /// Label value for `builder`.
+    fn name(&self) -> &'static str {
+        self.kind().as_str()
+    }
+    /// Cheap test at projection time: could this container be one of this builder's builds?
+    /// Its argv is kept only when some builder says yes.
+    fn may_be_build(&self, image: &str, argv: &[String]) -> bool;
+    /// The destinations this container builds and pushes, if it is one of this builder's.
+    fn destinations(&self, image: &str, argv: &[String]) -> Option<Vec<String>>;
+    /// True when the container's args disable the push.
+    fn no_push(&self, argv: &[String]) -> bool;
+    /// True when this environment variable disables the push (read at projection time).
+    fn env_disables_push(&self, name: &str, value: &str) -> bool;
+}

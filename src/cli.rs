@@ -4,6 +4,24 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::{SignedDuration, Timestamp};
+
+/// Parses a duration flag: `90s`, `2m`, `1h30m`, `1.5h` or jiff's friendly format; never
+/// negative. A bad value is a usage error (exit 2).
+pub fn parse_duration(s: &str) -> Result<SignedDuration, String> {
+    let err = || format!("{s:?} is not a duration (examples: 90s, 2m, 1h30m)");
+    let d: SignedDuration = s.trim().parse().map_err(|_| err())?;
+    if d.is_negative() {
+        return Err(err());
+    }
+    Ok(d)
+}
+
+/// Parses an RFC 3339 time flag (`2026-11-20T10:15:00Z`).
+pub fn parse_time(s: &str) -> Result<Timestamp, String> {
+    s.parse()
+        .map_err(|_| format!("{s:?} is not an RFC 3339 time (example: 2026-11-20T10:15:00Z)"))
+}
 
 /// Tells the truth about Kubernetes deployments: did the image the build pushed reach the
 /// running pods, and if not, who has to act?
@@ -60,18 +78,16 @@ pub struct EngineArgs {
         long,
         value_name = "DURATION",
         default_value = "2m",
-        env = "KUBE_VERDICT_BLOCKED_AFTER"
-    )]
-    pub blocked_after: String,
+        env = "KUBE_VERDICT_BLOCKED_AFTER", value_parser = parse_duration)]
+    pub blocked_after: SignedDuration,
 
     /// How long a newer successful build may wait for its rollout before the pods are `stale`.
     #[arg(
         long,
         value_name = "DURATION",
         default_value = "5m",
-        env = "KUBE_VERDICT_ROLLOUT_GRACE"
-    )]
-    pub rollout_grace: String,
+        env = "KUBE_VERDICT_ROLLOUT_GRACE", value_parser = parse_duration)]
+    pub rollout_grace: SignedDuration,
 
     /// Whether builds of other tags in the same repository can decide a verdict.
     #[arg(long, value_enum, default_value_t = LinkBuildsArg::Exact, env = "KUBE_VERDICT_LINK_BUILDS")]
@@ -105,8 +121,8 @@ pub struct CheckArgs {
 
     /// The time to judge at (RFC 3339). Default for a dump: the newest timestamp in it, so the
     /// same dump always gives the same answer.
-    #[arg(long, value_name = "RFC3339")]
-    pub now: Option<String>,
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub now: Option<Timestamp>,
 
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
@@ -127,8 +143,8 @@ pub struct CheckArgs {
 
     /// How long `--wait` waits (e.g. `10m`); without `--wait`, how long to wait for the first
     /// list of the cluster (default 60s).
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<SignedDuration>,
 
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -150,8 +166,8 @@ pub struct ServeArgs {
     pub dump: Option<PathBuf>,
 
     /// With --dump: the time to judge at (RFC 3339); default the dump's newest timestamp.
-    #[arg(long, value_name = "RFC3339", requires = "dump")]
-    pub now: Option<String>,
+    #[arg(long, value_name = "RFC3339", requires = "dump", value_parser = parse_time)]
+    pub now: Option<Timestamp>,
 
     /// Watch only these namespaces (repeatable, or comma-separated); default all. Nodes are
     /// always watched cluster-wide.
@@ -170,9 +186,8 @@ pub struct ServeArgs {
         long,
         value_name = "DURATION",
         default_value = "15s",
-        env = "KUBE_VERDICT_RECHECK_INTERVAL"
-    )]
-    pub recheck_interval: String,
+        env = "KUBE_VERDICT_RECHECK_INTERVAL", value_parser = parse_duration)]
+    pub recheck_interval: SignedDuration,
 
     /// Build logs fetched at the same time, at most.
     #[arg(
@@ -203,8 +218,8 @@ pub struct ServeArgs {
     pub alertmanager_matcher: String,
 
     /// How often Alertmanager is polled.
-    #[arg(long, value_name = "DURATION", default_value = "15s")]
-    pub alertmanager_poll_interval: String,
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub alertmanager_poll_interval: SignedDuration,
 
     /// File holding the bearer token that `POST /api/v1/alertmanager/webhook` and
     /// `POST /api/v1/reports` require. Without it those endpoints answer 403.
@@ -216,9 +231,8 @@ pub struct ServeArgs {
         long,
         value_name = "DURATION",
         default_value = "30m",
-        env = "KUBE_VERDICT_REPORT_WINDOW"
-    )]
-    pub report_window: String,
+        env = "KUBE_VERDICT_REPORT_WINDOW", value_parser = parse_duration)]
+    pub report_window: SignedDuration,
 
     /// Alert label naming the namespace.
     #[arg(long, value_name = "LABEL", default_value = "namespace")]
@@ -238,4 +252,30 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration("90s").unwrap(),
+            SignedDuration::from_secs(90)
+        );
+        assert_eq!(parse_duration("2m").unwrap(), SignedDuration::from_mins(2));
+        assert_eq!(
+            parse_duration("1h30m").unwrap(),
+            SignedDuration::from_mins(90)
+        );
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("-5m").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

@@ -63,37 +63,29 @@ pub struct AlertmanagerPoll {
     pub labels: AlertLabels,
 }
 
-/// A flag value that cannot be used. Each variant says which flag and why.
+/// A flag value that cannot be used. Each variant says which flag and why. (Durations and
+/// times are parsed by clap: a bad one is a usage error before configuration.)
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A duration flag is not a duration like `90s`, `2m` or `1h30m`.
-    #[error("--{flag}: {value:?} is not a duration (examples: 90s, 2m, 1h30m)")]
-    Duration { flag: &'static str, value: String },
-    /// `--now` is not an RFC 3339 time.
-    #[error("--now: {0:?} is not an RFC 3339 time (example: 2026-11-20T10:15:00Z)")]
-    Now(String),
+    /// A duration flag is out of its range.
+    #[error("--{flag}: {value} is too short (at least {min})")]
+    TooShort {
+        flag: &'static str,
+        value: String,
+        min: &'static str,
+    },
     /// A target is not `deployment/NAME` or `NAME`.
     #[error("target {0:?}: expected deployment/NAME or NAME")]
     Target(String),
     /// The owners file cannot be read or holds an unknown cause or owner.
     #[error("--owners {path}: {message}")]
     Owners { path: PathBuf, message: String },
+    /// The token file cannot be read or is empty.
+    #[error("--token-file {path}: {message}")]
+    TokenFile { path: PathBuf, message: String },
     /// A combination that is not supported.
     #[error("{0}")]
     Unsupported(String),
-}
-
-/// Parses `90s`, `2m`, `1h30m`, `1.5h` or jiff's friendly format.
-pub fn parse_duration(flag: &'static str, s: &str) -> Result<SignedDuration, ConfigError> {
-    let err = || ConfigError::Duration {
-        flag,
-        value: s.to_string(),
-    };
-    let d: SignedDuration = s.trim().parse().map_err(|_| err())?;
-    if d.is_negative() {
-        return Err(err());
-    }
-    Ok(d)
 }
 
 /// Which namespaces to report.
@@ -137,8 +129,8 @@ fn policy(e: &EngineArgs) -> Result<Policy, ConfigError> {
         owners,
     } = e;
     Ok(Policy {
-        blocked_after: parse_duration("blocked-after", blocked_after)?,
-        rollout_grace: parse_duration("rollout-grace", rollout_grace)?,
+        blocked_after: *blocked_after,
+        rollout_grace: *rollout_grace,
         link_builds: match link_builds {
             LinkBuildsArg::Exact => LinkBuilds::Exact,
             LinkBuildsArg::Repository => LinkBuilds::Repository,
@@ -209,22 +201,11 @@ impl CheckConfig {
             timeout,
             engine,
         } = a;
-        let timeout = match &timeout {
-            Some(t) => Some(parse_duration("timeout", t)?),
-            None => None,
-        };
         if (wait || timeout.is_some()) && dump.is_some() {
             return Err(ConfigError::Unsupported(
                 "--wait and --timeout need a live cluster: a dump never changes".into(),
             ));
         }
-        let now = match now {
-            Some(s) => Some(
-                s.parse::<Timestamp>()
-                    .map_err(|_| ConfigError::Now(s.clone()))?,
-            ),
-            None => None,
-        };
         let scope = if all_namespaces || namespaces.is_empty() {
             Scope::All
         } else {
@@ -284,21 +265,20 @@ impl ServeConfig {
         };
         let token = match &token_file {
             Some(p) => {
-                let t = std::fs::read_to_string(p).map_err(|e| {
-                    ConfigError::Unsupported(format!("--token-file {}: {e}", p.display()))
-                })?;
+                let err = |message: String| ConfigError::TokenFile {
+                    path: p.clone(),
+                    message,
+                };
+                let t = std::fs::read_to_string(p).map_err(|e| err(e.to_string()))?;
                 let t = t.trim().to_string();
                 if t.is_empty() {
-                    return Err(ConfigError::Unsupported(format!(
-                        "--token-file {}: the file is empty",
-                        p.display()
-                    )));
+                    return Err(err("the file is empty".into()));
                 }
                 Some(t)
             }
             None => None,
         };
-        let poll = parse_duration("alertmanager-poll-interval", &alertmanager_poll_interval)?;
+        let poll = alertmanager_poll_interval;
         let alertmanager = match alertmanager_url {
             Some(url) => {
                 if !url.starts_with("http://") {
@@ -315,23 +295,18 @@ impl ServeConfig {
             }
             None => None,
         };
-        let recheck = parse_duration("recheck-interval", &recheck_interval)?;
+        let recheck = recheck_interval;
         if recheck.as_secs() < 1 {
-            return Err(ConfigError::Duration {
+            return Err(ConfigError::TooShort {
                 flag: "recheck-interval",
-                value: recheck_interval,
+                value: format!("{recheck:#}"),
+                min: "1s",
             });
         }
         Ok(ServeConfig {
             listen,
             dump,
-            now: match now {
-                Some(s) => Some(
-                    s.parse::<Timestamp>()
-                        .map_err(|_| ConfigError::Now(s.clone()))?,
-                ),
-                None => None,
-            },
+            now,
             namespaces: namespaces.into_iter().filter(|n| !n.is_empty()).collect(),
             policy: policy(&engine)?,
             recheck_interval: Duration::from_secs(recheck.as_secs() as u64),
@@ -342,7 +317,7 @@ impl ServeConfig {
                 labels,
                 max_body: max_body_bytes,
             },
-            report_window: parse_duration("report-window", &report_window)?,
+            report_window,
             alertmanager,
         })
     }
@@ -351,24 +326,6 @@ impl ServeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(
-            parse_duration("x", "90s").unwrap(),
-            SignedDuration::from_secs(90)
-        );
-        assert_eq!(
-            parse_duration("x", "2m").unwrap(),
-            SignedDuration::from_mins(2)
-        );
-        assert_eq!(
-            parse_duration("x", "1h30m").unwrap(),
-            SignedDuration::from_mins(90)
-        );
-        assert!(parse_duration("x", "soon").is_err());
-        assert!(parse_duration("x", "-5m").is_err());
-    }
 
     #[test]
     fn targets() {

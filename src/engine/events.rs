@@ -381,21 +381,6 @@ fn classify_taint_keys(keys: &[String]) -> (BlockerReason, bool) {
     (BlockerReason::UntoleratedTaint, custom)
 }
 
-/// The taint descriptions of nodes (for evidence when the message names none).
-pub fn describe_node_taints(nodes: &[&NodeInfo]) -> Vec<String> {
-    let mut v: Vec<String> = nodes
-        .iter()
-        .flat_map(|n| {
-            n.taints
-                .iter()
-                .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
-                .map(move |t| format!("{} {}={}:{}", n.name, t.key, t.value, t.effect))
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 /// Karpenter's `Failed to schedule pod, …` (it cannot create capacity for the pod).
 pub fn classify_karpenter_failure(message: &str) -> BlockerReason {
     let m = message.to_ascii_lowercase();

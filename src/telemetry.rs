@@ -15,7 +15,7 @@ pub fn init(service: bool) {
 }
 
 /// With `KUBE_VERDICT_PEAK_RSS=1`, prints the process's peak resident memory (VmHWM) to stderr:
-/// the figure `bench/check_dump.py` reports. A parent's `wait4` cannot give it, because the
+/// the figure `benches/check_dump.py` reports. A parent's `wait4` cannot give it, because the
 /// high-water mark of the forking process leaks into the child's.
 pub fn report_peak_rss() {
     if std::env::var_os("KUBE_VERDICT_PEAK_RSS").is_none() {

@@ -14,40 +14,6 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn golden(name: &str, actual: &str) {
-    let path = root().join("tests/golden").join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(
-        expected, actual,
-        "{name} differs; UPDATE_GOLDEN=1 cargo test --test metrics rewrites it"
-    );
-}
-
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {cmd}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Tools that CI installs (scripts/test.sh); a developer without them gets a loud skip.
-fn require(cmd: &str) -> bool {
-    if have(cmd) {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{cmd} is required in CI (scripts/test.sh installs it)"
-    );
-    eprintln!("SKIP: {cmd} not installed (bash scripts/test.sh installs it)");
-    false
-}
-
 fn dump_dir(name: &str) -> String {
     root()
         .join("tests/fixtures/scenarios")
@@ -89,7 +55,7 @@ fn exposition_goldens_pass_promtool() {
         assert!(om.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
         golden(&format!("metrics-{scenario}.om.txt"), &om);
 
-        if require("promtool") {
+        if require_tool("promtool") {
             let mut child = Command::new("promtool")
                 .args(["check", "metrics"])
                 .stdin(Stdio::piped())
@@ -136,7 +102,7 @@ fn every_exported_metric_is_documented_in_the_readme() {
 
 #[test]
 fn a_real_prometheus_scrapes_serve_and_answers_for_deploy_verdict() {
-    if !require("prometheus") {
+    if !require_tool("prometheus") {
         return;
     }
     let s = serve(None, &["--dump", &dump_dir("blocked-placement")]);

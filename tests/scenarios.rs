@@ -2,6 +2,8 @@
 //! report in tests/golden (`UPDATE_GOLDEN=1 cargo test --test scenarios` rewrites them), and the
 //! verdicts are asserted explicitly so that a golden can never bless a wrong answer.
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -10,6 +12,7 @@ use kube_verdict::config::{CheckConfig, Scope};
 use kube_verdict::engine::events::BlockerReason;
 use kube_verdict::engine::verdict::{LinkBuilds, Policy, Verdict};
 use kube_verdict::sinks::report::Report;
+use support::golden;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -35,37 +38,6 @@ fn run(rel: &str, policy: Policy) -> Report {
     std::env::set_current_dir(root()).unwrap();
     kube_verdict::app::check::check_dump(&config(Path::new(rel), policy), Path::new(rel))
         .unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-fn golden(name: &str, actual: &str) {
-    let path = root().join("tests/golden").join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "{} missing: run UPDATE_GOLDEN=1 cargo test --test scenarios",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let diff: Vec<String> = expected
-            .lines()
-            .zip(actual.lines())
-            .enumerate()
-            .filter(|(_, (a, b))| a != b)
-            .take(5)
-            .map(|(i, (a, b))| format!("line {}:\n  golden: {a}\n  actual: {b}", i + 1))
-            .collect();
-        panic!(
-            "{} differs from the golden file ({} vs {} lines):\n{}\nrun UPDATE_GOLDEN=1 cargo test --test scenarios if the change is intended",
-            name,
-            expected.lines().count(),
-            actual.lines().count(),
-            diff.join("\n")
-        );
-    }
 }
 
 /// (scenario, namespace/name, verdict, cause, owner)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: `kube-verdict check` on a generated dump of 5,000 pods and 50,000 events.
 
-    python3 bench/check_dump.py [--pods 5000] [--events-per-pod 10] [--runs 5]
+    python3 benches/check_dump.py [--pods 5000] [--events-per-pod 10] [--runs 5]
 
 Builds the release binary, writes the dump (kubectl cluster-info dump layout, built with
 tests/fixtures/k8sgen.py) to a temporary directory, runs `check -o json` on it several times and

@@ -12,7 +12,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::{Registry, Unit};
 
-use super::published::Published;
+use super::published::{Published, Snapshot};
 use crate::engine::verdict::Verdict;
 
 /// `(label, value)` pairs.
@@ -35,52 +35,74 @@ fn gauge(
     Ok(())
 }
 
+/// The rows of the four `deploy_*` state gauges.
+#[derive(Default)]
+struct DeployRows {
+    verdicts: Vec<(Labels, i64)>,
+    digest: Vec<(Labels, i64)>,
+    blockers: Vec<(Labels, i64)>,
+    builds: Vec<(Labels, i64)>,
+}
+
+fn deploy_rows(snap: &Snapshot) -> DeployRows {
+    let (mut verdicts, mut digest, mut blockers, mut builds) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for d in snap.verdicts.values() {
+        let base = || -> Labels {
+            vec![
+                ("namespace", d.namespace.clone()),
+                ("deployment", d.name.clone()),
+            ]
+        };
+        let mut l = base();
+        l.push(("image", d.image.clone()));
+        l.push(("verdict", d.verdict.as_str().to_string()));
+        l.push(("cause", d.cause.as_str().to_string()));
+        l.push(("owner", d.owner.as_str().to_string()));
+        verdicts.push((l, 1));
+        for c in &d.containers {
+            if let (Some(m), Some(_)) = (c.digest_match, &c.build) {
+                let mut l = base();
+                l.push(("container", c.name.clone()));
+                digest.push((l, m as i64));
+            }
+            if let Some(b) = &c.build
+                && let Some(dg) = &b.digest
+            {
+                let mut l = base();
+                l.push(("container", c.name.clone()));
+                l.push(("builder", b.builder.to_string()));
+                l.push(("digest", dg.clone()));
+                builds.push((l, 1));
+            }
+        }
+        // Only the primary reason: summing the series by owner must count each pod once.
+        if d.verdict == Verdict::Blocked {
+            for b in d.blockers.iter().filter(|b| b.primary) {
+                let mut l = base();
+                l.push(("reason", b.reason.as_str().to_string()));
+                l.push(("owner", b.owner.as_str().to_string()));
+                blockers.push((l, b.pods as i64));
+            }
+        }
+    }
+    DeployRows {
+        verdicts,
+        digest,
+        blockers,
+        builds,
+    }
+}
+
 impl Collector for StateCollector {
     fn encode(&self, mut enc: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let snap = self.0.snapshot();
-        let mut verdicts = Vec::new();
-        let mut digest = Vec::new();
-        let mut blockers = Vec::new();
-        let mut builds = Vec::new();
-        for d in snap.verdicts.values() {
-            let base = || -> Labels {
-                vec![
-                    ("namespace", d.namespace.clone()),
-                    ("deployment", d.name.clone()),
-                ]
-            };
-            let mut l = base();
-            l.push(("image", d.image.clone()));
-            l.push(("verdict", d.verdict.as_str().to_string()));
-            l.push(("cause", d.cause.as_str().to_string()));
-            l.push(("owner", d.owner.as_str().to_string()));
-            verdicts.push((l, 1));
-            for c in &d.containers {
-                if let (Some(m), Some(_)) = (c.digest_match, &c.build) {
-                    let mut l = base();
-                    l.push(("container", c.name.clone()));
-                    digest.push((l, m as i64));
-                }
-                if let Some(b) = &c.build
-                    && let Some(dg) = &b.digest
-                {
-                    let mut l = base();
-                    l.push(("container", c.name.clone()));
-                    l.push(("builder", b.builder.to_string()));
-                    l.push(("digest", dg.clone()));
-                    builds.push((l, 1));
-                }
-            }
-            // Only the primary reason: summing the series by owner must count each pod once.
-            if d.verdict == Verdict::Blocked {
-                for b in d.blockers.iter().filter(|b| b.primary) {
-                    let mut l = base();
-                    l.push(("reason", b.reason.as_str().to_string()));
-                    l.push(("owner", b.owner.as_str().to_string()));
-                    blockers.push((l, b.pods as i64));
-                }
-            }
-        }
+        let DeployRows {
+            verdicts,
+            digest,
+            blockers,
+            builds,
+        } = deploy_rows(&snap);
         gauge(
             &mut enc,
             "deploy_verdict",
@@ -105,53 +127,55 @@ impl Collector for StateCollector {
             "1 for the build a container is judged against, with its pushed digest.",
             builds,
         )?;
-        let objects = snap
-            .object_counts
-            .iter()
-            .map(|(k, n)| (vec![("resource", k.resource().to_string())], *n as i64))
-            .collect();
-        gauge(
-            &mut enc,
-            "kube_verdict_cached_objects",
-            "Objects held in the cluster view, by resource.",
-            objects,
-        )?;
-        gauge(
-            &mut enc,
-            "kube_verdict_synced",
-            "1 once every watched resource has been listed; verdicts are unknown/not_synced before.",
-            vec![(vec![], snap.synced as i64)],
-        )?;
-        gauge(
-            &mut enc,
-            "kube_verdict_source_up",
-            "1 while the source (API server or dump) answers; 0 while kube-verdict serves the last known verdicts.",
-            vec![(
-                vec![("source", snap.source.as_str().to_string())],
-                snap.source_up as i64,
-            )],
-        )?;
-        {
-            let mut fam = enc.encode_descriptor(
-                "kube_verdict_last_judged_timestamp",
-                "When the verdicts were last computed (Unix time).",
-                Some(&Unit::Seconds),
-                MetricType::Gauge,
-            )?;
-            ConstGauge::new(snap.now.as_second()).encode(fam.encode_family(&Vec::<(
-                &str,
-                String,
-            )>::new(
-            ))?)?;
-        }
-        gauge(
-            &mut enc,
-            "kube_verdict_build_info",
-            "kube-verdict's version.",
-            vec![(vec![("version", env!("CARGO_PKG_VERSION").to_string())], 1)],
-        )?;
-        Ok(())
+        encode_health(&mut enc, &snap)
     }
+}
+
+/// kube-verdict's own state: cached objects, sync, source health, last judgement, version.
+fn encode_health(enc: &mut DescriptorEncoder, snap: &Snapshot) -> Result<(), std::fmt::Error> {
+    let objects = snap
+        .object_counts
+        .iter()
+        .map(|(k, n)| (vec![("resource", k.resource().to_string())], *n as i64))
+        .collect();
+    gauge(
+        enc,
+        "kube_verdict_cached_objects",
+        "Objects held in the cluster view, by resource.",
+        objects,
+    )?;
+    gauge(
+        enc,
+        "kube_verdict_synced",
+        "1 once every watched resource has been listed; verdicts are unknown/not_synced before.",
+        vec![(vec![], snap.synced as i64)],
+    )?;
+    gauge(
+        enc,
+        "kube_verdict_source_up",
+        "1 while the source (API server or dump) answers; 0 while kube-verdict serves the last known verdicts.",
+        vec![(
+            vec![("source", snap.source.as_str().to_string())],
+            snap.source_up as i64,
+        )],
+    )?;
+    {
+        let mut fam = enc.encode_descriptor(
+            "kube_verdict_last_judged_timestamp",
+            "When the verdicts were last computed (Unix time).",
+            Some(&Unit::Seconds),
+            MetricType::Gauge,
+        )?;
+        ConstGauge::new(snap.now.as_second())
+            .encode(fam.encode_family(&Vec::<(&str, String)>::new())?)?;
+    }
+    gauge(
+        enc,
+        "kube_verdict_build_info",
+        "kube-verdict's version.",
+        vec![(vec![("version", env!("CARGO_PKG_VERSION").to_string())], 1)],
+    )?;
+    Ok(())
 }
 
 /// Registers the collector that renders the published snapshot at scrape time.

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::engine::verdict::{DeploymentVerdict, Verdict};
+use crate::engine::verdict::{ContainerVerdict, DeploymentVerdict, Verdict};
 
 /// The JSON document of `check -o json` and `GET /api/v1/verdicts`.
 #[derive(Debug, Serialize)]
@@ -43,153 +43,167 @@ impl Report {
     /// or `verbose`.
     pub fn to_text(&self, color: bool, verbose: bool) -> String {
         let mut s = String::new();
-        let paint = |v: Verdict, text: &str| -> String {
-            if !color {
-                return text.to_string();
-            }
-            let code = match v {
-                Verdict::Verified | Verdict::Complete => "32",
-                Verdict::Converging => "36",
-                Verdict::Unknown => "2",
-                Verdict::Stale => "33",
-                Verdict::Blocked | Verdict::Failed => "1;31",
-            };
-            format!("\x1b[{code}m{text}\x1b[0m")
-        };
+        let paint = Paint(color);
         let _ = writeln!(s, "kube-verdict at {}", self.now);
         if self.deployments.is_empty() {
             let _ = writeln!(s, "No deployments found in scope.");
         } else {
-            let w_ns = self
-                .deployments
-                .iter()
-                .map(|d| d.namespace.len())
-                .max()
-                .unwrap_or(0)
-                .max(9);
-            let w_name = self
-                .deployments
-                .iter()
-                .map(|d| d.name.len())
-                .max()
-                .unwrap_or(0)
-                .max(10);
-            let w_cause = self
-                .deployments
-                .iter()
-                .map(|d| d.cause.as_str().len())
-                .max()
-                .unwrap_or(0)
-                .max(5);
-            let _ = writeln!(s);
-            let _ = writeln!(
-                s,
-                "{:w_ns$}  {:w_name$}  {:10}  {:w_cause$}  OWNER",
-                "NAMESPACE", "DEPLOYMENT", "VERDICT", "CAUSE"
-            );
-            for d in &self.deployments {
-                let verdict = format!("{:10}", d.verdict.as_str());
-                let _ = writeln!(
-                    s,
-                    "{:w_ns$}  {:w_name$}  {}  {:w_cause$}  {}",
-                    d.namespace,
-                    d.name,
-                    paint(d.verdict, &verdict),
-                    d.cause.as_str(),
-                    d.owner.as_str()
-                );
-            }
+            self.write_table(&mut s, paint);
         }
         let single = self.deployments.len() == 1;
         for d in &self.deployments {
             if d.verdict == Verdict::Verified && !single && !verbose {
                 continue;
             }
-            let _ = writeln!(s);
-            let head = format!(
-                "{}/{}: {} ({}, owner {})",
+            write_details(&mut s, d, paint);
+        }
+        self.write_warnings(&mut s);
+        s
+    }
+
+    /// One line per deployment: namespace, name, verdict, cause, owner.
+    fn write_table(&self, s: &mut String, paint: Paint) {
+        let width = |f: fn(&DeploymentVerdict) -> usize, min: usize| {
+            self.deployments.iter().map(f).max().unwrap_or(0).max(min)
+        };
+        let w_ns = width(|d| d.namespace.len(), 9);
+        let w_name = width(|d| d.name.len(), 10);
+        let w_cause = width(|d| d.cause.as_str().len(), 5);
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "{:w_ns$}  {:w_name$}  {:10}  {:w_cause$}  OWNER",
+            "NAMESPACE", "DEPLOYMENT", "VERDICT", "CAUSE"
+        );
+        for d in &self.deployments {
+            let verdict = format!("{:10}", d.verdict.as_str());
+            let _ = writeln!(
+                s,
+                "{:w_ns$}  {:w_name$}  {}  {:w_cause$}  {}",
                 d.namespace,
                 d.name,
-                d.verdict.as_str(),
+                paint.verdict(d.verdict, &verdict),
                 d.cause.as_str(),
                 d.owner.as_str()
             );
-            let _ = writeln!(s, "{}", paint(d.verdict, &head));
-            let _ = writeln!(s, "  {}", d.summary);
-            if let Some(n) = &d.next_step {
-                let _ = writeln!(s, "  next step: {n}");
-            }
-            for c in &d.containers {
-                let build = match &c.build {
-                    Some(b) => format!(
-                        "build {} {}{}",
-                        b.pod,
-                        b.status.as_str(),
-                        b.digest
-                            .as_deref()
-                            .map(|d| format!(" {}", short(d)))
-                            .unwrap_or_default()
-                    ),
-                    None => "no build known".to_string(),
-                };
-                let running = if c.running_digests.is_empty() {
-                    "no registry digest reported".to_string()
-                } else {
-                    c.running_digests
-                        .iter()
-                        .map(|d| short(d))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
-                let m = match c.digest_match {
-                    Some(true) => "match",
-                    Some(false) => "MISMATCH",
-                    None => "not judged",
-                };
-                let _ = writeln!(
-                    s,
-                    "  container {} ({}): {build}; running {running}; {m}",
-                    c.name, c.image
-                );
-            }
-            if !d.blockers.is_empty() {
-                let _ = writeln!(s, "  blockers:");
-                for b in &d.blockers {
-                    let _ = writeln!(
-                        s,
-                        "    {}{} owner={} pods={} nodes={} since={}",
-                        if b.primary { "* " } else { "  " },
-                        b.reason.as_str(),
-                        b.owner.as_str(),
-                        b.pods,
-                        b.nodes,
-                        b.since.map(|t| t.to_string()).unwrap_or_else(|| "?".into())
-                    );
-                }
-            }
-            if !d.evidence.is_empty() {
-                let _ = writeln!(s, "  evidence:");
-                for e in &d.evidence {
-                    let _ = writeln!(s, "    - {e}");
-                }
-            }
         }
-        if !self.warnings.is_empty() {
-            let _ = writeln!(s);
-            let _ = writeln!(s, "warnings ({}):", self.warnings.len());
-            for w in self.warnings.iter().take(20) {
-                let _ = writeln!(s, "  - {w}");
-            }
-            if self.warnings.len() > 20 {
-                let _ = writeln!(
-                    s,
-                    "  ... and {} more (see -o json)",
-                    self.warnings.len() - 20
-                );
-            }
-        }
-        s
     }
+
+    /// The first 20 warnings, and how many more there are.
+    fn write_warnings(&self, s: &mut String) {
+        if self.warnings.is_empty() {
+            return;
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(s, "warnings ({}):", self.warnings.len());
+        for w in self.warnings.iter().take(20) {
+            let _ = writeln!(s, "  - {w}");
+        }
+        if self.warnings.len() > 20 {
+            let _ = writeln!(
+                s,
+                "  ... and {} more (see -o json)",
+                self.warnings.len() - 20
+            );
+        }
+    }
+}
+
+/// Colours verdicts on a terminal (ANSI), or not.
+#[derive(Debug, Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn verdict(self, v: Verdict, text: &str) -> String {
+        if !self.0 {
+            return text.to_string();
+        }
+        let code = match v {
+            Verdict::Verified | Verdict::Complete => "32",
+            Verdict::Converging => "36",
+            Verdict::Unknown => "2",
+            Verdict::Stale => "33",
+            Verdict::Blocked | Verdict::Failed => "1;31",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+}
+
+/// A deployment's details: heading, summary, next step, containers, blockers, evidence.
+fn write_details(s: &mut String, d: &DeploymentVerdict, paint: Paint) {
+    let _ = writeln!(s);
+    let head = format!(
+        "{}/{}: {} ({}, owner {})",
+        d.namespace,
+        d.name,
+        d.verdict.as_str(),
+        d.cause.as_str(),
+        d.owner.as_str()
+    );
+    let _ = writeln!(s, "{}", paint.verdict(d.verdict, &head));
+    let _ = writeln!(s, "  {}", d.summary);
+    if let Some(n) = &d.next_step {
+        let _ = writeln!(s, "  next step: {n}");
+    }
+    for c in &d.containers {
+        write_container(s, c);
+    }
+    if !d.blockers.is_empty() {
+        let _ = writeln!(s, "  blockers:");
+        for b in &d.blockers {
+            let _ = writeln!(
+                s,
+                "    {}{} owner={} pods={} nodes={} since={}",
+                if b.primary { "* " } else { "  " },
+                b.reason.as_str(),
+                b.owner.as_str(),
+                b.pods,
+                b.nodes,
+                b.since.map(|t| t.to_string()).unwrap_or_else(|| "?".into())
+            );
+        }
+    }
+    if !d.evidence.is_empty() {
+        let _ = writeln!(s, "  evidence:");
+        for e in &d.evidence {
+            let _ = writeln!(s, "    - {e}");
+        }
+    }
+}
+
+/// `container NAME (IMAGE): build …; running …; match|MISMATCH|not judged`.
+fn write_container(s: &mut String, c: &ContainerVerdict) {
+    let build = match &c.build {
+        Some(b) => format!(
+            "build {} {}{}",
+            b.pod,
+            b.status.as_str(),
+            b.digest
+                .as_deref()
+                .map(|d| format!(" {}", short(d)))
+                .unwrap_or_default()
+        ),
+        None => "no build known".to_string(),
+    };
+    let running = if c.running_digests.is_empty() {
+        "no registry digest reported".to_string()
+    } else {
+        c.running_digests
+            .iter()
+            .map(|d| short(d))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let m = match c.digest_match {
+        Some(true) => "match",
+        Some(false) => "MISMATCH",
+        None => "not judged",
+    };
+    let _ = writeln!(
+        s,
+        "  container {} ({}): {build}; running {running}; {m}",
+        c.name, c.image
+    );
 }
 
 /// `sha256:` and 12 hex digits.

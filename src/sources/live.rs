@@ -204,36 +204,8 @@ async fn watch_one(
                 }
             }
             Err(e) => {
-                let class = match &e {
-                    watcher::Error::InitialListFailed(_) => "list",
-                    watcher::Error::WatchStartFailed(_) => "watch_start",
-                    watcher::Error::WatchError(_) => "watch_error",
-                    watcher::Error::WatchFailed(_) => "watch",
-                    watcher::Error::NoResourceVersion => "no_resource_version",
-                };
-                metrics
-                    .source_errors
-                    .get_or_create(&SourceErrorLabels {
-                        resource,
-                        error: class,
-                    })
-                    .inc();
-                let forbidden = matches!(
-                    &e,
-                    watcher::Error::InitialListFailed(kube::Error::Api(s))
-                        | watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 403
-                );
-                if forbidden {
-                    let _ = tx.send(SourceEvent::Change(Change::Forbidden(kind))).await;
-                }
-                tracing::warn!(resource = %resource, error = %e, "watch failed; retrying with backoff");
                 down = true;
-                let _ = tx
-                    .send(SourceEvent::Down {
-                        what: resource.to_string(),
-                        error: e.to_string(),
-                    })
-                    .await;
+                report_error(kind, &metrics, &tx, e).await;
                 None
             }
         };
@@ -243,6 +215,46 @@ async fn watch_one(
             return; // the engine loop is gone: shutting down
         }
     }
+}
+
+/// Counts a watcher error, marks the kind forbidden on a 403, and tells the controller the
+/// source is down (the watcher retries with backoff).
+async fn report_error(
+    kind: Kind,
+    metrics: &SourceMetrics,
+    tx: &mpsc::Sender<SourceEvent>,
+    e: watcher::Error,
+) {
+    let resource = kind.resource();
+    let class = match &e {
+        watcher::Error::InitialListFailed(_) => "list",
+        watcher::Error::WatchStartFailed(_) => "watch_start",
+        watcher::Error::WatchError(_) => "watch_error",
+        watcher::Error::WatchFailed(_) => "watch",
+        watcher::Error::NoResourceVersion => "no_resource_version",
+    };
+    metrics
+        .source_errors
+        .get_or_create(&SourceErrorLabels {
+            resource,
+            error: class,
+        })
+        .inc();
+    let forbidden = matches!(
+        &e,
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+            | watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 403
+    );
+    if forbidden {
+        let _ = tx.send(SourceEvent::Change(Change::Forbidden(kind))).await;
+    }
+    tracing::warn!(resource = %resource, error = %e, "watch failed; retrying with backoff");
+    let _ = tx
+        .send(SourceEvent::Down {
+            what: resource.to_string(),
+            error: e.to_string(),
+        })
+        .await;
 }
 
 /// Probes `GET /version` every `interval`: watches that are merely quiet send nothing, so only a

@@ -195,6 +195,26 @@ fn parse_destinations(dests: &[String]) -> Vec<ImageRef> {
         .collect()
 }
 
+/// Why a build container that exited non-zero failed, when its log said nothing: the last
+/// lines of its termination message, or its exit code and reason.
+fn termination_failure(
+    container: &str,
+    exit_code: i32,
+    message: &str,
+    reason: &str,
+) -> Vec<String> {
+    let m = message.trim();
+    if !m.is_empty() && Digest::parse(m).is_none() {
+        let mut lines: Vec<String> = m.lines().rev().take(3).map(str::to_string).collect();
+        lines.reverse();
+        lines
+    } else {
+        vec![format!(
+            "container {container} exited with code {exit_code} ({reason})"
+        )]
+    }
+}
+
 fn pod_build(
     view: &ClusterView,
     pod: &PodInfo,
@@ -258,16 +278,7 @@ fn pod_build(
                 (BuildStatus::Succeeded, *finished_at, d)
             } else {
                 if fatal_lines.is_empty() {
-                    let m = message.trim();
-                    if !m.is_empty() && Digest::parse(m).is_none() {
-                        fatal_lines.extend(m.lines().rev().take(3).map(str::to_string));
-                        fatal_lines.reverse();
-                    } else {
-                        fatal_lines.push(format!(
-                            "container {} exited with code {exit_code} ({reason})",
-                            c.name
-                        ));
-                    }
+                    fatal_lines = termination_failure(&c.name, *exit_code, message, reason);
                 }
                 (BuildStatus::Failed, *finished_at, None)
             }

@@ -393,3 +393,98 @@ fn a_forbidden_list_makes_verdicts_unknown_forbidden_until_rbac_is_fixed() {
         Duration::from_secs(40),
     );
 }
+
+/// A failure of one watch (pods) while every other watch and the `/version` probe are fine:
+/// `source_up` is 0 and `/readyz` names the resource for as long as it fails, and both come back
+/// after it heals (DESIGN §8: up only while every watch of every resource is healthy).
+#[test]
+fn a_partial_watch_failure_is_never_green() {
+    let fake = FakeApi::spawn();
+    seed_start(&fake);
+    let s = serve(Some(&fake.kubeconfig()), &[]);
+    wait_verdict(
+        s.addr,
+        "shop",
+        "checkout",
+        "converging/build_running",
+        LIMIT,
+    );
+    let up = || metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}");
+    let pods_healthy = || metric(s.addr, "kube_verdict_watch_healthy{resource=\"pod\"}");
+    wait_until("source up", LIMIT, || up() == Some(1.0));
+    assert_eq!(pods_healthy(), Some(1.0));
+
+    fake.faults(|f| f.watch_errors = vec![Res::Pods]);
+    fake.drop_watches();
+    wait_until("pods watch unhealthy", LIMIT, || {
+        pods_healthy() == Some(0.0)
+    });
+    // Sampled for 5 s: never green while the pods watch keeps failing (the probe answers).
+    for _ in 0..10 {
+        assert_eq!(up(), Some(0.0), "source_up while the pods watch fails");
+        assert_eq!(pods_healthy(), Some(0.0));
+        assert_eq!(
+            metric(
+                s.addr,
+                "kube_verdict_watch_healthy{resource=\"deployment\"}"
+            ),
+            Some(1.0),
+            "the other watches stay healthy"
+        );
+        let (code, _, body) = http_get(s.addr, "/readyz", None).unwrap();
+        assert_eq!(code, 200, "the last verdicts are still served");
+        assert!(body.contains("unhealthy watches: pod"), "{body}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    fake.faults(|f| f.watch_errors.clear());
+    wait_until("source up again", LIMIT, || up() == Some(1.0));
+    assert_eq!(pods_healthy(), Some(1.0));
+    assert_eq!(http_get(s.addr, "/readyz", None).unwrap().2, "ready\n");
+}
+
+/// An etcd restore: the API server comes back with lower resourceVersions, so resuming a watch
+/// answers `504 Too large resource version`. kube-verdict lists again (counted as a restart) and
+/// sees the change made meanwhile; a 410 sent as an HTTP status (not an ERROR event) after a
+/// compaction is relisted at once too.
+#[test]
+fn resource_versions_going_backwards_and_410_statuses_relist() {
+    let fake = FakeApi::spawn();
+    seed_start(&fake);
+    let s = serve(Some(&fake.kubeconfig()), &[]);
+    wait_verdict(
+        s.addr,
+        "shop",
+        "checkout",
+        "converging/build_running",
+        LIMIT,
+    );
+    let restarts = || {
+        metric(
+            s.addr,
+            "kube_verdict_watch_restarts_total{resource=\"pod\"}",
+        )
+        .unwrap_or(0.0)
+    };
+    let before = restarts();
+
+    fake.restore(3);
+    seed_finish(&fake);
+    wait_verdict(s.addr, "shop", "checkout", "verified/digest_match", LIMIT);
+    assert!(
+        restarts() > before,
+        "a relist after 'too large resource version'"
+    );
+
+    let before = restarts();
+    fake.faults(|f| f.gone_as_status = true);
+    fake.compact();
+    fake.delete("Deployment", "shop", "checkout");
+    wait_until("the deployment's verdict is gone", LIMIT, || {
+        verdict_of(s.addr, "shop", "checkout").is_none()
+    });
+    assert!(restarts() > before, "a relist after an HTTP 410");
+    wait_until("source up", LIMIT, || {
+        metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}") == Some(1.0)
+    });
+}

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use crate::engine::builds::{Build, collect_builds, logs_wanted};
 use crate::engine::rollout;
 use crate::engine::verdict::{DeploymentVerdict, Policy, Verdict, judge};
-use crate::engine::view::{Affected, ClusterView, Key};
+use crate::engine::view::{Affected, ClusterView, Key, Kind};
 use crate::sinks::published::Published;
 use crate::sources::SourceEvent;
 use crate::sources::logs::LogFetcher;
@@ -128,8 +128,10 @@ pub struct Controller {
     fetcher: Option<LogFetcher>,
     metrics: ControllerMetrics,
     clock: Arc<dyn Clock>,
-    source_up: bool,
-    source_error: Option<String>,
+    /// The `/version` probe's last answer: None while it answers, else its error.
+    probe_error: Option<String>,
+    /// The watches whose last request failed, with the error, until their next completed list.
+    failing_watches: BTreeMap<(Kind, Option<String>), String>,
 }
 
 impl Controller {
@@ -149,8 +151,8 @@ impl Controller {
             fetcher,
             metrics,
             clock,
-            source_up: true,
-            source_error: None,
+            probe_error: None,
+            failing_watches: BTreeMap::new(),
         }
     }
 
@@ -192,24 +194,55 @@ impl Controller {
     fn apply(&mut self, ev: SourceEvent, dirty: &mut Dirty) {
         match ev {
             SourceEvent::Up => {
-                if !self.source_up {
-                    dirty.status = true;
-                }
-                self.source_up = true;
-                self.source_error = None;
+                dirty.status |= self.probe_error.take().is_some();
             }
             SourceEvent::Down { what, error } => {
-                if self.source_up {
-                    dirty.status = true;
-                }
-                self.source_up = false;
-                self.source_error = Some(format!("{what}: {error}"));
+                let error = format!("{what}: {error}");
+                dirty.status |= self.probe_error.as_ref() != Some(&error);
+                self.probe_error = Some(error);
+            }
+            SourceEvent::WatchHealth {
+                kind,
+                namespace,
+                error,
+            } => {
+                let key = (kind, namespace);
+                let changed = match error {
+                    None => self.failing_watches.remove(&key).is_some(),
+                    Some(e) => self.failing_watches.insert(key, e).is_none(),
+                };
+                dirty.status |= changed;
             }
             SourceEvent::Report(r) => {
                 self.published.submit_report(r, self.clock.now());
             }
             SourceEvent::Change(c) => dirty.add(self.view.apply(c)),
         }
+    }
+
+    /// Each watched kind and whether all its watches are healthy: listed, and no failure since.
+    fn watch_health(&self) -> Vec<(Kind, bool)> {
+        let unsynced = self.view.unsynced();
+        Kind::ALL
+            .into_iter()
+            .map(|k| {
+                let failing = self.failing_watches.keys().any(|(f, _)| *f == k);
+                (k, !failing && !unsynced.contains(&k))
+            })
+            .collect()
+    }
+
+    /// The first failing watch or the probe's error, for `/readyz` and `check`'s messages.
+    fn source_error_text(&self) -> Option<String> {
+        let watch = self
+            .failing_watches
+            .iter()
+            .next()
+            .map(|((k, ns), e)| match ns {
+                Some(ns) => format!("{} in {ns}: {e}", k.resource()),
+                None => format!("{}: {e}", k.resource()),
+            });
+        self.probe_error.clone().or(watch)
     }
 
     /// Recomputes what is dirty at `now`, publishes the snapshot and starts log fetches.
@@ -261,7 +294,10 @@ impl Controller {
     fn publish(&self, now: Timestamp) {
         let verdicts = self.verdicts.clone();
         let counts = self.view.counts();
-        let (up, err) = (self.source_up, self.source_error.clone());
+        let health = self.watch_health();
+        // Up only while the probe answers and every watch of every resource is healthy.
+        let up = self.probe_error.is_none() && health.iter().all(|(_, ok)| *ok);
+        let err = self.source_error_text();
         let synced = self.view.is_synced();
         let unsynced = self.view.unsynced();
         self.published.update(|s| {
@@ -272,6 +308,7 @@ impl Controller {
             s.object_counts = counts;
             s.source_up = up;
             s.source_error = err;
+            s.watch_health = health;
         });
     }
 
@@ -290,9 +327,9 @@ impl Controller {
         self.fetcher.as_ref().map(|f| f.in_flight()).unwrap_or(0)
     }
 
-    /// The last source error, while the source is down.
-    pub fn source_error(&self) -> Option<&str> {
-        self.source_error.as_deref()
+    /// The last source error (a failing watch, or the probe), while there is one.
+    pub fn source_error(&self) -> Option<String> {
+        self.source_error_text()
     }
 
     /// The controller's clock.

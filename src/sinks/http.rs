@@ -270,17 +270,29 @@ async fn readyz(State(app): State<App>) -> Response {
         )
             .into_response();
     }
-    match (&s.source_up, &s.source_error) {
-        (false, Some(e)) => (
-            StatusCode::OK,
-            format!(
-                "ready, but the source is down; serving the verdicts of {}: {e}\n",
-                s.now
-            ),
-        )
-            .into_response(),
-        _ => (StatusCode::OK, "ready\n").into_response(),
+    if s.source_up {
+        return (StatusCode::OK, "ready\n").into_response();
     }
+    let failing: Vec<&str> = s
+        .watch_health
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(k, _)| k.resource())
+        .collect();
+    let watches = if failing.is_empty() {
+        String::new()
+    } else {
+        format!("; unhealthy watches: {}", failing.join(", "))
+    };
+    (
+        StatusCode::OK,
+        format!(
+            "ready, but the source is down; serving the verdicts of {}{watches}: {}\n",
+            s.now,
+            s.source_error.as_deref().unwrap_or("unknown error")
+        ),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -153,12 +153,26 @@ fn encode_health(enc: &mut DescriptorEncoder, snap: &Snapshot) -> Result<(), std
     gauge(
         enc,
         "kube_verdict_source_up",
-        "1 while the source (API server or dump) answers; 0 while kube-verdict serves the last known verdicts.",
+        "1 only while the source answers and every watch of every resource is healthy; 0 while kube-verdict serves verdicts it cannot refresh.",
         vec![(
             vec![("source", snap.source.as_str().to_string())],
             snap.source_up as i64,
         )],
     )?;
+    // Live only: a dump has no watches, so it has no series (and no family) here.
+    if !snap.watch_health.is_empty() {
+        let rows = snap
+            .watch_health
+            .iter()
+            .map(|(k, ok)| (vec![("resource", k.resource().to_string())], *ok as i64))
+            .collect();
+        gauge(
+            enc,
+            "kube_verdict_watch_healthy",
+            "1 while every watch of the resource is healthy: listed, and no failed list or watch request since.",
+            rows,
+        )?;
+    }
     {
         let mut fam = enc.encode_descriptor(
             "kube_verdict_last_judged_timestamp",

@@ -51,6 +51,9 @@ pub struct Snapshot {
     pub source_error: Option<String>,
     /// Problems met reading a dump.
     pub warnings: Vec<String>,
+    /// Live only: each watched kind and whether every watch of it is healthy (listed, and no
+    /// failed request since). Empty for a dump.
+    pub watch_health: Vec<(Kind, bool)>,
 }
 
 /// Labels of the platform report counters.
@@ -141,6 +144,7 @@ impl Published {
                 source_up: true,
                 source_error: None,
                 warnings: Vec::new(),
+                watch_health: Vec::new(),
             })),
             ledger: Mutex::new(Ledger::new(report_window)),
             report_metrics: ReportMetrics::default(),

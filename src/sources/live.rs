@@ -5,6 +5,9 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
@@ -12,7 +15,6 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, Pod};
 use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject};
-use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use tokio::sync::mpsc;
 
@@ -28,10 +30,17 @@ pub enum LiveError {
 }
 
 /// Builds a client the way kubectl would: `KUBECONFIG`/`~/.kube/config`, else in-cluster.
+///
+/// The client's own retry of 429/503/504 is off: it retries up to 15 times over minutes, which
+/// would hide an outage from the health signals and keep a watch resuming from a resourceVersion
+/// the server answers "Too large resource version" (504) for. Watches are listed again with
+/// their own short backoff instead, and log fetches retry a bounded number of times.
 pub async fn client() -> Result<Client, LiveError> {
-    Client::try_default()
+    let mut config = kube::Config::infer()
         .await
-        .map_err(|e| LiveError::Config(e.to_string()))
+        .map_err(|e| LiveError::Config(e.to_string()))?;
+    config.default_retry = false;
+    Client::try_from(config).map_err(|e| LiveError::Config(e.to_string()))
 }
 
 fn resource(kind: Kind) -> ApiResource {
@@ -118,6 +127,44 @@ pub fn start(
     }
 }
 
+/// How soon a watch is listed again after an error: exponential from 0.5 s to 8 s with jitter,
+/// without end (a watch never gives up). Short enough that the truth is back within seconds of
+/// a healed link; reset by every completed list.
+fn relist_backoff() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::new()
+        .with_min_delay(Duration::from_millis(500))
+        .with_max_delay(Duration::from_secs(8))
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+/// True when the watch must be listed again at once: its resourceVersion is gone (HTTP 410 on
+/// the watch request, or a 410 ERROR event inside the stream, as the real API server sends it
+/// after a compaction), or it is ahead of the server ("Too large resource version", after an
+/// etcd restore). Resuming from that resourceVersion would fail for ever.
+pub fn must_relist_now(e: &watcher::Error) -> bool {
+    let status = match e {
+        watcher::Error::WatchError(s) => Some(&**s),
+        watcher::Error::WatchStartFailed(kube::Error::Api(s))
+        | watcher::Error::WatchFailed(kube::Error::Api(s))
+        | watcher::Error::InitialListFailed(kube::Error::Api(s)) => Some(&**s),
+        _ => None,
+    };
+    status.is_some_and(|s| {
+        s.code == 410
+            || s.reason == "Expired"
+            || s.reason == "Gone"
+            || s.message.contains("Too large resource version")
+            || s.message.contains("too old resource version")
+    })
+}
+
+/// One watch (a kind, in one namespace or everywhere). Every error ends the watch: it is listed
+/// again after [`relist_backoff`] (at once for [`must_relist_now`] errors), because a completed
+/// list is the only point where a watch is known to be healthy again (kube-runtime's watcher
+/// resumes silently). The controller hears `WatchHealth` after every completed list and every
+/// error, so `kube_verdict_source_up` and `/readyz` never say healthy for a failing watch.
 async fn watch_one(
     kind: Kind,
     ns: Option<String>,
@@ -126,101 +173,121 @@ async fn watch_one(
     tx: mpsc::Sender<SourceEvent>,
     pending: Arc<std::sync::Mutex<HashMap<Kind, usize>>>,
 ) {
-    let resource = kind.resource();
     let mut first_list = true;
-    let mut down = false;
-    let stream = watcher::watcher(api, watcher::Config::default().page_size(500)).default_backoff();
-    futures::pin_mut!(stream);
-    while let Some(item) = stream.next().await {
-        let change = match item {
-            Ok(ev) => {
-                if down {
-                    down = false;
-                    let _ = tx.send(SourceEvent::Up).await;
+    let mut backoff = relist_backoff();
+    let mut failures_in_a_row = 0u32;
+    loop {
+        let stream = watcher::watcher(api.clone(), watcher::Config::default().page_size(500));
+        futures::pin_mut!(stream);
+        let mut delay = None;
+        while let Some(item) = stream.next().await {
+            let ev = match item {
+                Ok(ev) => ev,
+                Err(e) => {
+                    failures_in_a_row += 1;
+                    delay = Some(if must_relist_now(&e) && failures_in_a_row == 1 {
+                        Duration::ZERO
+                    } else {
+                        backoff.next().unwrap_or(Duration::from_secs(8))
+                    });
+                    report_error(kind, &ns, &metrics, &tx, e).await;
+                    break;
                 }
-                match ev {
-                    Event::Init => {
-                        metrics
-                            .watch_restarts
-                            .get_or_create(&ResourceLabels { resource })
-                            .inc();
-                        Some(Change::Relist(kind, ns.clone()))
-                    }
-                    Event::InitApply(o) | Event::Apply(o) => {
-                        metrics
-                            .watch_events
-                            .get_or_create(&WatchEventLabels {
-                                resource,
-                                r#type: "apply",
-                            })
-                            .inc();
-                        match project(kind, o) {
-                            Ok(obj) => Some(Change::Apply(obj)),
-                            Err(e) => {
-                                tracing::warn!(kind = e.kind, object = %e.name, problem = %e.problem, "skipping object");
-                                metrics
-                                    .skipped_objects
-                                    .get_or_create(&ResourceLabels { resource })
-                                    .inc();
-                                None
-                            }
-                        }
-                    }
-                    Event::InitDone => {
-                        let _ = tx
-                            .send(SourceEvent::Change(Change::RelistDone(kind, ns.clone())))
-                            .await;
-                        if first_list {
-                            first_list = false;
-                            let last = {
-                                let mut p = match pending.lock() {
-                                    Ok(p) => p,
-                                    Err(p) => p.into_inner(),
-                                };
-                                let n = p.entry(kind).or_default();
-                                *n = n.saturating_sub(1);
-                                *n == 0
-                            };
-                            if last {
-                                let _ = tx.send(SourceEvent::Change(Change::Synced(kind))).await;
-                            }
-                        }
-                        None
-                    }
-                    Event::Delete(o) => {
-                        metrics
-                            .watch_events
-                            .get_or_create(&WatchEventLabels {
-                                resource,
-                                r#type: "delete",
-                            })
-                            .inc();
-                        let key = (
-                            o.metadata.namespace.clone().unwrap_or_default(),
-                            o.metadata.name.clone().unwrap_or_default(),
-                        );
-                        Some(Change::Delete(kind, key))
-                    }
+            };
+            let listed = matches!(ev, Event::InitDone);
+            let change = watch_change(kind, &ns, &metrics, ev);
+            if let Some(c) = change
+                && tx.send(SourceEvent::Change(c)).await.is_err()
+            {
+                return; // the controller is gone: shutting down
+            }
+            if listed {
+                failures_in_a_row = 0;
+                backoff = relist_backoff();
+                let health = SourceEvent::WatchHealth {
+                    kind,
+                    namespace: ns.clone(),
+                    error: None,
+                };
+                if tx.send(health).await.is_err() {
+                    return;
+                }
+                if std::mem::take(&mut first_list) && last_of_kind(&pending, kind) {
+                    let _ = tx.send(SourceEvent::Change(Change::Synced(kind))).await;
                 }
             }
-            Err(e) => {
-                down = true;
-                report_error(kind, &metrics, &tx, e).await;
-                None
+        }
+        if tx.is_closed() {
+            return;
+        }
+        tokio::time::sleep(delay.unwrap_or(Duration::ZERO)).await;
+    }
+}
+
+/// Counts down the watches of `kind` still listing for the first time; true for the last one.
+fn last_of_kind(pending: &std::sync::Mutex<HashMap<Kind, usize>>, kind: Kind) -> bool {
+    let mut p = match pending.lock() {
+        Ok(p) => p,
+        Err(p) => p.into_inner(),
+    };
+    let n = p.entry(kind).or_default();
+    *n = n.saturating_sub(1);
+    *n == 0
+}
+
+/// The change a watcher event means, counted.
+fn watch_change(
+    kind: Kind,
+    ns: &Option<String>,
+    metrics: &SourceMetrics,
+    ev: Event<DynamicObject>,
+) -> Option<Change> {
+    let resource = kind.resource();
+    let count = |r#type| {
+        metrics
+            .watch_events
+            .get_or_create(&WatchEventLabels { resource, r#type })
+            .inc();
+    };
+    match ev {
+        Event::Init => {
+            metrics
+                .watch_restarts
+                .get_or_create(&ResourceLabels { resource })
+                .inc();
+            Some(Change::Relist(kind, ns.clone()))
+        }
+        Event::InitApply(o) | Event::Apply(o) => {
+            count("apply");
+            match project(kind, o) {
+                Ok(obj) => Some(Change::Apply(obj)),
+                Err(e) => {
+                    tracing::warn!(kind = e.kind, object = %e.name, problem = %e.problem, "skipping object");
+                    metrics
+                        .skipped_objects
+                        .get_or_create(&ResourceLabels { resource })
+                        .inc();
+                    None
+                }
             }
-        };
-        if let Some(c) = change
-            && tx.send(SourceEvent::Change(c)).await.is_err()
-        {
-            return; // the engine loop is gone: shutting down
+        }
+        Event::InitDone => Some(Change::RelistDone(kind, ns.clone())),
+        Event::Delete(o) => {
+            count("delete");
+            let key = (
+                o.metadata.namespace.clone().unwrap_or_default(),
+                o.metadata.name.clone().unwrap_or_default(),
+            );
+            Some(Change::Delete(kind, key))
         }
     }
 }
 
-/// Counts a watcher error, marks the kind forbidden on a 403, and tells the controller the
-/// source is down (the watcher retries with backoff).
+/// Counts a watcher error, marks the kind forbidden on a 403, and tells the controller this
+/// watch is unhealthy until its next completed list.
 async fn report_error(
     kind: Kind,
+    ns: &Option<String>,
     metrics: &SourceMetrics,
     tx: &mpsc::Sender<SourceEvent>,
     e: watcher::Error,
@@ -248,27 +315,37 @@ async fn report_error(
     if forbidden {
         let _ = tx.send(SourceEvent::Change(Change::Forbidden(kind))).await;
     }
-    tracing::warn!(resource = %resource, error = %e, "watch failed; retrying with backoff");
+    tracing::warn!(resource = %resource, namespace = ns.as_deref().unwrap_or(""), error = %e,
+        "watch failed; listing again");
     let _ = tx
-        .send(SourceEvent::Down {
-            what: resource.to_string(),
-            error: e.to_string(),
+        .send(SourceEvent::WatchHealth {
+            kind,
+            namespace: ns.clone(),
+            error: Some(e.to_string()),
         })
         .await;
 }
 
-/// Probes `GET /version` every `interval`: watches that are merely quiet send nothing, so only a
-/// probe can tell that an API server which failed is answering again.
-pub fn probe(client: Client, interval: std::time::Duration, tx: mpsc::Sender<SourceEvent>) {
+/// How long the `/version` probe may take: a black-holed link (connections open, no byte passes)
+/// is down after this, not after the client's read timeout.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Probes `GET /version` every `interval` (each try bounded by [`PROBE_TIMEOUT`]): a watch on a
+/// black-holed link hangs silently until its idle timeout, so only a probe notices it soon.
+pub fn probe(client: Client, interval: Duration, tx: mpsc::Sender<SourceEvent>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
         loop {
             tick.tick().await;
-            let ev = match client.apiserver_version().await {
-                Ok(_) => SourceEvent::Up,
-                Err(e) => SourceEvent::Down {
+            let ev = match tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await {
+                Ok(Ok(_)) => SourceEvent::Up,
+                Ok(Err(e)) => SourceEvent::Down {
                     what: "version".into(),
                     error: e.to_string(),
+                },
+                Err(_) => SourceEvent::Down {
+                    what: "version".into(),
+                    error: format!("no answer within {}s", PROBE_TIMEOUT.as_secs()),
                 },
             };
             if tx.send(ev).await.is_err() {

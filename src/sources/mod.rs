@@ -8,7 +8,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 
 use crate::engine::ledger::PlatformReport;
-use crate::engine::view::Change;
+use crate::engine::view::{Change, Kind};
 
 pub mod alertmanager;
 pub mod dump;
@@ -26,10 +26,17 @@ pub enum SourceEvent {
     Change(Change),
     /// A platform failure report (polled from Alertmanager) to record and judge.
     Report(PlatformReport),
-    /// The API server answered again (after an error).
+    /// A watch (a kind, in one namespace or everywhere) completed a list (`error: None`: it is
+    /// healthy), or failed (it is unhealthy until its next completed list). The last verdicts
+    /// stay served meanwhile.
+    WatchHealth {
+        kind: Kind,
+        namespace: Option<String>,
+        error: Option<String>,
+    },
+    /// The API server answered the `/version` probe.
     Up,
-    /// A watch or the health probe failed; watches are retried with backoff. The last verdicts
-    /// stay served. `what` is the resource (or `version` for the probe).
+    /// The `/version` probe failed or timed out. `what` is `version`.
     Down { what: String, error: String },
 }
 

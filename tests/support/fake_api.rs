@@ -104,6 +104,11 @@ pub struct Faults {
     pub hold_lists: Vec<Res>,
     /// Lists and watches of these resources answer 403 (RBAC without the verb).
     pub forbid: Vec<Res>,
+    /// Watch requests of these resources answer 500 (lists still work): a partial failure.
+    pub watch_errors: Vec<Res>,
+    /// An expired resourceVersion is answered with an HTTP 410 status on the watch request
+    /// instead of a 410 ERROR event inside the stream (some proxies and older servers).
+    pub gone_as_status: bool,
 }
 
 struct Stored {
@@ -271,6 +276,19 @@ impl FakeApi {
         let mut g = self.lock();
         g.rv += 1;
         g.compacted = g.rv;
+        g.history.clear();
+        g.watch_epoch += 1;
+        drop(g);
+        self.changed.notify_waiters();
+    }
+
+    /// An etcd restore from a backup: the server's resourceVersion goes back to `rv`, history is
+    /// lost and open watches close. A watch from a newer resourceVersion than the server's then
+    /// gets `504 Too large resource version`, as kube-apiserver answers it.
+    pub fn restore(&self, rv: u64) {
+        let mut g = self.lock();
+        g.rv = rv;
+        g.compacted = 0;
         g.history.clear();
         g.watch_epoch += 1;
         drop(g);
@@ -492,10 +510,39 @@ async fn watch(
         .unwrap_or(290)
         .min(30);
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(64);
-    let expired = {
+    let (expired, current, failing, gone_as_status) = {
         let g = fake.lock();
-        from < g.compacted
+        (
+            from < g.compacted,
+            g.rv,
+            g.faults.watch_errors.contains(&res),
+            g.faults.gone_as_status,
+        )
     };
+    if failing {
+        return status(
+            500,
+            "InternalError",
+            "Internal error occurred: watch chan error: etcdserver: no leader",
+        );
+    }
+    if from > current {
+        return status(
+            504,
+            "Timeout",
+            &format!("Timeout: Too large resource version: {from}, current: {current}"),
+        );
+    }
+    if expired && gone_as_status {
+        return status(
+            410,
+            "Expired",
+            &format!(
+                "too old resource version: {from} ({})",
+                fake.lock().compacted
+            ),
+        );
+    }
     if expired {
         let line = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "metadata": {},
             "status": "Failure", "message": format!("too old resource version: {from} ({})", fake.lock().compacted),

@@ -193,6 +193,7 @@ pub const EXPORTED_METRICS: &[&str] = &[
     "kube_verdict_cached_objects",
     "kube_verdict_synced",
     "kube_verdict_source_up",
+    "kube_verdict_watch_healthy",
     "kube_verdict_last_judged_timestamp_seconds",
     "kube_verdict_build_info",
 ];

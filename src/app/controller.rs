@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use crate::engine::builds::{Build, collect_builds, logs_wanted};
 use crate::engine::rollout;
 use crate::engine::verdict::{DeploymentVerdict, Policy, Verdict, judge};
-use crate::engine::view::{Affected, ClusterView, Key, Kind};
+use crate::engine::view::{Affected, Change, ClusterView, Key, Kind};
 use crate::sinks::published::Published;
 use crate::sources::SourceEvent;
 use crate::sources::logs::LogFetcher;
@@ -251,8 +251,19 @@ impl Controller {
             self.view.prune_events(now - EVENT_RETENTION);
             self.builds = collect_builds(&self.view);
             if let Some(f) = self.fetcher.as_mut() {
-                for want in logs_wanted(&self.view, &self.builds) {
-                    f.fetch(want.namespace, want.pod, want.pod_uid, want.container);
+                let wanted: Vec<_> = logs_wanted(&self.view, &self.builds)
+                    .map(|w| {
+                        f.fetch(w.namespace, w.pod, w.pod_uid, w.container);
+                        Change::PodLogPending {
+                            namespace: w.namespace.to_string(),
+                            pod: w.pod.to_string(),
+                            container: w.container.to_string(),
+                        }
+                    })
+                    .collect();
+                // Judged below as pending, never as a definite verdict without the digest.
+                for c in wanted {
+                    self.view.apply(c);
                 }
             }
         }

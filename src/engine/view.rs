@@ -165,12 +165,38 @@ pub enum Change {
     /// until it is listed.
     Forbidden(Kind),
     /// Facts read from one container's log (a build's `Pushed` line, its fatal errors).
+    /// Ignored when the pod is no longer in the view.
     PodLog {
         namespace: String,
         pod: String,
         container: String,
         facts: LogFacts,
     },
+    /// A container's log is being fetched: until it is read, its build's digest is pending.
+    PodLogPending {
+        namespace: String,
+        pod: String,
+        container: String,
+    },
+    /// A container's log cannot be read (403, gone, or transient errors past the retries):
+    /// its build's digest stays unavailable. `reason` is for evidence.
+    PodLogUnavailable {
+        namespace: String,
+        pod: String,
+        container: String,
+        reason: String,
+    },
+}
+
+/// What the view knows of one container's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogState {
+    /// Being fetched.
+    Pending,
+    /// Read: what it says.
+    Read(LogFacts),
+    /// Cannot be read, and why.
+    Unavailable(String),
 }
 
 /// A projected object.
@@ -934,7 +960,7 @@ pub struct ClusterView {
     event_index: HashMap<(IStr, String), InvolvedKey>,
     /// Repeated event strings, stored once.
     interned: std::collections::HashSet<IStr>,
-    logs: HashMap<(String, String, String), LogFacts>,
+    logs: HashMap<(String, String, String), LogState>,
     synced: BTreeSet<Kind>,
     /// Kinds the API server refused to list.
     forbidden: BTreeSet<Kind>,
@@ -993,9 +1019,18 @@ impl ClusterView {
                 pod,
                 container,
                 facts,
-            } => {
-                self.logs.insert((namespace, pod, container), facts);
-            }
+            } => self.set_log(namespace, pod, container, LogState::Read(facts)),
+            Change::PodLogPending {
+                namespace,
+                pod,
+                container,
+            } => self.set_log(namespace, pod, container, LogState::Pending),
+            Change::PodLogUnavailable {
+                namespace,
+                pod,
+                container,
+                reason,
+            } => self.set_log(namespace, pod, container, LogState::Unavailable(reason)),
         }
         affected
     }
@@ -1026,7 +1061,9 @@ impl ClusterView {
             Change::RelistDone(..)
             | Change::Synced(_)
             | Change::Forbidden(_)
-            | Change::PodLog { .. } => Affected::All,
+            | Change::PodLog { .. }
+            | Change::PodLogPending { .. }
+            | Change::PodLogUnavailable { .. } => Affected::All,
         }
     }
 
@@ -1119,6 +1156,14 @@ impl ClusterView {
                     self.event_index.remove(&(gone.namespace, gone.name));
                 }
             }
+        }
+    }
+
+    /// Records a log's state, only while its pod is in the view (a log that arrives after its
+    /// pod was deleted is dropped, so log state is pruned with its pod).
+    fn set_log(&mut self, namespace: String, pod: String, container: String, state: LogState) {
+        if self.pods.contains_key(&(namespace.clone(), pod.clone())) {
+            self.logs.insert((namespace, pod, container), state);
         }
     }
 
@@ -1250,6 +1295,15 @@ impl ClusterView {
 
     /// Facts read from a container's log, if a log was read.
     pub fn log_facts(&self, namespace: &str, pod: &str, container: &str) -> Option<&LogFacts> {
+        match self.log_state(namespace, pod, container) {
+            Some(LogState::Read(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// What is known of a container's log: nothing (never asked for), pending, read, or
+    /// unavailable.
+    pub fn log_state(&self, namespace: &str, pod: &str, container: &str) -> Option<&LogState> {
         self.logs.get(&(
             namespace.to_string(),
             pod.to_string(),

@@ -1,7 +1,11 @@
-//! Build logs: fetches a finished build pod's log once per pod UID, a few at a time, and sends
-//! what the log scanner found as a `Change::PodLog`.
+//! Build logs: fetches a finished build pod's log once per pod UID, a few at a time, retrying
+//! transient failures a bounded number of times, and sends what the log scanner found as a
+//! `Change::PodLog` (or `Change::PodLogUnavailable` when it cannot be read).
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
@@ -16,6 +20,52 @@ use crate::engine::view::Change;
 pub const LOG_LIMIT_BYTES: i64 = 8 * 1024 * 1024;
 /// Most lines of a build log read.
 pub const LOG_TAIL_LINES: i64 = 20_000;
+
+/// How long one log request may take.
+pub const LOG_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// Retries of a transient log fetch failure (5xx, 429, network, timeout) after the first try.
+pub const LOG_FETCH_RETRIES: usize = 5;
+
+/// 1 s, 2 s, 4 s, 8 s, 16 s with jitter: a build log that fails for half a minute (an API
+/// server restarting) is still read.
+fn log_fetch_backoff() -> ExponentialBuilder {
+    ExponentialBuilder::new()
+        .with_min_delay(Duration::from_secs(1))
+        .with_max_delay(Duration::from_secs(16))
+        .with_max_times(LOG_FETCH_RETRIES)
+        .with_jitter()
+}
+
+/// Why a log fetch failed.
+#[derive(Debug, thiserror::Error)]
+enum FetchError {
+    /// The API server (or the kubelet behind it) answered with an error, or the request failed.
+    #[error(transparent)]
+    Api(kube::Error),
+    /// No answer within [`LOG_FETCH_TIMEOUT`].
+    #[error("no answer within {}s", LOG_FETCH_TIMEOUT.as_secs())]
+    Timeout,
+}
+
+impl FetchError {
+    /// 403 (no `pods/log` RBAC), 404 and 400 (the pod or container is gone) are final; server
+    /// errors, throttling, network errors and timeouts are worth another try.
+    fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Api(kube::Error::Api(s)) => s.code >= 500 || s.code == 429,
+            FetchError::Api(_) | FetchError::Timeout => true,
+        }
+    }
+
+    /// The `result` label of `kube_verdict_log_fetches_total`.
+    fn result_label(&self) -> &'static str {
+        match self {
+            FetchError::Api(kube::Error::Api(s)) if s.code == 403 => "forbidden",
+            FetchError::Api(kube::Error::Api(s)) if s.code == 404 || s.code == 400 => "gone",
+            _ => "error",
+        }
+    }
+}
 
 /// Fetches finished build pods' logs, once per pod UID, a few at a time.
 pub struct LogFetcher {
@@ -76,36 +126,55 @@ impl LogFetcher {
                 tail_lines: Some(LOG_TAIL_LINES),
                 ..LogParams::default()
             };
-            match api.logs(&pod, &params).await {
+            let who = format!("{ns}/{pod}");
+            let read = || async {
+                match tokio::time::timeout(LOG_FETCH_TIMEOUT, api.logs(&pod, &params)).await {
+                    Ok(r) => r.map_err(FetchError::Api),
+                    Err(_) => Err(FetchError::Timeout),
+                }
+            };
+            let result = read
+                .retry(log_fetch_backoff())
+                .when(FetchError::is_transient)
+                .notify(|e, after| {
+                    metrics
+                        .log_fetches
+                        .get_or_create(&LogFetchLabels { result: "retry" })
+                        .inc();
+                    tracing::info!(pod = %who, container = %container, error = %e,
+                        retry_in_ms = after.as_millis() as u64, "build log fetch failed; retrying");
+                })
+                .await;
+            let change = match result {
                 Ok(text) => {
                     metrics
                         .log_fetches
                         .get_or_create(&LogFetchLabels { result: "ok" })
                         .inc();
-                    let facts = LogScanner::scan(&text);
-                    let _ = tx
-                        .send(SourceEvent::Change(Change::PodLog {
-                            namespace: ns,
-                            pod,
-                            container,
-                            facts,
-                        }))
-                        .await;
+                    Change::PodLog {
+                        namespace: ns,
+                        pod,
+                        container,
+                        facts: LogScanner::scan(&text),
+                    }
                 }
                 Err(e) => {
-                    let result = match &e {
-                        kube::Error::Api(s) if s.code == 403 => "forbidden",
-                        kube::Error::Api(s) if s.code == 404 || s.code == 400 => "gone",
-                        _ => "error",
-                    };
+                    let result = e.result_label();
                     metrics
                         .log_fetches
                         .get_or_create(&LogFetchLabels { result })
                         .inc();
-                    tracing::warn!(pod = %format!("{ns}/{pod}"), container = %container, result, error = %e,
+                    tracing::warn!(pod = %who, container = %container, result, error = %e,
                         "cannot read build log; the build's digest stays unavailable");
+                    Change::PodLogUnavailable {
+                        namespace: ns,
+                        pod,
+                        container,
+                        reason: e.to_string(),
+                    }
                 }
-            }
+            };
+            let _ = tx.send(SourceEvent::Change(change)).await;
         });
     }
 }

@@ -95,6 +95,8 @@ pub struct Faults {
     pub throttle: u32,
     /// Pod log requests answer 403 (RBAC without `pods/log`).
     pub logs_forbidden: bool,
+    /// The next N pod log requests answer 500 (the kubelet behind the API server failing).
+    pub log_errors: u32,
     /// Every response is delayed this long.
     pub delay: Duration,
     /// Every request answers 500 (the API server, or etcd behind it, is unavailable). Not 503:
@@ -392,7 +394,15 @@ async fn handle(State(fake): State<FakeApi>, req: Request) -> Response {
         let (Some(ns), Some(pod)) = (ns, name) else {
             return status(404, "NotFound", "no pod");
         };
-        let g = fake.lock();
+        let mut g = fake.lock();
+        if g.faults.log_errors > 0 {
+            g.faults.log_errors -= 1;
+            return status(
+                500,
+                "InternalError",
+                "Get \"https://10.0.3.7:10250/containerLogs/ci/build/kaniko\": dial tcp 10.0.3.7:10250: connect: connection refused",
+            );
+        }
         if g.faults.logs_forbidden {
             return status(
                 403,

@@ -167,7 +167,7 @@ pub struct LogRequest<'a> {
 }
 
 /// The build logs to read: finished builds whose digest is not known from their termination
-/// message or a result, and whose log was not read yet.
+/// message or a result, and whose log was never asked for (not pending, read or unavailable).
 pub fn logs_wanted<'a>(
     view: &'a ClusterView,
     builds: &'a [Build],
@@ -178,7 +178,7 @@ pub fn logs_wanted<'a>(
             b.status != BuildStatus::Running
                 && b.digest.is_none()
                 && !b.pod_uid.is_empty()
-                && view.log_facts(&b.namespace, &b.pod, &b.container).is_none()
+                && view.log_state(&b.namespace, &b.pod, &b.container).is_none()
         })
         .map(|b| LogRequest {
             namespace: &b.namespace,

@@ -1,0 +1,92 @@
+//! Wording: how verdicts are told to people (summaries, next steps, evidence lines, times and
+//! durations). Nothing here decides a verdict.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::super::builds::Build;
+use super::super::events::BlockerReason;
+
+pub(super) fn fmt_ts(t: Option<Timestamp>) -> String {
+    t.map(|t| t.strftime("%H:%M:%S").to_string())
+        .unwrap_or_else(|| "an unknown time".into())
+}
+
+/// `2m30s`-style durations for people.
+pub fn human(d: SignedDuration) -> String {
+    let s = d.as_secs().max(0);
+    if s >= 3600 {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
+pub(super) fn dest_names(b: &Build) -> String {
+    b.destinations
+        .iter()
+        .map(|d| d.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn blocker_next_step(
+    r: BlockerReason,
+    ns: &str,
+    name: &str,
+    pod: Option<&str>,
+) -> String {
+    use BlockerReason as R;
+    let describe = match pod {
+        Some(p) => format!("kubectl describe pod -n {ns} {p}"),
+        None => format!("kubectl describe rs -n {ns} -l app={name}"),
+    };
+    match r {
+        R::InsufficientCpu
+        | R::InsufficientMemory
+        | R::InsufficientEphemeralStorage
+        | R::InsufficientResource
+        | R::TooManyPods => {
+            format!(
+                "Add nodes (check the cluster autoscaler's node group limits) or lower the pods' requests; {describe}"
+            )
+        }
+        R::NodesUnschedulable => "Uncordon or repair the nodes: kubectl get nodes".to_string(),
+        R::UntoleratedTaint => format!(
+            "Add the toleration for the tainted pool to the deployment, or schedule elsewhere; {describe}"
+        ),
+        R::NodeAffinityMismatch
+        | R::PodAffinityMismatch
+        | R::PodAntiAffinityConflict
+        | R::TopologySpreadMismatch
+        | R::NoFreePorts => {
+            format!("Relax the deployment's placement rules or add matching nodes; {describe}")
+        }
+        R::VolumeNodeAffinityConflict | R::UnboundPvc => {
+            format!("kubectl get pvc -n {ns}; {describe}")
+        }
+        R::SandboxCreationFailed => {
+            format!("Check the CNI plugin and free pod IPs on the node; {describe}")
+        }
+        R::VolumeMountFailed => format!("Check the volume attachment and CSI driver; {describe}"),
+        R::ImagePullNetwork => {
+            format!("Check the nodes' route, DNS and TLS to the registry; {describe}")
+        }
+        R::ImagePullUnauthorized => {
+            format!("Fix the image pull secret or the registry permissions; {describe}")
+        }
+        R::ImagePullRateLimited => {
+            "Authenticate pulls or use a registry mirror; wait for the rate limit to reset"
+                .to_string()
+        }
+        R::QuotaExceeded => format!("kubectl describe resourcequota -n {ns}"),
+        R::AdmissionDenied => {
+            format!("kubectl get events -n {ns} --field-selector reason=FailedCreate")
+        }
+        R::ImageNotFound | R::InvalidImageName => format!(
+            "Fix the image reference in deployment/{name}: kubectl -n {ns} get deployment {name} -o jsonpath='{{.spec.template.spec.containers[*].image}}'"
+        ),
+        R::Other => describe,
+    }
+}

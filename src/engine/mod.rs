@@ -5,6 +5,7 @@ pub mod builds;
 pub mod events;
 pub mod image;
 pub mod rollout;
+mod testing;
 pub mod verdict;
 pub mod view;
 

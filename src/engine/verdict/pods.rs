@@ -364,3 +364,222 @@ pub(super) fn failing_container(view: &ClusterView, ns: &str, pod: &str) -> Stri
         .map(|s| format!(" -c {}", s.name))
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::events::{BlockerReason, Owner};
+    use crate::engine::testing::*;
+    use crate::engine::verdict::{Cause, Policy, Verdict};
+    use jiff::SignedDuration;
+
+    /// `shop/checkout` rolling out its one new pod `checkout-1`, as `p` shows it.
+    fn rolling(p: PodBuilder) -> Cluster {
+        cluster(deployment("shop", "checkout").rolling(1, 0)).pod(p)
+    }
+
+    fn pod_event(reason: &str, message: &str) -> EventBuilder {
+        event("shop", "Pod", "checkout-1", reason, message)
+    }
+
+    fn checkout() -> PodBuilder {
+        pod("shop", "checkout-1")
+    }
+
+    #[test]
+    fn a_crash_loop_that_persisted_is_failed() {
+        let v = rolling(
+            checkout()
+                .waiting("CrashLoopBackOff")
+                .restarted(4, "Error", 1, ago(200)),
+        )
+        .event(pod_event("BackOff", "Back-off restarting failed container").first(ago(400)))
+        .verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Failed, Cause::CrashLoop, Owner::Application)
+        );
+        assert!(
+            v.summary
+                .starts_with("1 pod of the new rollout crash-loops"),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.summary.contains("(last exit: Error, code 1)"),
+            "{}",
+            v.summary
+        );
+        assert_eq!(
+            v.next_step.as_deref(),
+            Some("kubectl logs -n shop checkout-1 -c app --previous")
+        );
+    }
+
+    #[test]
+    fn a_young_crash_loop_is_converging() {
+        let v = rolling(
+            checkout()
+                .started(ago(50))
+                .waiting("CrashLoopBackOff")
+                .restarted(1, "Error", 1, ago(20)),
+        )
+        .verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Converging, Cause::RolloutProgressing, Owner::None)
+        );
+        assert!(
+            v.summary.starts_with("Pods are held for less than 2m00s"),
+            "{}",
+            v.summary
+        );
+    }
+
+    #[test]
+    fn a_crash_loop_of_oom_kills_is_oom_killed() {
+        let v = rolling(checkout().waiting("CrashLoopBackOff").restarted(
+            3,
+            "OOMKilled",
+            137,
+            ago(300),
+        ))
+        .verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Failed, Cause::OomKilled, Owner::Application)
+        );
+        assert!(
+            v.next_step
+                .as_deref()
+                .unwrap()
+                .starts_with("Raise the memory limit")
+        );
+    }
+
+    #[test]
+    fn running_unready_after_an_oom_kill_is_oom_killed() {
+        let v = rolling(
+            checkout()
+                .running()
+                .restarted(1, "OOMKilled", 137, ago(300)),
+        )
+        .verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Failed, Cause::OomKilled, Owner::Application)
+        );
+    }
+
+    #[test]
+    fn a_container_config_error_is_failed() {
+        let v = rolling(checkout().waiting("CreateContainerConfigError")).verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Failed, Cause::ConfigError, Owner::Application)
+        );
+        assert_eq!(
+            v.next_step.as_deref(),
+            Some("kubectl describe pod -n shop checkout-1")
+        );
+    }
+
+    #[test]
+    fn a_missing_config_map_mount_is_a_config_error() {
+        let v = rolling(checkout().waiting("ContainerCreating"))
+            .event(
+                pod_event(
+                    "FailedMount",
+                    "MountVolume.SetUp failed for volume \"cfg\" : configmap \"checkout\" not found",
+                )
+                .first(ago(300)),
+            )
+            .verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Failed, Cause::ConfigError, Owner::Application)
+        );
+    }
+
+    #[test]
+    fn failing_readiness_probes_are_failed() {
+        let v = rolling(checkout().running())
+            .event(
+                pod_event(
+                    "Unhealthy",
+                    "Readiness probe failed: HTTP probe failed with statuscode: 503",
+                )
+                .first(ago(300)),
+            )
+            .verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Failed, Cause::ReadinessFailing, Owner::Application)
+        );
+        assert!(v.summary.contains("never becomes ready"), "{}", v.summary);
+    }
+
+    #[test]
+    fn a_pull_in_progress_is_converging_pulling_image() {
+        let v = rolling(checkout().waiting("ContainerCreating"))
+            .event(
+                pod_event(
+                    "Pulling",
+                    "Pulling image \"registry.example.com/shop/checkout:1.8.0\"",
+                )
+                .source("kubelet"),
+            )
+            .verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Converging, Cause::PullingImage, Owner::None)
+        );
+    }
+
+    #[test]
+    fn a_running_pod_not_ready_yet_is_starting() {
+        let v = rolling(checkout().running()).verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Converging, Cause::Starting, Owner::None)
+        );
+        assert_eq!(
+            v.summary,
+            "0 of 1 new pods ready, the others are starting; wait."
+        );
+    }
+
+    /// An image pull refused 401 since `since`.
+    fn pull_refused(since: i64) -> Cluster {
+        rolling(checkout().waiting("ImagePullBackOff")).event(
+            pod_event(
+                "Failed",
+                "Failed to pull image \"registry.example.com/shop/checkout:1.8.0\": 401 Unauthorized",
+            )
+            .first(ago(since))
+            .last(ago(5)),
+        )
+    }
+
+    #[test]
+    fn a_refused_pull_is_blocked_only_once_older_than_blocked_after() {
+        let blocked = (
+            Verdict::Blocked,
+            Cause::Blocker(BlockerReason::ImagePullUnauthorized),
+            Owner::Platform,
+        );
+        let young = pull_refused(60);
+        assert_eq!(
+            outcome(&young.verdict()),
+            (Verdict::Converging, Cause::RolloutProgressing, Owner::None)
+        );
+        let impatient = Policy {
+            blocked_after: SignedDuration::from_secs(30),
+            ..Policy::default()
+        };
+        assert_eq!(outcome(&young.judge(&impatient)), blocked);
+        let v = pull_refused(300).verdict();
+        assert_eq!(outcome(&v), blocked);
+        assert_eq!(v.blockers.len(), 1);
+        assert!(v.blockers[0].primary);
+    }
+}

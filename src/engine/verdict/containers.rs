@@ -1,96 +1,153 @@
 //! Containers and their builds: which build each container of the template is judged against,
-//! and whether the digests its pods run match the digest that build pushed.
+//! which builds decide the verdict, and whether the digests its pods run match the digest that
+//! build pushed.
 
 use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use super::super::builds::{Build, BuildStatus, DigestSource};
+use super::super::builds::{Build, BuildStatus};
 use super::super::image::{Digest, ImageRef};
-use super::super::rollout::Rollout;
 use super::super::view::{ContainerSpec, ContainerState, PodInfo};
-use super::wording::{dest_names, fmt_ts};
+use super::wording;
 use super::{BuildReport, ContainerVerdict, LinkBuilds, Policy};
 
+/// How the digests one container's pods run compare with its build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum DigestJudgement {
     /// No build known for the image.
     NoBuild,
+    /// Every pod runs the digest the build pushed.
     Match,
+    /// The pods run another digest, and the build pushed longer ago than the rollout grace.
     Mismatch,
+    /// The pods run another digest, but the build pushed within the rollout grace.
     AwaitingRollout,
     /// A build is known but its digest or the running digest cannot be compared.
     Unavailable,
 }
 
-pub(super) struct ContainerJudgement {
+/// One container of the template, judged against the builds of its image (borrowed from the
+/// caller's list).
+pub(super) struct ContainerJudgement<'a> {
     pub(super) report: ContainerVerdict,
-    pub(super) build: Option<Build>,
+    /// The newest build of exactly this image.
+    pub(super) build: Option<&'a Build>,
     pub(super) digest: DigestJudgement,
-    pub(super) deciding_failed: Option<Box<Build>>,
-    pub(super) deciding_running: Option<Build>,
+    /// A failed build that decides the verdict: the exact build, else a linked newer one.
+    pub(super) deciding_failed: Option<&'a Build>,
+    /// A running build that decides the verdict: the exact build, else a linked newer one.
+    pub(super) deciding_running: Option<&'a Build>,
 }
 
-pub(super) fn judge_container(
+/// What one container's pods run.
+struct Running {
+    /// Registry digests, comparable with a pushed digest.
+    digests: BTreeSet<Digest>,
+    /// Containers that report a node-local image ID instead.
+    local_ids: usize,
+}
+
+/// The builds of one image.
+struct ImageBuilds<'a> {
+    /// The newest build of exactly this image (never a `--no-push` one).
+    exact: Option<&'a Build>,
+    /// Newer builds of the same repository under other tags.
+    related: Vec<&'a Build>,
+    /// The newest of `related`, when `--link-builds=repository` lets them decide.
+    linked: Option<&'a Build>,
+}
+
+impl<'a> ImageBuilds<'a> {
+    /// The failed and the running build that decide the verdict: the exact build when it has
+    /// that status, else the linked one when it has.
+    fn deciding(&self) -> (Option<&'a Build>, Option<&'a Build>) {
+        let with = |status: BuildStatus| {
+            self.exact
+                .filter(|b| b.status == status)
+                .or(self.linked.filter(|b| b.status == status))
+        };
+        (with(BuildStatus::Failed), with(BuildStatus::Running))
+    }
+}
+
+/// Judges one container of the template: which build it is judged against, which builds decide
+/// the verdict, and how its running digests compare. Appends its evidence in the order found.
+pub(super) fn judge_container<'a>(
     c: &ContainerSpec,
-    builds: &[Build],
-    ro: &Rollout,
+    builds: &'a [Build],
+    complete: bool,
     pods: &[&PodInfo],
     policy: &Policy,
     now: Timestamp,
     evidence: &mut Vec<String>,
-) -> ContainerJudgement {
-    let image = ImageRef::parse(&c.image).ok();
-    // running digests: every non-terminating pod's status for this container
-    let mut running: BTreeSet<Digest> = BTreeSet::new();
-    let mut local_ids = 0;
+) -> ContainerJudgement<'a> {
+    let running = running_digests(c, pods, evidence);
+    let mut j = ContainerJudgement {
+        report: ContainerVerdict {
+            name: c.name.clone(),
+            image: c.image.clone(),
+            build: None,
+            running_digests: running.digests.iter().map(|d| d.to_string()).collect(),
+            digest_match: None,
+        },
+        build: None,
+        digest: DigestJudgement::NoBuild,
+        deciding_failed: None,
+        deciding_running: None,
+    };
+    let Ok(image) = ImageRef::parse(&c.image) else {
+        return j;
+    };
+    let found = image_builds(&image, builds, policy.link_builds);
+    for b in &found.related {
+        evidence.push(wording::related_build_evidence(b, policy.link_builds));
+    }
+    (j.deciding_failed, j.deciding_running) = found.deciding();
+    let Some(b) = found.exact else {
+        return j;
+    };
+    evidence.push(wording::build_evidence(b));
+    j.report.build = Some(build_report(b));
+    (j.digest, j.report.digest_match) =
+        judge_digest(b, &running, builds, complete, policy, now, evidence);
+    j.build = Some(b);
+    j
+}
+
+/// The digests every non-terminating pod runs for this container.
+fn running_digests(c: &ContainerSpec, pods: &[&PodInfo], evidence: &mut Vec<String>) -> Running {
+    let mut running = Running {
+        digests: BTreeSet::new(),
+        local_ids: 0,
+    };
     for p in pods {
-        if let Some(s) = p.statuses.iter().find(|s| s.name == c.name) {
-            if !matches!(s.state, ContainerState::Running { .. }) && s.image_id_raw.is_empty() {
-                continue;
+        let Some(s) = p.statuses.iter().find(|s| s.name == c.name) else {
+            continue;
+        };
+        if !matches!(s.state, ContainerState::Running { .. }) && s.image_id_raw.is_empty() {
+            continue;
+        }
+        match s.image_id().repo_digest() {
+            Some(d) => {
+                running.digests.insert(d.clone());
+                evidence.push(wording::running_digest_evidence(p, s));
             }
-            match s.image_id().repo_digest() {
-                Some(d) => {
-                    running.insert(d.clone());
-                    evidence.push(format!(
-                        "pod {} container {}: imageID {}",
-                        p.meta.full_name(),
-                        c.name,
-                        s.image_id_raw
-                    ));
-                }
-                None if !s.image_id_raw.is_empty() => {
-                    local_ids += 1;
-                    evidence.push(format!(
-                        "pod {} container {}: imageID {} is a node-local image ID, not a registry digest",
-                        p.meta.full_name(),
-                        c.name,
-                        s.image_id_raw
-                    ));
-                }
-                None => {}
+            None if !s.image_id_raw.is_empty() => {
+                running.local_ids += 1;
+                evidence.push(wording::local_image_id_evidence(p, s));
             }
+            None => {}
         }
     }
-    let mut report = ContainerVerdict {
-        name: c.name.clone(),
-        image: c.image.clone(),
-        build: None,
-        running_digests: running.iter().map(|d| d.to_string()).collect(),
-        digest_match: None,
-    };
-    let Some(image) = image else {
-        return ContainerJudgement {
-            report,
-            build: None,
-            digest: DigestJudgement::NoBuild,
-            deciding_failed: None,
-            deciding_running: None,
-        };
-    };
+    running
+}
+
+/// The newest build of exactly this image, and the newer builds of its repository.
+fn image_builds<'a>(image: &ImageRef, builds: &'a [Build], link: LinkBuilds) -> ImageBuilds<'a> {
     let repo = image.repository();
     let name = image.name();
-    let exact = |b: &&Build| {
+    let is_exact = |b: &Build| {
         !b.no_push
             && if image.tag.is_some() {
                 b.pushes_name(&name)
@@ -98,137 +155,78 @@ pub(super) fn judge_container(
                 b.pushes_repository(&repo)
             }
     };
-    let newest = |it: &mut dyn Iterator<Item = &Build>| -> Option<Build> {
-        it.max_by(|a, b| a.started_at.cmp(&b.started_at).then(a.pod.cmp(&b.pod)))
-            .cloned()
-    };
-    let build = newest(&mut builds.iter().filter(exact));
-    // Newer builds of the same repository under other tags.
+    let exact = builds
+        .iter()
+        .filter(|b| is_exact(b))
+        .max_by(|a, b| a.started_at.cmp(&b.started_at).then(a.pod.cmp(&b.pod)));
     let related: Vec<&Build> = builds
         .iter()
-        .filter(|b| !exact(b) && !b.no_push && b.pushes_repository(&repo))
-        .filter(|b| build.as_ref().is_none_or(|x| b.started_at > x.started_at))
+        .filter(|b| !is_exact(b) && !b.no_push && b.pushes_repository(&repo))
+        .filter(|b| exact.is_none_or(|x| b.started_at > x.started_at))
         .collect();
-    for b in &related {
-        evidence.push(format!(
-            "build {} of {} ({}) is newer, in the same repository{}",
-            b.pod_ref(),
-            dest_names(b),
-            b.status.as_str(),
-            if policy.link_builds == LinkBuilds::Exact {
-                "; not linked to this deployment (--link-builds=exact)"
-            } else {
-                ""
-            }
-        ));
-    }
-    let linked_newest = if policy.link_builds == LinkBuilds::Repository {
-        related
+    let linked = match link {
+        LinkBuilds::Repository => related
             .iter()
             .copied()
-            .max_by(|a, b| a.started_at.cmp(&b.started_at))
-            .cloned()
-    } else {
-        None
+            .max_by(|a, b| a.started_at.cmp(&b.started_at)),
+        LinkBuilds::Exact => None,
     };
+    ImageBuilds {
+        exact,
+        related,
+        linked,
+    }
+}
 
-    let mut deciding_failed = None;
-    let mut deciding_running = None;
-    if let Some(b) = &build {
-        match b.status {
-            BuildStatus::Failed => deciding_failed = Some(Box::new(b.clone())),
-            BuildStatus::Running => deciding_running = Some(b.clone()),
-            BuildStatus::Succeeded => {}
-        }
-    }
-    if let Some(b) = linked_newest {
-        match b.status {
-            BuildStatus::Failed if deciding_failed.is_none() => deciding_failed = Some(Box::new(b)),
-            BuildStatus::Running if deciding_running.is_none() => deciding_running = Some(b),
-            _ => {}
-        }
-    }
-
-    let Some(b) = build else {
-        return ContainerJudgement {
-            report,
-            build: None,
-            digest: DigestJudgement::NoBuild,
-            deciding_failed,
-            deciding_running,
-        };
-    };
-    // evidence for the build
-    match (&b.digest_source, &b.digest) {
-        (Some(DigestSource::LogLine(line)), _) => evidence.push(format!("build pod {} logged: {line}", b.pod_ref())),
-        (Some(DigestSource::TerminationMessage), Some(d)) => evidence.push(format!(
-            "build pod {} container {} exited 0 with termination message {d}",
-            b.pod_ref(),
-            b.container
-        )),
-        (Some(DigestSource::TektonResult), Some(d)) => evidence.push(format!("build pod {} reported Tekton result IMAGE_DIGEST {d}", b.pod_ref())),
-        _ => match b.status {
-            BuildStatus::Succeeded => evidence.push(format!(
-                "build pod {} succeeded but logged no digest (kaniko before 1.8 logs none; use --digest-file=/dev/termination-log)",
-                b.pod_ref()
-            )),
-            BuildStatus::Failed => evidence.push(format!("build pod {} failed: {}", b.pod_ref(), b.fatal_lines.join(" | "))),
-            BuildStatus::Running => evidence.push(format!("build pod {} is running", b.pod_ref())),
-        },
-    }
-    report.build = Some(BuildReport {
+fn build_report(b: &Build) -> BuildReport {
+    BuildReport {
         builder: b.builder,
         pod: b.pod_ref(),
         status: b.status,
         digest: b.digest.as_ref().map(|d| d.to_string()),
         finished_at: b.finished_at,
-    });
-    let digest = match (&b.digest, b.status) {
-        (Some(built), BuildStatus::Succeeded) if !running.is_empty() => {
-            let all_match = running.iter().all(|d| d == built);
-            report.digest_match = Some(all_match);
-            if !all_match {
-                for d in running.iter().filter(|d| *d != built) {
-                    if let Some(o) = builds.iter().find(|o| o.digest.as_ref() == Some(d)) {
-                        evidence.push(format!(
-                            "running digest {} was pushed by the older build {} at {}",
-                            d.short(),
-                            o.pod_ref(),
-                            fmt_ts(o.finished_at)
-                        ));
-                    }
-                }
-            }
-            if all_match {
-                DigestJudgement::Match
-            } else if ro.complete {
-                let fresh = b
-                    .finished_at
-                    .is_none_or(|f| now.duration_since(f) < policy.rollout_grace);
-                if fresh {
-                    DigestJudgement::AwaitingRollout
-                } else {
-                    DigestJudgement::Mismatch
-                }
-            } else {
-                DigestJudgement::Unavailable
-            }
-        }
-        _ => {
-            if local_ids > 0 || b.status == BuildStatus::Succeeded {
-                DigestJudgement::Unavailable
-            } else {
-                DigestJudgement::NoBuild
-            }
-        }
-    };
-    ContainerJudgement {
-        report,
-        build: Some(b),
-        digest,
-        deciding_failed,
-        deciding_running,
     }
+}
+
+/// Compares the running digests with the build's: the judgement, and whether all match when
+/// they could be compared. A mismatch counts only once the rollout is complete, and only once
+/// the build pushed longer ago than the rollout grace.
+fn judge_digest(
+    b: &Build,
+    running: &Running,
+    builds: &[Build],
+    complete: bool,
+    policy: &Policy,
+    now: Timestamp,
+    evidence: &mut Vec<String>,
+) -> (DigestJudgement, Option<bool>) {
+    let built = match (&b.digest, b.status) {
+        (Some(built), BuildStatus::Succeeded) if !running.digests.is_empty() => built,
+        _ if running.local_ids > 0 || b.status == BuildStatus::Succeeded => {
+            return (DigestJudgement::Unavailable, None);
+        }
+        _ => return (DigestJudgement::NoBuild, None),
+    };
+    let all_match = running.digests.iter().all(|d| d == built);
+    for d in running.digests.iter().filter(|d| *d != built) {
+        if let Some(o) = builds.iter().find(|o| o.digest.as_ref() == Some(d)) {
+            evidence.push(wording::older_build_evidence(d, o));
+        }
+    }
+    let fresh = || {
+        b.finished_at
+            .is_none_or(|f| now.duration_since(f) < policy.rollout_grace)
+    };
+    let judgement = if all_match {
+        DigestJudgement::Match
+    } else if !complete {
+        DigestJudgement::Unavailable
+    } else if fresh() {
+        DigestJudgement::AwaitingRollout
+    } else {
+        DigestJudgement::Mismatch
+    };
+    (judgement, Some(all_match))
 }
 
 #[cfg(test)]

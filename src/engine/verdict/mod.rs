@@ -85,28 +85,57 @@ impl Verdict {
     }
 }
 
-/// The bounded cause of a verdict.
+/// The bounded cause of a verdict: what a person concludes from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Cause {
+    /// The pods run exactly the digest the newest build pushed: the deploy is what was built.
     DigestMatch,
+    /// The rollout finished, but no build of its image is known: its image is not proven.
     NoBuildKnown,
+    /// A build is known, but its digest or the pods' digest cannot be read (no digest logged,
+    /// a node-local image ID, no pods): the rollout finished without proof.
     DigestUnavailable,
+    /// The build of the image is still running: the new image does not exist yet; wait.
     BuildRunning,
+    /// A newer build pushed moments ago (within `--rollout-grace`) and the pods do not run it
+    /// yet: the rollout should pick it up; wait.
     AwaitingRollout,
+    /// The rollout is under way (or has just begun) with nothing specific to wait for; wait.
     RolloutProgressing,
+    /// Pods are pending while an autoscaler adds nodes for them; wait.
     ScalingUp,
+    /// Pods are pulling their image; wait.
     PullingImage,
+    /// Containers are being created or run without being ready yet; wait.
     Starting,
+    /// The pods run a digest other than the newest build pushed (an older or cached image):
+    /// restart the rollout.
     DigestMismatch,
+    /// Pods cannot start for this reason (capacity, placement, image pull, quota, ...) and will
+    /// not without a human: act on the reason, its owner is named.
     Blocker(BlockerReason),
+    /// The build of the image failed: the attempted deploy cannot happen; read the build log.
     BuildFailed,
+    /// New pods keep crashing and restarting: the application fails; read the previous log.
     CrashLoop,
+    /// New pods are killed for exceeding their memory limit: raise it or fix the leak.
     OomKilled,
+    /// New pods run but their probes fail, so they never become ready: the application is
+    /// unhealthy.
     ReadinessFailing,
+    /// Containers cannot be created from their configuration (a missing ConfigMap, Secret or
+    /// key, a bad command, a failing hook): fix the deployment's configuration.
     ConfigError,
+    /// The rollout passed its progress deadline and nothing is moving any more: it is stuck
+    /// without a more specific reason; describe the deployment.
     ProgressDeadlineExceeded,
+    /// Not every kind of object has been listed yet: no verdict can be trusted so far.
     NotSynced,
+    /// The rollout is incomplete and no pod of the new ReplicaSet is known, with no event
+    /// saying why: look at the ReplicaSets and pods yourself.
     NoPods,
+    /// The API server refused to list a kind of object (RBAC 403): grant kube-verdict access
+    /// before any verdict.
     Forbidden,
 }
 
@@ -361,7 +390,15 @@ pub fn judge(
     let mut containers = Vec::new();
     let mut judged: Vec<ContainerJudgement> = Vec::new();
     for c in &d.containers {
-        let cj = judge_container(c, builds, &ro, &running_pods, policy, now, &mut evidence);
+        let cj = judge_container(
+            c,
+            builds,
+            ro.complete,
+            &running_pods,
+            policy,
+            now,
+            &mut evidence,
+        );
         containers.push(cj.report.clone());
         judged.push(cj);
     }
@@ -383,8 +420,7 @@ pub fn judge(
 
     // ---- 1. a failed build of this image: the deploy the platform attempted cannot happen.
     if let Some(j) = judged.iter().find(|j| j.deciding_failed.is_some()) {
-        let b = j.deciding_failed.as_ref().map(|b| (*b).clone());
-        if let Some(b) = b {
+        if let Some(b) = j.deciding_failed {
             set(&mut out, Verdict::Failed, Cause::BuildFailed);
             let why = b
                 .fatal_lines

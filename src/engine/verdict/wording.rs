@@ -3,8 +3,11 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::super::builds::Build;
+use super::super::builds::{Build, BuildStatus, DigestSource};
 use super::super::events::BlockerReason;
+use super::super::image::Digest;
+use super::super::view::{ContainerStatus, PodInfo};
+use super::LinkBuilds;
 
 pub(super) fn fmt_ts(t: Option<Timestamp>) -> String {
     t.map(|t| t.strftime("%H:%M:%S").to_string())
@@ -89,4 +92,79 @@ pub(super) fn blocker_next_step(
         ),
         R::Other => describe,
     }
+}
+
+/// A pod runs this registry digest for a container.
+pub(super) fn running_digest_evidence(p: &PodInfo, s: &ContainerStatus) -> String {
+    format!(
+        "pod {} container {}: imageID {}",
+        p.meta.full_name(),
+        s.name,
+        s.image_id_raw
+    )
+}
+
+/// A pod reports a node-local image ID for a container: no digest to compare.
+pub(super) fn local_image_id_evidence(p: &PodInfo, s: &ContainerStatus) -> String {
+    format!(
+        "pod {} container {}: imageID {} is a node-local image ID, not a registry digest",
+        p.meta.full_name(),
+        s.name,
+        s.image_id_raw
+    )
+}
+
+/// A newer build of the same repository under another tag.
+pub(super) fn related_build_evidence(b: &Build, link: LinkBuilds) -> String {
+    format!(
+        "build {} of {} ({}) is newer, in the same repository{}",
+        b.pod_ref(),
+        dest_names(b),
+        b.status.as_str(),
+        if link == LinkBuilds::Exact {
+            "; not linked to this deployment (--link-builds=exact)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Where the build's digest came from, or why there is none.
+pub(super) fn build_evidence(b: &Build) -> String {
+    match (&b.digest_source, &b.digest) {
+        (Some(DigestSource::LogLine(line)), _) => {
+            format!("build pod {} logged: {line}", b.pod_ref())
+        }
+        (Some(DigestSource::TerminationMessage), Some(d)) => format!(
+            "build pod {} container {} exited 0 with termination message {d}",
+            b.pod_ref(),
+            b.container
+        ),
+        (Some(DigestSource::TektonResult), Some(d)) => format!(
+            "build pod {} reported Tekton result IMAGE_DIGEST {d}",
+            b.pod_ref()
+        ),
+        _ => match b.status {
+            BuildStatus::Succeeded => format!(
+                "build pod {} succeeded but logged no digest (kaniko before 1.8 logs none; use --digest-file=/dev/termination-log)",
+                b.pod_ref()
+            ),
+            BuildStatus::Failed => format!(
+                "build pod {} failed: {}",
+                b.pod_ref(),
+                b.fatal_lines.join(" | ")
+            ),
+            BuildStatus::Running => format!("build pod {} is running", b.pod_ref()),
+        },
+    }
+}
+
+/// A running digest that an older build pushed.
+pub(super) fn older_build_evidence(d: &Digest, older: &Build) -> String {
+    format!(
+        "running digest {} was pushed by the older build {} at {}",
+        d.short(),
+        older.pod_ref(),
+        fmt_ts(older.finished_at)
+    )
 }

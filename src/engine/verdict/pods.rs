@@ -1,14 +1,18 @@
 //! Pods: what one pod of the rollout shows (ready, moving, blocked or failing), from its
-//! conditions, container states and events.
+//! conditions, container states and events. Each step looks at one thing and returns as soon as
+//! it knows; ages are judged by the caller (`--blocked-after`).
 
 use jiff::Timestamp;
 
 use super::super::events::{
-    self, BlockerReason, MountFailure, SchedulingFailure, classify_image_pull,
+    BlockerReason, MountFailure, ReasonCount, SchedulingFailure, classify_image_pull,
     classify_karpenter_failure, classify_mount, parse_failed_scheduling,
 };
-use super::super::view::{ClusterView, ContainerState, EventInfo, NodeInfo, PodInfo, condition};
-use super::Cause;
+use super::super::view::{
+    ClusterView, Condition, ContainerState, ContainerStatus, EventInfo, NodeInfo, PodInfo,
+    condition,
+};
+use super::{Cause, wording};
 
 /// What one pod of the rollout shows.
 #[derive(Debug, Clone)]
@@ -33,6 +37,19 @@ pub(super) enum PodState {
     },
 }
 
+impl PodState {
+    /// One blocker reason, to be judged by its age.
+    fn blocked(reason: BlockerReason, message: String, since: Option<Timestamp>) -> PodState {
+        PodState::Blocker {
+            reasons: vec![(reason, 0)],
+            primary: reason,
+            message,
+            since,
+            definitive: false,
+        }
+    }
+}
+
 /// The latest event with one of these reasons for the pod.
 pub(super) fn latest<'a>(events: &[&'a EventInfo], reasons: &[&str]) -> Option<&'a EventInfo> {
     events
@@ -51,310 +68,318 @@ pub(super) fn earliest(events: &[&EventInfo], reasons: &[&str]) -> Option<Timest
         .min()
 }
 
+/// The kubelet's event for a failed image pull.
+pub(super) fn is_pull_failure(e: &EventInfo) -> bool {
+    e.reason == "Failed" && e.message.starts_with("Failed to pull image")
+}
+
 /// What one pod of the rollout shows. Ages are judged by the caller (`--blocked-after`).
 pub(super) fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo]) -> PodState {
     if p.is_ready() {
         return PodState::Ready;
     }
-    let ns = &p.meta.namespace;
-    let events = view.events_for(ns, "Pod", &p.meta.name);
+    let events = view.events_for(&p.meta.namespace, "Pod", &p.meta.name);
     let scheduled = condition(&p.conditions, "PodScheduled");
-
-    // -- not scheduled
     if p.node_name.is_none() && scheduled.is_none_or(|c| !c.is_true()) {
-        if let Some(c) = scheduled
-            && c.reason == "SchedulingGated"
-        {
-            return PodState::Blocker {
-                reasons: vec![(BlockerReason::Other, 0)],
-                primary: BlockerReason::Other,
-                message: c.message.clone(),
-                since: c.last_transition,
-                definitive: false,
-            };
-        }
-        let fs_events: Vec<&EventInfo> = events
-            .iter()
-            .copied()
-            .filter(|e| e.reason == "FailedScheduling")
-            .collect();
-        let last_fs = fs_events.last().copied();
-        let scale_up = latest(&events, &["TriggeredScaleUp", "Nominated"]);
-        let no_scale_up = latest(&events, &["NotTriggerScaleUp"]);
-        let after = |e: Option<&EventInfo>| match (e, last_fs) {
-            (Some(e), Some(f)) => e.last >= f.last,
-            (Some(_), None) => true,
-            _ => false,
-        };
-        // Karpenter's own FailedScheduling means it cannot make capacity.
-        let (failure, message): (Option<SchedulingFailure>, String) = match last_fs {
-            Some(e)
-                if e.source == "karpenter" || e.message.starts_with("Failed to schedule pod") =>
-            {
-                let r = classify_karpenter_failure(&e.message);
-                (
-                    Some(SchedulingFailure {
-                        total_nodes: None,
-                        reasons: vec![events::ReasonCount {
-                            reason: r,
-                            nodes: 0,
-                            text: e.message.clone(),
-                            custom_taint: false,
-                        }],
-                        truncated: false,
-                    }),
-                    e.message.clone(),
-                )
-            }
-            Some(e) => {
-                let parsed = parse_failed_scheduling(&e.message, nodes);
-                // The condition holds the untruncated message.
-                let cond = scheduled.and_then(|c| parse_failed_scheduling(&c.message, nodes));
-                match (parsed, cond) {
-                    (Some(p), Some(c)) if p.truncated => (
-                        Some(c),
-                        scheduled.map(|c| c.message.clone()).unwrap_or_default(),
-                    ),
-                    (Some(p), _) => (Some(p), e.message.clone()),
-                    (None, Some(c)) => (
-                        Some(c),
-                        scheduled.map(|c| c.message.clone()).unwrap_or_default(),
-                    ),
-                    (None, None) => (None, e.message.clone()),
-                }
-            }
-            None => match scheduled.filter(|c| !c.message.is_empty()) {
-                Some(c) => (
-                    parse_failed_scheduling(&c.message, nodes),
-                    c.message.clone(),
-                ),
-                None => {
-                    return PodState::Progress(
-                        Cause::RolloutProgressing,
-                        "waiting to be scheduled".into(),
-                    );
-                }
-            },
-        };
-        if after(scale_up) && !after(no_scale_up) {
-            return PodState::Progress(
-                Cause::ScalingUp,
-                scale_up.map(|e| e.message.clone()).unwrap_or_default(),
-            );
-        }
-        let since =
-            earliest(&events, &["FailedScheduling"]).or(scheduled.and_then(|c| c.last_transition));
-        let (reasons, primary) = match &failure {
-            Some(f) if !f.reasons.is_empty() => (
-                f.reasons.iter().map(|r| (r.reason, r.nodes)).collect(),
-                f.primary().unwrap_or(BlockerReason::Other),
-            ),
-            _ => (vec![(BlockerReason::Other, 0)], BlockerReason::Other),
-        };
-        let mut message = message;
-        if let Some(n) = no_scale_up.filter(|_| after(no_scale_up)) {
-            message = format!("{message} Cluster autoscaler: {}", n.message);
-        }
-        return PodState::Blocker {
-            reasons,
-            primary,
-            message,
-            since,
-            definitive: after(no_scale_up),
-        };
+        return unscheduled_state(&events, scheduled, nodes);
     }
+    scheduled_state(p, &events)
+}
 
-    // -- scheduled: container states, init containers first
-    let mut any_creating = false;
+/// A pod not bound to a node: gated, waiting for a scale-up, or blocked by the scheduler.
+fn unscheduled_state(
+    events: &[&EventInfo],
+    scheduled: Option<&Condition>,
+    nodes: &[&NodeInfo],
+) -> PodState {
+    if let Some(c) = scheduled
+        && c.reason == "SchedulingGated"
+    {
+        return PodState::blocked(BlockerReason::Other, c.message.clone(), c.last_transition);
+    }
+    let last_fs = latest(events, &["FailedScheduling"]);
+    let scale_up = latest(events, &["TriggeredScaleUp", "Nominated"]);
+    let no_scale_up = latest(events, &["NotTriggerScaleUp"]);
+    // An autoscaler event counts when it is not older than the last scheduling failure.
+    let after = |e: Option<&EventInfo>| match (e, last_fs) {
+        (Some(e), Some(f)) => e.last >= f.last,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    let Some((failure, message)) = scheduling_failure(last_fs, scheduled, nodes) else {
+        return PodState::Progress(Cause::RolloutProgressing, "waiting to be scheduled".into());
+    };
+    if after(scale_up) && !after(no_scale_up) {
+        return PodState::Progress(
+            Cause::ScalingUp,
+            scale_up.map(|e| e.message.clone()).unwrap_or_default(),
+        );
+    }
+    let since =
+        earliest(events, &["FailedScheduling"]).or(scheduled.and_then(|c| c.last_transition));
+    let (reasons, primary) = match &failure {
+        Some(f) if !f.reasons.is_empty() => (
+            f.reasons.iter().map(|r| (r.reason, r.nodes)).collect(),
+            f.primary().unwrap_or(BlockerReason::Other),
+        ),
+        _ => (vec![(BlockerReason::Other, 0)], BlockerReason::Other),
+    };
+    let definitive = after(no_scale_up);
+    let message = match no_scale_up.filter(|_| definitive) {
+        Some(n) => wording::with_autoscaler_message(&message, n),
+        None => message,
+    };
+    PodState::Blocker {
+        reasons,
+        primary,
+        message,
+        since,
+        definitive,
+    }
+}
+
+/// Why the pod cannot be scheduled, and the message that says so: from the last
+/// FailedScheduling event (Karpenter's or the scheduler's), else from the PodScheduled
+/// condition. None when nothing says anything yet.
+fn scheduling_failure(
+    last_fs: Option<&EventInfo>,
+    scheduled: Option<&Condition>,
+    nodes: &[&NodeInfo],
+) -> Option<(Option<SchedulingFailure>, String)> {
+    match last_fs {
+        // Karpenter's own FailedScheduling means it cannot make capacity.
+        Some(e) if e.source == "karpenter" || e.message.starts_with("Failed to schedule pod") => {
+            let failure = SchedulingFailure {
+                total_nodes: None,
+                reasons: vec![ReasonCount {
+                    reason: classify_karpenter_failure(&e.message),
+                    nodes: 0,
+                    text: e.message.clone(),
+                    custom_taint: false,
+                }],
+                truncated: false,
+            };
+            Some((Some(failure), e.message.clone()))
+        }
+        Some(e) => Some(scheduler_failure(e, scheduled, nodes)),
+        None => scheduled.filter(|c| !c.message.is_empty()).map(|c| {
+            (
+                parse_failed_scheduling(&c.message, nodes),
+                c.message.clone(),
+            )
+        }),
+    }
+}
+
+/// The scheduler's FailedScheduling event, read with the PodScheduled condition, which holds
+/// the untruncated message.
+fn scheduler_failure(
+    e: &EventInfo,
+    scheduled: Option<&Condition>,
+    nodes: &[&NodeInfo],
+) -> (Option<SchedulingFailure>, String) {
+    let parsed = parse_failed_scheduling(&e.message, nodes);
+    let cond = scheduled.and_then(|c| parse_failed_scheduling(&c.message, nodes));
+    let cond_message = || scheduled.map(|c| c.message.clone()).unwrap_or_default();
+    match (parsed, cond) {
+        (Some(p), Some(c)) if p.truncated => (Some(c), cond_message()),
+        (Some(p), _) => (Some(p), e.message.clone()),
+        (None, Some(c)) => (Some(c), cond_message()),
+        (None, None) => (None, e.message.clone()),
+    }
+}
+
+/// A pod bound to a node: its container states (init containers first), then what holds the
+/// containers that are still being created or not ready.
+fn scheduled_state(p: &PodInfo, events: &[&EventInfo]) -> PodState {
+    let mut any_creating = p.statuses.is_empty();
     let mut running_unready = false;
     for s in p.init_statuses.iter().chain(p.statuses.iter()) {
         match &s.state {
-            ContainerState::Waiting { reason, message } => match reason.as_str() {
-                "ErrImagePull" | "ImagePullBackOff" | "RegistryUnavailable" => {
-                    let pull = events.iter().rev().find(|e| {
-                        e.reason == "Failed" && e.message.starts_with("Failed to pull image")
-                    });
-                    let text = pull
-                        .map(|e| e.message.clone())
-                        .unwrap_or_else(|| message.clone());
-                    let r = classify_image_pull(&text);
-                    let since = events
-                        .iter()
-                        .filter(|e| {
-                            e.reason == "Failed" && e.message.starts_with("Failed to pull image")
-                        })
-                        .filter_map(|e| e.first)
-                        .min()
-                        .or(p.start_time);
-                    return PodState::Blocker {
-                        reasons: vec![(r, 0)],
-                        primary: r,
-                        message: text,
-                        since,
-                        definitive: false,
-                    };
+            ContainerState::Waiting { reason, message } => {
+                match waiting_state(p, s, reason, message, events) {
+                    Some(state) => return state,
+                    None => any_creating = true,
                 }
-                "InvalidImageName" | "ErrImageNeverPull" => {
-                    let r = if reason == "InvalidImageName" {
-                        BlockerReason::InvalidImageName
-                    } else {
-                        BlockerReason::ImageNotFound
-                    };
-                    let text = latest(&events, &["InspectFailed", "ErrImageNeverPull"])
-                        .map(|e| e.message.clone())
-                        .unwrap_or_else(|| message.clone());
-                    return PodState::Blocker {
-                        reasons: vec![(r, 0)],
-                        primary: r,
-                        message: text,
-                        since: p.start_time,
-                        definitive: false,
-                    };
-                }
-                "CrashLoopBackOff" => {
-                    let oom = matches!(&s.last_state, ContainerState::Terminated { reason, .. } if reason == "OOMKilled");
-                    // The loop began with the first crash: the first BackOff event, else the pod's start
-                    // (the container has restarted since), not the latest termination.
-                    let last_finished = match &s.last_state {
-                        ContainerState::Terminated { finished_at, .. } => *finished_at,
-                        _ => None,
-                    };
-                    let since = [
-                        earliest(&events, &["BackOff"]),
-                        last_finished,
-                        p.start_time.filter(|_| s.restart_count > 0),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .min();
-                    let last = match &s.last_state {
-                        ContainerState::Terminated {
-                            exit_code, reason, ..
-                        } => format!(" (last exit: {reason}, code {exit_code})"),
-                        _ => String::new(),
-                    };
-                    return PodState::Failure {
-                        cause: if oom {
-                            Cause::OomKilled
-                        } else {
-                            Cause::CrashLoop
-                        },
-                        message: format!(
-                            "container {} restarted {} times{last}",
-                            s.name, s.restart_count
-                        ),
-                        since,
-                    };
-                }
-                "CreateContainerConfigError"
-                | "CreateContainerError"
-                | "RunContainerError"
-                | "PreStartHookError"
-                | "PostStartHookError" => {
-                    let since = earliest(&events, &["Failed"]).or(p.start_time);
-                    return PodState::Failure {
-                        cause: Cause::ConfigError,
-                        message: format!("container {} {reason}: {message}", s.name),
-                        since,
-                    };
-                }
-                _ => any_creating = true,
-            },
+            }
             ContainerState::Running { .. } => {
-                if !s.ready {
-                    running_unready = true;
+                if let Some(state) = oom_restarted(s) {
+                    return state;
                 }
-                if s.restart_count > 0
-                    && let ContainerState::Terminated { reason, .. } = &s.last_state
-                    && reason == "OOMKilled"
-                    && !s.ready
-                {
-                    return PodState::Failure {
-                        cause: Cause::OomKilled,
-                        message: format!(
-                            "container {} was OOM-killed and restarted {} times",
-                            s.name, s.restart_count
-                        ),
-                        since: match &s.last_state {
-                            ContainerState::Terminated { finished_at, .. } => *finished_at,
-                            _ => None,
-                        },
-                    };
-                }
+                running_unready |= !s.ready;
             }
             ContainerState::Terminated { .. } | ContainerState::None => {}
         }
     }
-    if p.statuses.is_empty() {
-        any_creating = true;
-    }
     if any_creating {
-        // Sandbox and volume problems hold a pod in ContainerCreating.
-        if let Some(e) = latest(&events, &["FailedCreatePodSandBox", "NetworkNotReady"]) {
-            return PodState::Blocker {
-                reasons: vec![(BlockerReason::SandboxCreationFailed, 0)],
-                primary: BlockerReason::SandboxCreationFailed,
-                message: e.message.clone(),
-                since: earliest(&events, &["FailedCreatePodSandBox", "NetworkNotReady"]),
-                definitive: false,
-            };
-        }
-        if let Some(e) = latest(&events, &["FailedMount", "FailedAttachVolume"]) {
-            let since = earliest(&events, &["FailedMount", "FailedAttachVolume"]);
-            return match classify_mount(&e.message) {
-                MountFailure::ConfigMissing => PodState::Failure {
-                    cause: Cause::ConfigError,
-                    message: e.message.clone(),
-                    since,
-                },
-                MountFailure::Volume => PodState::Blocker {
-                    reasons: vec![(BlockerReason::VolumeMountFailed, 0)],
-                    primary: BlockerReason::VolumeMountFailed,
-                    message: e.message.clone(),
-                    since,
-                    definitive: false,
-                },
-            };
-        }
-        let pulling = latest(&events, &["Pulling"]);
-        let pulled = latest(&events, &["Pulled"]);
-        if let Some(e) = pulling
-            && pulled.is_none_or(|d| d.last < e.last)
-        {
-            return PodState::Progress(Cause::PullingImage, e.message.clone());
-        }
-        return PodState::Progress(Cause::Starting, "containers are being created".into());
+        return creating_state(events);
     }
     if running_unready {
-        let probes: Vec<&&EventInfo> = events
-            .iter()
-            .filter(|e| {
-                e.reason == "Unhealthy"
-                    && (e.message.starts_with("Readiness probe")
-                        || e.message.starts_with("Startup probe")
-                        || e.message.starts_with("Liveness probe"))
-            })
-            .collect();
-        if let Some(last) = probes.last() {
-            return PodState::Failure {
-                cause: Cause::ReadinessFailing,
-                message: format!(
-                    "{} (seen {} times)",
-                    last.message,
-                    probes.iter().map(|e| e.count.max(1)).sum::<i32>()
-                ),
-                since: probes.iter().filter_map(|e| e.first).min(),
-            };
-        }
-        return PodState::Progress(Cause::Starting, "containers running, not ready yet".into());
+        return unready_state(events);
     }
     if p.phase == "Failed" {
-        return PodState::Progress(
-            Cause::RolloutProgressing,
-            format!("pod failed ({}), the ReplicaSet replaces it", p.reason),
-        );
+        return PodState::Progress(Cause::RolloutProgressing, wording::replaced_pod_message(p));
     }
     PodState::Progress(Cause::Starting, "not ready yet".into())
+}
+
+/// A waiting container whose reason decides the pod's state; None for the reasons of a
+/// container still being created.
+fn waiting_state(
+    p: &PodInfo,
+    s: &ContainerStatus,
+    reason: &str,
+    message: &str,
+    events: &[&EventInfo],
+) -> Option<PodState> {
+    Some(match reason {
+        "ErrImagePull" | "ImagePullBackOff" | "RegistryUnavailable" => {
+            image_pull_blocker(p, message, events)
+        }
+        "InvalidImageName" | "ErrImageNeverPull" => {
+            let r = if reason == "InvalidImageName" {
+                BlockerReason::InvalidImageName
+            } else {
+                BlockerReason::ImageNotFound
+            };
+            let text = latest(events, &["InspectFailed", "ErrImageNeverPull"])
+                .map(|e| e.message.clone())
+                .unwrap_or_else(|| message.to_string());
+            PodState::blocked(r, text, p.start_time)
+        }
+        "CrashLoopBackOff" => crash_loop_failure(p, s, events),
+        "CreateContainerConfigError"
+        | "CreateContainerError"
+        | "RunContainerError"
+        | "PreStartHookError"
+        | "PostStartHookError" => PodState::Failure {
+            cause: Cause::ConfigError,
+            message: wording::config_error_message(s, reason, message),
+            since: earliest(events, &["Failed"]).or(p.start_time),
+        },
+        _ => return None,
+    })
+}
+
+/// An image pull that fails, classified by the kubelet's latest pull failure (else the waiting
+/// message), held since the first one.
+fn image_pull_blocker(p: &PodInfo, message: &str, events: &[&EventInfo]) -> PodState {
+    let text = events
+        .iter()
+        .rev()
+        .find(|e| is_pull_failure(e))
+        .map(|e| e.message.clone())
+        .unwrap_or_else(|| message.to_string());
+    let since = events
+        .iter()
+        .filter(|e| is_pull_failure(e))
+        .filter_map(|e| e.first)
+        .min()
+        .or(p.start_time);
+    PodState::blocked(classify_image_pull(&text), text, since)
+}
+
+/// A crash loop (of OOM kills, when the last termination was one).
+fn crash_loop_failure(p: &PodInfo, s: &ContainerStatus, events: &[&EventInfo]) -> PodState {
+    let (last_finished, oom) = match &s.last_state {
+        ContainerState::Terminated {
+            finished_at,
+            reason,
+            ..
+        } => (*finished_at, reason == "OOMKilled"),
+        _ => (None, false),
+    };
+    // The loop began with the first crash: the first BackOff event, else the pod's start (the
+    // container has restarted since), not the latest termination.
+    let since = [
+        earliest(events, &["BackOff"]),
+        last_finished,
+        p.start_time.filter(|_| s.restart_count > 0),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    PodState::Failure {
+        cause: if oom {
+            Cause::OomKilled
+        } else {
+            Cause::CrashLoop
+        },
+        message: wording::crash_loop_message(s),
+        since,
+    }
+}
+
+/// A running container, not ready, that was OOM-killed before.
+fn oom_restarted(s: &ContainerStatus) -> Option<PodState> {
+    match &s.last_state {
+        ContainerState::Terminated {
+            reason,
+            finished_at,
+            ..
+        } if s.restart_count > 0 && reason == "OOMKilled" && !s.ready => Some(PodState::Failure {
+            cause: Cause::OomKilled,
+            message: wording::oom_restart_message(s),
+            since: *finished_at,
+        }),
+        _ => None,
+    }
+}
+
+/// Containers being created: held by the sandbox or a volume, pulling, or starting.
+fn creating_state(events: &[&EventInfo]) -> PodState {
+    const SANDBOX: [&str; 2] = ["FailedCreatePodSandBox", "NetworkNotReady"];
+    const MOUNT: [&str; 2] = ["FailedMount", "FailedAttachVolume"];
+    if let Some(e) = latest(events, &SANDBOX) {
+        return PodState::blocked(
+            BlockerReason::SandboxCreationFailed,
+            e.message.clone(),
+            earliest(events, &SANDBOX),
+        );
+    }
+    if let Some(e) = latest(events, &MOUNT) {
+        let since = earliest(events, &MOUNT);
+        return match classify_mount(&e.message) {
+            MountFailure::ConfigMissing => PodState::Failure {
+                cause: Cause::ConfigError,
+                message: e.message.clone(),
+                since,
+            },
+            MountFailure::Volume => {
+                PodState::blocked(BlockerReason::VolumeMountFailed, e.message.clone(), since)
+            }
+        };
+    }
+    let pulling = latest(events, &["Pulling"]);
+    let pulled = latest(events, &["Pulled"]);
+    if let Some(e) = pulling
+        && pulled.is_none_or(|d| d.last < e.last)
+    {
+        return PodState::Progress(Cause::PullingImage, e.message.clone());
+    }
+    PodState::Progress(Cause::Starting, "containers are being created".into())
+}
+
+/// Containers running but not ready: failing probes, else still starting.
+fn unready_state(events: &[&EventInfo]) -> PodState {
+    let probes: Vec<&EventInfo> = events
+        .iter()
+        .copied()
+        .filter(|e| {
+            e.reason == "Unhealthy"
+                && (e.message.starts_with("Readiness probe")
+                    || e.message.starts_with("Startup probe")
+                    || e.message.starts_with("Liveness probe"))
+        })
+        .collect();
+    match probes.last() {
+        Some(last) => PodState::Failure {
+            cause: Cause::ReadinessFailing,
+            message: wording::probe_message(last, probes.iter().map(|e| e.count.max(1)).sum()),
+            since: probes.iter().filter_map(|e| e.first).min(),
+        },
+        None => PodState::Progress(Cause::Starting, "containers running, not ready yet".into()),
+    }
 }
 
 pub(super) fn failing_container(view: &ClusterView, ns: &str, pod: &str) -> String {

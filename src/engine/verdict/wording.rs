@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::super::builds::{Build, BuildStatus, DigestSource};
 use super::super::events::BlockerReason;
 use super::super::image::Digest;
-use super::super::view::{ContainerStatus, PodInfo};
+use super::super::view::{ContainerState, ContainerStatus, EventInfo, PodInfo};
 use super::LinkBuilds;
 
 pub(super) fn fmt_ts(t: Option<Timestamp>) -> String {
@@ -167,4 +167,46 @@ pub(super) fn older_build_evidence(d: &Digest, older: &Build) -> String {
         older.pod_ref(),
         fmt_ts(older.finished_at)
     )
+}
+
+/// A blocker message with the autoscaler's word that it cannot help.
+pub(super) fn with_autoscaler_message(message: &str, not_triggered: &EventInfo) -> String {
+    format!("{message} Cluster autoscaler: {}", not_triggered.message)
+}
+
+/// A crash-looping container: its restarts and last exit.
+pub(super) fn crash_loop_message(s: &ContainerStatus) -> String {
+    let last = match &s.last_state {
+        ContainerState::Terminated {
+            exit_code, reason, ..
+        } => format!(" (last exit: {reason}, code {exit_code})"),
+        _ => String::new(),
+    };
+    format!(
+        "container {} restarted {} times{last}",
+        s.name, s.restart_count
+    )
+}
+
+/// A container waiting with a configuration error.
+pub(super) fn config_error_message(s: &ContainerStatus, reason: &str, message: &str) -> String {
+    format!("container {} {reason}: {message}", s.name)
+}
+
+/// A running container that was OOM-killed before.
+pub(super) fn oom_restart_message(s: &ContainerStatus) -> String {
+    format!(
+        "container {} was OOM-killed and restarted {} times",
+        s.name, s.restart_count
+    )
+}
+
+/// The latest failing probe, and how often probes failed.
+pub(super) fn probe_message(last: &EventInfo, seen: i32) -> String {
+    format!("{} (seen {seen} times)", last.message)
+}
+
+/// A failed pod that its ReplicaSet replaces.
+pub(super) fn replaced_pod_message(p: &PodInfo) -> String {
+    format!("pod failed ({}), the ReplicaSet replaces it", p.reason)
 }

@@ -421,6 +421,25 @@ impl BuildBuilder {
     }
 }
 
+/// `shop/checkout` rolled out on `n` ready pods (`checkout-1`, ...) that run digest `running`.
+pub fn rolled_out(n: i32, running: char) -> Cluster {
+    let (_, repo) = image_of("shop", "checkout");
+    let mut c = cluster(deployment("shop", "checkout").replicas(n));
+    for i in 1..=n {
+        c = c.pod(
+            pod("shop", &format!("checkout-{i}"))
+                .ready()
+                .image_id(&repo_digest(&repo, &digest(running))),
+        );
+    }
+    c
+}
+
+/// The kaniko build `shop/kaniko-1` of `shop/checkout`'s image, still running.
+pub fn kaniko() -> BuildBuilder {
+    build("shop", "kaniko-1", &image_of("shop", "checkout").0)
+}
+
 /// One Deployment with its new ReplicaSet, the pods, events, nodes and builds around it.
 pub struct Cluster {
     deployment: DeploymentInfo,

@@ -1,19 +1,32 @@
 //! Blockers: reasons that hold pods of the rollout (the ReplicaSet's own failures included),
-//! aggregated into the reports of DESIGN §6.
+//! aggregated into the reports of DESIGN §6, and the step that declares them once they persist.
+
+use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
 use super::super::events::{BlockerReason, classify_replica_failure};
 use super::super::rollout::Rollout;
 use super::super::view::{ClusterView, DeploymentInfo};
-use super::pods::{earliest, latest};
+use super::pods::{PodState, earliest, latest};
+use super::{BlockerReport, Cause, Ctx, Finding, Observed, Outcome, Policy, Verdict};
 
-/// DESIGN §6 order, for ties.
-pub(super) fn precedence(r: BlockerReason) -> usize {
-    BlockerReason::ALL
-        .iter()
-        .position(|x| *x == r)
-        .unwrap_or(usize::MAX)
+/// Pods the new ReplicaSet could not create, and why.
+#[derive(Debug, Clone)]
+pub(super) struct RsBlocker {
+    pub(super) reason: BlockerReason,
+    pub(super) message: String,
+    pub(super) since: Option<Timestamp>,
+}
+
+impl RsBlocker {
+    fn new(message: &str, since: Option<Timestamp>) -> RsBlocker {
+        RsBlocker {
+            reason: classify_replica_failure(message),
+            message: message.to_string(),
+            since,
+        }
+    }
 }
 
 /// FailedCreate on the new ReplicaSet (quota, admission) or the ReplicaFailure condition.
@@ -21,7 +34,7 @@ pub(super) fn replica_set_blocker(
     view: &ClusterView,
     d: &DeploymentInfo,
     ro: &Rollout,
-) -> Option<(BlockerReason, String, Option<Timestamp>)> {
+) -> Option<RsBlocker> {
     let ns = &d.meta.namespace;
     if let Some(rs) = ro.new_rs {
         let events = view.events_for(ns, "ReplicaSet", &rs.meta.name);
@@ -32,32 +45,139 @@ pub(super) fn replica_set_blocker(
             && (rs.status.replicas < rs.spec_replicas
                 || ro.new_pods.len() < rs.spec_replicas as usize)
         {
-            let since = earliest(&events, &["FailedCreate"]);
-            return Some((
-                classify_replica_failure(&f.message),
-                f.message.clone(),
-                since,
+            return Some(RsBlocker::new(
+                &f.message,
+                earliest(&events, &["FailedCreate"]),
             ));
         }
     }
     if let Some(c) = ro.replica_failure {
-        return Some((
-            classify_replica_failure(&c.message),
-            c.message.clone(),
-            c.last_transition,
-        ));
+        return Some(RsBlocker::new(&c.message, c.last_transition));
     }
     let events = view.events_for(ns, "Deployment", &d.meta.name);
     if let Some(e) = latest(&events, &["ReplicaSetCreateError"])
         && ro.new_rs.is_none()
     {
-        return Some((
-            classify_replica_failure(&e.message),
-            e.message.clone(),
-            e.first,
-        ));
+        return Some(RsBlocker::new(&e.message, e.first));
     }
     None
+}
+
+/// DESIGN §6 order, for ties.
+fn precedence(r: BlockerReason) -> usize {
+    BlockerReason::ALL
+        .iter()
+        .position(|x| *x == r)
+        .unwrap_or(usize::MAX)
+}
+
+/// The blockers that persisted (or that an autoscaler declared hopeless).
+#[derive(Default)]
+struct Tally {
+    reports: BTreeMap<BlockerReason, BlockerReport>,
+    /// Pods per primary reason (the missing pods of a ReplicaSet blocker included).
+    votes: BTreeMap<BlockerReason, u32>,
+    /// Pods held by a blocker.
+    blocked_pods: u32,
+}
+
+impl Tally {
+    fn report(
+        &mut self,
+        reason: BlockerReason,
+        message: &str,
+        since: Option<Timestamp>,
+        policy: &Policy,
+    ) -> &mut BlockerReport {
+        self.reports.entry(reason).or_insert_with(|| BlockerReport {
+            reason,
+            owner: policy.owners.owner(Cause::Blocker(reason)),
+            pods: 0,
+            nodes: 0,
+            message: message.to_string(),
+            since,
+            primary: false,
+        })
+    }
+}
+
+fn tally(ctx: &Ctx<'_>, seen: &Observed<'_>) -> Tally {
+    let mut t = Tally::default();
+    for (_, state) in &seen.states {
+        let PodState::Blocker {
+            reasons,
+            primary,
+            message,
+            since,
+            definitive,
+        } = state
+        else {
+            continue;
+        };
+        if !*definitive && !ctx.mature(*since) {
+            continue;
+        }
+        t.blocked_pods += 1;
+        *t.votes.entry(*primary).or_default() += 1;
+        for (r, nodes) in reasons {
+            let e = t.report(*r, message, *since, ctx.policy);
+            e.pods += 1;
+            e.nodes = e.nodes.max(*nodes);
+            if since.is_some() && (e.since.is_none() || *since < e.since) {
+                e.since = *since;
+            }
+        }
+    }
+    if let Some(b) = &seen.rs_blocker
+        && ctx.mature(b.since)
+    {
+        let missing = (ctx.d.spec_replicas - ctx.ro.new_pods.len() as i32).max(1) as u32;
+        *t.votes.entry(b.reason).or_default() += missing;
+        t.report(b.reason, &b.message, b.since, ctx.policy).pods += missing;
+    }
+    t
+}
+
+/// Step: blockers that persisted make the rollout blocked, on the reason that holds most pods
+/// (ties: DESIGN §6 order). Not while an autoscaler scales up for pods nothing else holds.
+pub(super) fn judge_blockers<'c>(ctx: &Ctx<'_>, seen: &Observed<'_>) -> Option<Outcome<'c>> {
+    let mut t = tally(ctx, seen);
+    let scaling_up = seen
+        .states
+        .iter()
+        .any(|(_, s)| matches!(s, PodState::Progress(Cause::ScalingUp, _)));
+    if scaling_up && t.blocked_pods == 0 && seen.rs_blocker.is_none() {
+        return None;
+    }
+    let primary = t
+        .votes
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(precedence(*b.0).cmp(&precedence(*a.0))))
+        .map(|(r, _)| *r)?;
+    if let Some(b) = t.reports.get_mut(&primary) {
+        b.primary = true;
+    }
+    let mut blockers: Vec<BlockerReport> = t.reports.into_values().collect();
+    blockers.sort_by(|a, b| {
+        b.primary
+            .cmp(&a.primary)
+            .then(b.pods.cmp(&a.pods))
+            .then(a.reason.cmp(&b.reason))
+    });
+    let pod = seen
+        .states
+        .iter()
+        .find(|(_, s)| matches!(s, PodState::Blocker { primary: x, .. } if *x == primary))
+        .map(|(p, _)| p.meta.name.clone());
+    Some(Outcome::new(
+        Verdict::Blocked,
+        Cause::Blocker(primary),
+        Finding::Blocked {
+            primary,
+            blockers,
+            pod,
+        },
+    ))
 }
 
 #[cfg(test)]

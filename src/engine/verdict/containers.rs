@@ -10,7 +10,7 @@ use super::super::builds::{Build, BuildStatus};
 use super::super::image::{Digest, ImageRef};
 use super::super::view::{ContainerSpec, ContainerState, PodInfo};
 use super::wording;
-use super::{BuildReport, ContainerVerdict, LinkBuilds, Policy};
+use super::{BuildReport, Cause, ContainerVerdict, Finding, LinkBuilds, Outcome, Policy, Verdict};
 
 /// How the digests one container's pods run compare with its build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,91 +229,29 @@ fn judge_digest(
     (judgement, Some(all_match))
 }
 
+/// Step: a build decides before any pod does. A failed build of the image means the deploy
+/// the platform attempted cannot happen; a running one, that the new image does not exist yet.
+pub(super) fn judge_build_state<'a>(judged: &[ContainerJudgement<'a>]) -> Option<Outcome<'a>> {
+    if let Some(b) = judged.iter().find_map(|j| j.deciding_failed) {
+        return Some(Outcome::new(
+            Verdict::Failed,
+            Cause::BuildFailed,
+            Finding::BuildFailed(b),
+        ));
+    }
+    let b = judged.iter().find_map(|j| j.deciding_running)?;
+    Some(Outcome::new(
+        Verdict::Converging,
+        Cause::BuildRunning,
+        Finding::BuildRunning(b),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::engine::events::Owner;
     use crate::engine::testing::*;
     use crate::engine::verdict::{Cause, LinkBuilds, Policy, Verdict};
-
-    /// `shop/checkout` rolled out on `n` ready pods that run digest `running`.
-    fn rolled_out(n: i32, running: char) -> Cluster {
-        let (_, repo) = image_of("shop", "checkout");
-        let mut c = cluster(deployment("shop", "checkout").replicas(n));
-        for i in 1..=n {
-            c = c.pod(
-                pod("shop", &format!("checkout-{i}"))
-                    .ready()
-                    .image_id(&repo_digest(&repo, &digest(running))),
-            );
-        }
-        c
-    }
-
-    fn kaniko() -> BuildBuilder {
-        build("shop", "kaniko-1", &image_of("shop", "checkout").0)
-    }
-
-    #[test]
-    fn verified_when_every_pod_runs_the_digest_the_build_pushed() {
-        let v = rolled_out(2, 'a')
-            .image_build(kaniko().succeeded(digest('a'), ago(1200)))
-            .verdict();
-        assert_eq!(
-            outcome(&v),
-            (Verdict::Verified, Cause::DigestMatch, Owner::None)
-        );
-        assert!(
-            v.summary.starts_with("All 2 pods run sha256:aaaaaaaaaaaa"),
-            "{}",
-            v.summary
-        );
-        assert_eq!(v.containers[0].digest_match, Some(true));
-        assert_eq!(v.next_step, None);
-    }
-
-    #[test]
-    fn stale_when_the_pods_run_another_digest_after_the_grace() {
-        let v = rolled_out(1, 'b')
-            .image_build(kaniko().succeeded(digest('a'), ago(1200)))
-            .verdict();
-        assert_eq!(
-            outcome(&v),
-            (Verdict::Stale, Cause::DigestMismatch, Owner::Platform)
-        );
-        assert_eq!(v.containers[0].digest_match, Some(false));
-        assert_eq!(
-            v.next_step.as_deref(),
-            Some("kubectl rollout restart deployment/checkout -n shop")
-        );
-    }
-
-    #[test]
-    fn stale_is_owned_as_the_owner_table_says() {
-        let mut policy = Policy::default();
-        policy
-            .owners
-            .set("digest_mismatch", Owner::Application)
-            .unwrap();
-        let v = rolled_out(1, 'b')
-            .image_build(kaniko().succeeded(digest('a'), ago(1200)))
-            .judge(&policy);
-        assert_eq!(
-            outcome(&v),
-            (Verdict::Stale, Cause::DigestMismatch, Owner::Application)
-        );
-    }
-
-    #[test]
-    fn awaiting_rollout_while_the_push_is_younger_than_the_grace() {
-        let v = rolled_out(1, 'b')
-            .image_build(kaniko().succeeded(digest('a'), ago(120)))
-            .verdict();
-        assert_eq!(
-            outcome(&v),
-            (Verdict::Converging, Cause::AwaitingRollout, Owner::None)
-        );
-        assert!(v.summary.contains("less than 5m00s ago"), "{}", v.summary);
-    }
 
     #[test]
     fn a_running_build_is_converging() {
@@ -342,56 +280,6 @@ mod tests {
         assert_eq!(
             v.next_step.as_deref(),
             Some("kubectl logs -n shop kaniko-1 -c kaniko")
-        );
-    }
-
-    #[test]
-    fn digest_unavailable_when_the_build_told_no_digest() {
-        let v = rolled_out(1, 'a')
-            .image_build(kaniko().succeeded_without_digest(ago(1200)))
-            .verdict();
-        assert_eq!(
-            outcome(&v),
-            (Verdict::Complete, Cause::DigestUnavailable, Owner::None)
-        );
-    }
-
-    #[test]
-    fn digest_unavailable_when_the_runtime_reports_a_node_local_image_id() {
-        let local = format!("docker://{}", digest('a'));
-        let v = cluster(deployment("shop", "checkout"))
-            .pod(pod("shop", "checkout-1").ready().image_id(&local))
-            .image_build(kaniko().succeeded(digest('a'), ago(1200)))
-            .verdict();
-        assert_eq!(
-            outcome(&v),
-            (Verdict::Complete, Cause::DigestUnavailable, Owner::None)
-        );
-        assert!(v.evidence.iter().any(|e| e.contains("node-local image ID")));
-    }
-
-    #[test]
-    fn complete_without_proof_when_no_build_is_known() {
-        let v = rolled_out(2, 'a').verdict();
-        assert_eq!(
-            outcome(&v),
-            (Verdict::Complete, Cause::NoBuildKnown, Owner::None)
-        );
-        assert!(
-            v.summary.contains("2 of 2 replicas available"),
-            "{}",
-            v.summary
-        );
-    }
-
-    #[test]
-    fn scaled_to_zero_is_complete_without_proof() {
-        let v = cluster(deployment("shop", "checkout").replicas(0))
-            .image_build(kaniko().succeeded(digest('a'), ago(1200)))
-            .verdict();
-        assert_eq!(
-            outcome(&v),
-            (Verdict::Complete, Cause::DigestUnavailable, Owner::None)
         );
     }
 

@@ -1,30 +1,38 @@
 //! Verdicts: takes the cluster view, the builds found in it, a policy and an explicit `now`, and
 //! returns one `DeploymentVerdict` per Deployment with cause, owner, summary, next step and the
 //! evidence behind it (DESIGN §5). Pure: the same inputs always give the same verdict.
+//!
+//! `judge` is a pipeline of steps, each deciding one thing and returning early with an
+//! `Outcome`: the view is synced (`judge_sync`), no build decides (`judge_build_state`), then a
+//! complete rollout is judged by its digests (`judge_complete`) and an incomplete one by what its
+//! pods show (`judge_failures`, `judge_blockers`, `judge_deadline`, `judge_no_pods`,
+//! `judge_progress`). Steps decide; `wording` tells the outcome to people.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::builds::{Build, BuildStatus};
 use super::events::{BlockerReason, Owner};
-use super::image::Digest;
-use super::rollout;
-use super::view::{ClusterView, DeploymentInfo, EventInfo, NodeInfo, PodInfo, condition};
+use super::rollout::{self, Rollout};
+use super::view::{ClusterView, Condition, DeploymentInfo, Kind, NodeInfo, PodInfo};
 
 mod blockers;
+mod complete;
 mod containers;
 mod pods;
+mod progress;
 #[cfg(test)]
 mod tests;
 mod wording;
 
-use blockers::{precedence, replica_set_blocker};
-use containers::{ContainerJudgement, DigestJudgement, judge_container};
-use pods::{PodState, failing_container, pod_state};
+use blockers::{RsBlocker, judge_blockers, replica_set_blocker};
+use complete::judge_complete;
+use containers::{ContainerJudgement, judge_build_state, judge_container};
+use pods::{PodState, judge_failures, pod_state};
+use progress::{judge_deadline, judge_no_pods, judge_progress};
 pub use wording::human;
-use wording::{blocker_next_step, dest_names, fmt_ts};
 
 /// The verdict of DESIGN §5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -329,6 +337,129 @@ fn age(now: Timestamp, since: Option<Timestamp>) -> Option<SignedDuration> {
     since.map(|s| now.duration_since(s))
 }
 
+/// What a step decided: the verdict, its cause, and the facts its wording needs.
+struct Outcome<'a> {
+    verdict: Verdict,
+    cause: Cause,
+    finding: Finding<'a>,
+}
+
+impl<'a> Outcome<'a> {
+    fn new(verdict: Verdict, cause: Cause, finding: Finding<'a>) -> Self {
+        Outcome {
+            verdict,
+            cause,
+            finding,
+        }
+    }
+}
+
+/// The facts behind an outcome, as `wording` tells them.
+enum Finding<'a> {
+    /// The API server refused to list these kinds.
+    Forbidden(Vec<Kind>),
+    /// These kinds are still being listed.
+    Unsynced(Vec<Kind>),
+    BuildFailed(&'a Build),
+    BuildRunning(&'a Build),
+    ScaledToZero,
+    /// A container runs other digests than its build pushed.
+    Stale {
+        container: &'a ContainerVerdict,
+        build: Option<&'a Build>,
+    },
+    AwaitingRollout {
+        build: Option<&'a Build>,
+        grace: SignedDuration,
+    },
+    Verified {
+        build: Option<&'a Build>,
+        pods: usize,
+        /// Containers whose digest matched their build.
+        matched: usize,
+    },
+    DigestUnavailable,
+    NoBuildKnown {
+        available: i32,
+        replicas: i32,
+    },
+    /// New pods fail for an application cause.
+    AppFailure {
+        cause: Cause,
+        pods: u32,
+        message: String,
+        since: Option<Timestamp>,
+        /// The first failing pod, and its first container that is not ready.
+        pod: String,
+        container: Option<String>,
+    },
+    Blocked {
+        primary: BlockerReason,
+        /// The primary reason first.
+        blockers: Vec<BlockerReport>,
+        /// A pod held by the primary reason, if one is.
+        pod: Option<String>,
+    },
+    DeadlineExceeded(&'a Condition),
+    JustStarted {
+        status: &'a str,
+    },
+    NoPods {
+        status: &'a str,
+    },
+    Waiting(Waiting<'a>),
+}
+
+/// Converging: what the rollout waits for.
+struct Waiting<'a> {
+    cause: Cause,
+    /// New pods ready, of `replicas`.
+    ready: usize,
+    replicas: i32,
+    /// Pods are held or fail, but for less than `blocked_after`.
+    young_problems: bool,
+    blocked_after: SignedDuration,
+    status: &'a str,
+}
+
+/// What every step of `judge` reads: its inputs, and what is derived from them once.
+struct Ctx<'a> {
+    view: &'a ClusterView,
+    d: &'a DeploymentInfo,
+    policy: &'a Policy,
+    now: Timestamp,
+    ro: Rollout<'a>,
+    /// Non-terminating pods of the new and old ReplicaSets.
+    running_pods: Vec<&'a PodInfo>,
+    judged: Vec<ContainerJudgement<'a>>,
+}
+
+impl Ctx<'_> {
+    /// True once a problem seen since `since` has lasted `--blocked-after` (or when its start is
+    /// unknown).
+    fn mature(&self, since: Option<Timestamp>) -> bool {
+        age(self.now, since).is_none_or(|a| a >= self.policy.blocked_after)
+    }
+}
+
+/// What the new pods and the new ReplicaSet show while the rollout is incomplete.
+struct Observed<'a> {
+    states: Vec<(&'a PodInfo, PodState)>,
+    /// Pods the ReplicaSet could not even create.
+    rs_blocker: Option<RsBlocker>,
+}
+
+impl Observed<'_> {
+    /// Some pod is held or fails, or the ReplicaSet cannot create pods (for less than
+    /// `blocked_after`, once the steps that judge them have passed).
+    fn young_problems(&self) -> bool {
+        self.states
+            .iter()
+            .any(|(_, s)| matches!(s, PodState::Blocker { .. } | PodState::Failure { .. }))
+            || self.rs_blocker.is_some()
+    }
+}
+
 /// Judges one Deployment.
 pub fn judge(
     view: &ClusterView,
@@ -337,49 +468,13 @@ pub fn judge(
     policy: &Policy,
     now: Timestamp,
 ) -> DeploymentVerdict {
-    let ns = d.meta.namespace.clone();
-    let name = d.meta.name.clone();
-    let mut evidence: Vec<String> = Vec::new();
-    let primary_image = d
-        .containers
-        .first()
-        .map(|c| c.image.clone())
-        .unwrap_or_default();
-    let mut out = DeploymentVerdict {
-        namespace: ns.clone(),
-        name: name.clone(),
-        verdict: Verdict::Unknown,
-        cause: Cause::NotSynced,
-        owner: Owner::None,
-        image: primary_image,
-        summary: String::new(),
-        next_step: None,
-        containers: Vec::new(),
-        blockers: Vec::new(),
-        evidence: Vec::new(),
-    };
-    if !view.is_synced() {
-        let forbidden: Vec<&str> = view.forbidden().iter().map(|k| k.as_str()).collect();
-        if !forbidden.is_empty() {
-            out.cause = Cause::Forbidden;
-            out.summary = format!(
-                "Not judged: kube-verdict may not list {} (the API server answered 403).",
-                forbidden.join(", ")
-            );
-            out.next_step = Some(
-                "Grant get/list/watch on those resources to kube-verdict's ServiceAccount (deploy/base/rbac.yaml)".into(),
-            );
-            return out;
-        }
-        let kinds: Vec<&str> = view.unsynced().iter().map(|k| k.as_str()).collect();
-        out.summary = format!("Not judged yet: still listing {}.", kinds.join(", "));
+    let mut out = unjudged(d);
+    if let Some(outcome) = judge_sync(view) {
+        tell(&mut out, outcome, d, policy);
         return out;
     }
-
     let ro = rollout::analyse(view, d);
-    evidence.push(format!("deployment {ns}/{name}: {}", ro.status_line));
-
-    // ---- containers and their builds
+    let mut evidence = vec![wording::deployment_evidence(d, &ro)];
     let running_pods: Vec<&PodInfo> = ro
         .new_pods
         .iter()
@@ -387,487 +482,130 @@ pub fn judge(
         .copied()
         .filter(|p| !p.meta.deleting)
         .collect();
-    let mut containers = Vec::new();
-    let mut judged: Vec<ContainerJudgement> = Vec::new();
-    for c in &d.containers {
-        let cj = judge_container(
-            c,
-            builds,
-            ro.complete,
-            &running_pods,
-            policy,
-            now,
-            &mut evidence,
-        );
-        containers.push(cj.report.clone());
-        judged.push(cj);
-    }
+    let judged: Vec<ContainerJudgement> = d
+        .containers
+        .iter()
+        .map(|c| {
+            judge_container(
+                c,
+                builds,
+                ro.complete,
+                &running_pods,
+                policy,
+                now,
+                &mut evidence,
+            )
+        })
+        .collect();
     // The `image` label: the first container with a known build, else the first container.
-    if let Some(cj) = judged.iter().find(|j| j.report.build.is_some()) {
-        out.image = cj.report.image.clone();
+    if let Some(j) = judged.iter().find(|j| j.report.build.is_some()) {
+        out.image = j.report.image.clone();
     }
-    out.containers = containers;
-
-    let set = |out: &mut DeploymentVerdict, v: Verdict, c: Cause| {
-        out.verdict = v;
-        out.cause = c;
-        out.owner = if matches!(v, Verdict::Stale | Verdict::Blocked | Verdict::Failed) {
-            policy.owners.owner(c)
-        } else {
-            Owner::None
-        };
+    let ctx = Ctx {
+        view,
+        d,
+        policy,
+        now,
+        ro,
+        running_pods,
+        judged,
     };
-
-    // ---- 1. a failed build of this image: the deploy the platform attempted cannot happen.
-    if let Some(j) = judged.iter().find(|j| j.deciding_failed.is_some()) {
-        if let Some(b) = j.deciding_failed {
-            set(&mut out, Verdict::Failed, Cause::BuildFailed);
-            let why = b
-                .fatal_lines
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "no error line found".into());
-            out.summary = format!(
-                "Build {} of {} failed at {}: {}",
-                b.pod_ref(),
-                dest_names(&b),
-                fmt_ts(b.finished_at),
-                why
-            );
-            out.next_step = Some(format!(
-                "kubectl logs -n {} {} -c {}",
-                b.namespace, b.pod, b.container
-            ));
-            out.evidence = evidence;
-            return out;
-        }
-    }
-
-    // ---- 2. a build still running: the new image does not exist yet.
-    if let Some(b) = judged.iter().find_map(|j| j.deciding_running.as_ref()) {
-        set(&mut out, Verdict::Converging, Cause::BuildRunning);
-        out.summary = format!(
-            "Build {} of {} is still running (started {}); wait for its push.",
-            b.pod_ref(),
-            dest_names(b),
-            fmt_ts(b.started_at)
-        );
-        out.evidence = evidence;
-        return out;
-    }
-
-    // ---- 3. rollout complete: compare digests.
-    if ro.complete && d.spec_replicas == 0 {
-        set(
-            &mut out,
-            Verdict::Complete,
-            if judged.iter().any(|j| j.report.build.is_some()) {
-                Cause::DigestUnavailable
-            } else {
-                Cause::NoBuildKnown
-            },
-        );
-        out.summary = "Scaled to 0 replicas: nothing runs, so no digest can be checked.".into();
-        out.evidence = evidence;
-        return out;
-    }
-    if ro.complete {
-        if ro.new_pods.is_empty() && ro.old_pods.is_empty() {
-            evidence.push(format!(
-                "no pods of {ns}/{name} found although its status reports {} available",
-                d.status.available
-            ));
-        }
-        let stale: Vec<&ContainerJudgement> = judged
-            .iter()
-            .filter(|j| j.digest == DigestJudgement::Mismatch)
-            .collect();
-        let awaiting: Vec<&ContainerJudgement> = judged
-            .iter()
-            .filter(|j| j.digest == DigestJudgement::AwaitingRollout)
-            .collect();
-        let matched = judged
-            .iter()
-            .filter(|j| j.digest == DigestJudgement::Match)
-            .count();
-        let unavailable = judged
-            .iter()
-            .filter(|j| j.digest == DigestJudgement::Unavailable)
-            .count();
-        if let Some(j) = stale.first() {
-            set(&mut out, Verdict::Stale, Cause::DigestMismatch);
-            let b = j.build.as_ref();
-            out.summary = format!(
-                "Container {} runs {} but build {} pushed {} at {}: the pods run an older or cached image.",
-                j.report.name,
-                j.report
-                    .running_digests
-                    .iter()
-                    .filter_map(|s| Digest::parse(s))
-                    .map(|d| d.short().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                b.map(|b| b.pod_ref()).unwrap_or_default(),
-                b.and_then(|b| b.digest.as_ref())
-                    .map(|d| d.short().to_string())
-                    .unwrap_or_default(),
-                fmt_ts(b.and_then(|b| b.finished_at)),
-            );
-            out.next_step = Some(format!("kubectl rollout restart deployment/{name} -n {ns}"));
-        } else if let Some(j) = awaiting.first() {
-            set(&mut out, Verdict::Converging, Cause::AwaitingRollout);
-            let b = j.build.as_ref();
-            out.summary = format!(
-                "Build {} pushed {} at {}, less than {} ago; the rollout has not picked it up yet.",
-                b.map(|b| b.pod_ref()).unwrap_or_default(),
-                b.and_then(|b| b.digest.as_ref())
-                    .map(|d| d.short().to_string())
-                    .unwrap_or_default(),
-                fmt_ts(b.and_then(|b| b.finished_at)),
-                human(policy.rollout_grace)
-            );
-        } else if matched > 0 && unavailable == 0 {
-            set(&mut out, Verdict::Verified, Cause::DigestMatch);
-            let j = judged.iter().find(|j| j.digest == DigestJudgement::Match);
-            let b = j.and_then(|j| j.build.as_ref());
-            let pods = running_pods.len();
-            out.summary = format!(
-                "{} {} pushed by build {} at {}.",
-                if pods == 1 {
-                    "The 1 pod runs".to_string()
-                } else {
-                    format!("All {pods} pods run")
-                },
-                b.and_then(|b| b.digest.as_ref())
-                    .map(|d| d.short().to_string())
-                    .unwrap_or_default(),
-                b.map(|b| b.pod_ref()).unwrap_or_default(),
-                fmt_ts(b.and_then(|b| b.finished_at))
-            );
-            // The false alarm this tool exists for: pulls that failed before the push.
-            if let Some(b) = b {
-                for p in &ro.new_pods {
-                    let events = view.events_for(&ns, "Pod", &p.meta.name);
-                    let early: Vec<&&EventInfo> = events
-                        .iter()
-                        .filter(|e| {
-                            e.reason == "Failed" && e.message.starts_with("Failed to pull image")
-                        })
-                        .filter(|e| {
-                            b.finished_at
-                                .is_some_and(|f| e.last.is_some_and(|l| l <= f))
-                        })
-                        .collect();
-                    if let (Some(first), Some(last)) = (early.first(), early.last()) {
-                        evidence.push(format!(
-                            "pod {}: {} image pull failures between {} and {}, before the build pushed at {}: the deploy outran the build, then recovered by itself",
-                            p.meta.full_name(),
-                            early.iter().map(|e| e.count.max(1)).sum::<i32>(),
-                            fmt_ts(first.first),
-                            fmt_ts(last.last),
-                            fmt_ts(b.finished_at)
-                        ));
-                    }
-                }
-            }
-            if matched > 1 {
-                out.summary =
-                    format!("All {pods} pods run the digests their {matched} builds pushed.");
-            }
-        } else if judged.iter().any(|j| j.build.is_some()) {
-            set(&mut out, Verdict::Complete, Cause::DigestUnavailable);
-            out.summary = "Rollout complete, but the digest cannot be compared: the build logged no digest or the runtime reports no repo digest.".into();
-        } else {
-            set(&mut out, Verdict::Complete, Cause::NoBuildKnown);
-            out.summary = format!(
-                "Rollout complete ({} of {} replicas available); no build of its image is known.",
-                d.status.available, d.spec_replicas
-            );
-        }
-        out.evidence = evidence;
-        return out;
-    }
-
-    // ---- 4. rollout not complete: what do the new pods show?
-    let nodes: Vec<&NodeInfo> = view.nodes().collect();
-    let mut states: Vec<(&PodInfo, PodState)> = Vec::new();
-    for p in &ro.new_pods {
-        let st = pod_state(view, p, &nodes);
-        match &st {
-            PodState::Ready => {}
-            PodState::Progress(c, m) => {
-                evidence.push(format!("pod {}: {} ({m})", p.meta.full_name(), c.as_str()))
-            }
-            PodState::Blocker {
-                primary,
-                message,
-                since,
-                ..
-            } => evidence.push(format!(
-                "pod {}: {} for {}: {message}",
-                p.meta.full_name(),
-                primary.as_str(),
-                age(now, *since)
-                    .map(human)
-                    .unwrap_or_else(|| "an unknown time".into())
-            )),
-            PodState::Failure {
-                cause,
-                message,
-                since,
-            } => evidence.push(format!(
-                "pod {}: {} for {}: {message}",
-                p.meta.full_name(),
-                cause.as_str(),
-                age(now, *since)
-                    .map(human)
-                    .unwrap_or_else(|| "an unknown time".into())
-            )),
-        }
-        states.push((p, st));
-    }
-    // ReplicaSet-level blockers: pods that could not even be created.
-    let rs_blocker = replica_set_blocker(view, d, &ro);
-    if let Some((reason, message, _)) = &rs_blocker {
-        evidence.push(format!(
-            "replicaset {ns}/{}: {}: {message}",
-            ro.new_rs.map(|r| r.meta.name.as_str()).unwrap_or("?"),
-            reason.as_str()
-        ));
-    }
-
-    let mature =
-        |since: &Option<Timestamp>| age(now, *since).is_none_or(|a| a >= policy.blocked_after);
-
-    // 4a. application failures that persisted.
-    let mut failures: BTreeMap<Cause, (u32, String, Option<Timestamp>, String)> = BTreeMap::new();
-    for (p, st) in &states {
-        if let PodState::Failure {
-            cause,
-            message,
-            since,
-        } = st
-            && mature(since)
-        {
-            let e =
-                failures
-                    .entry(*cause)
-                    .or_insert((0, message.clone(), *since, p.meta.name.clone()));
-            e.0 += 1;
-            e.2 = e.2.min(*since).or(*since);
-        }
-    }
-    if let Some((cause, (n, message, since, pod))) = failures
-        .iter()
-        .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.0.cmp(a.0)))
-    {
-        set(&mut out, Verdict::Failed, *cause);
-        let one = *n == 1;
-        out.summary = format!(
-            "{n} pod{} of the new rollout {} since {}: {message}",
-            if one { "" } else { "s" },
-            match (cause, one) {
-                (Cause::CrashLoop, true) => "crash-loops",
-                (Cause::CrashLoop, false) => "crash-loop",
-                (Cause::OomKilled, true) => "is OOM-killed",
-                (Cause::OomKilled, false) => "are OOM-killed",
-                (Cause::ConfigError, true) => "cannot start (configuration error)",
-                (Cause::ConfigError, false) => "cannot start (configuration error)",
-                (Cause::ReadinessFailing, true) => "never becomes ready",
-                (Cause::ReadinessFailing, false) => "never become ready",
-                (_, true) => "fails",
-                (_, false) => "fail",
-            },
-            fmt_ts(*since)
-        );
-        let container = failing_container(view, &ns, pod);
-        out.next_step = Some(match cause {
-            Cause::CrashLoop => format!("kubectl logs -n {ns} {pod}{container} --previous"),
-            Cause::OomKilled => format!(
-                "Raise the memory limit or fix the leak; see kubectl describe pod -n {ns} {pod}"
-            ),
-            _ => format!("kubectl describe pod -n {ns} {pod}"),
-        });
-        out.evidence = evidence;
-        return out;
-    }
-
-    // 4b. blockers that persisted (or that an autoscaler declared hopeless).
-    let mut agg: BTreeMap<BlockerReason, BlockerReport> = BTreeMap::new();
-    let mut primary_votes: BTreeMap<BlockerReason, u32> = BTreeMap::new();
-    let mut blocked_pods = 0;
-    for (_, st) in &states {
-        if let PodState::Blocker {
-            reasons,
-            primary,
-            message,
-            since,
-            definitive,
-        } = st
-            && (*definitive || mature(since))
-        {
-            blocked_pods += 1;
-            *primary_votes.entry(*primary).or_default() += 1;
-            for (r, n) in reasons {
-                let e = agg.entry(*r).or_insert_with(|| BlockerReport {
-                    reason: *r,
-                    owner: policy.owners.owner(Cause::Blocker(*r)),
-                    pods: 0,
-                    nodes: 0,
-                    message: message.clone(),
-                    since: *since,
-                    primary: false,
-                });
-                e.pods += 1;
-                e.nodes = e.nodes.max(*n);
-                if since.is_some() && (e.since.is_none() || *since < e.since) {
-                    e.since = *since;
-                }
-            }
-        }
-    }
-    if let Some((reason, message, since)) = &rs_blocker
-        && mature(since)
-    {
-        let missing = (d.spec_replicas - ro.new_pods.len() as i32).max(1) as u32;
-        *primary_votes.entry(*reason).or_default() += missing;
-        let e = agg.entry(*reason).or_insert_with(|| BlockerReport {
-            reason: *reason,
-            owner: policy.owners.owner(Cause::Blocker(*reason)),
-            pods: 0,
-            nodes: 0,
-            message: message.clone(),
-            since: *since,
-            primary: false,
-        });
-        e.pods += missing;
-    }
-    let scaling_up = states
-        .iter()
-        .any(|(_, s)| matches!(s, PodState::Progress(Cause::ScalingUp, _)));
-    if let Some(primary) = primary_votes
-        .iter()
-        .max_by(|a, b| a.1.cmp(b.1).then(precedence(*b.0).cmp(&precedence(*a.0))))
-        .map(|(r, _)| *r)
-        && !(scaling_up && blocked_pods == 0 && rs_blocker.is_none())
-    {
-        if let Some(b) = agg.get_mut(&primary) {
-            b.primary = true;
-        }
-        let mut blockers: Vec<BlockerReport> = agg.into_values().collect();
-        blockers.sort_by(|a, b| {
-            b.primary
-                .cmp(&a.primary)
-                .then(b.pods.cmp(&a.pods))
-                .then(a.reason.cmp(&b.reason))
-        });
-        let p = &blockers[0];
-        set(&mut out, Verdict::Blocked, Cause::Blocker(primary));
-        out.summary = format!(
-            "{} pod{} blocked by {} since {} (owner: {}): {}",
-            p.pods,
-            if p.pods == 1 { "" } else { "s" },
-            primary.as_str(),
-            fmt_ts(p.since),
-            p.owner.as_str(),
-            p.message
-        );
-        let pod = states
-            .iter()
-            .find(|(_, s)| matches!(s, PodState::Blocker { primary: x, .. } if *x == primary))
-            .map(|(p, _)| p.meta.name.clone());
-        out.next_step = Some(blocker_next_step(primary, &ns, &name, pod.as_deref()));
-        out.blockers = blockers;
-        out.evidence = evidence;
-        return out;
-    }
-
-    // 4c. progress deadline exceeded with no live progress and nothing younger pending.
-    let young_problems = states
-        .iter()
-        .any(|(_, s)| matches!(s, PodState::Blocker { .. } | PodState::Failure { .. }))
-        || rs_blocker.is_some();
-    let live_progress = states.iter().any(|(_, s)| {
-        matches!(
-            s,
-            PodState::Progress(Cause::PullingImage | Cause::ScalingUp, _)
-        )
-    }) || ro.deadline_exceeded.is_some_and(|c| {
-        ro.new_pods.iter().any(|p| {
-            condition(&p.conditions, "Ready")
-                .is_some_and(|r| r.is_true() && r.last_transition > c.last_transition)
-        })
-    });
-    if let Some(c) = ro.deadline_exceeded {
-        evidence.push(format!(
-            "deployment {ns}/{name}: Progressing=False ProgressDeadlineExceeded at {}: {}",
-            fmt_ts(c.last_transition),
-            c.message
-        ));
-        if !live_progress && !young_problems {
-            set(&mut out, Verdict::Failed, Cause::ProgressDeadlineExceeded);
-            out.summary = format!(
-                "The rollout exceeded its progress deadline at {} and nothing is moving: {}",
-                fmt_ts(c.last_transition),
-                c.message
-            );
-            out.next_step = Some(format!("kubectl describe deployment -n {ns} {name}"));
-            out.evidence = evidence;
-            return out;
-        }
-    }
-
-    // 4d. nothing to show at all.
-    if ro.new_pods.is_empty() && rs_blocker.is_none() && d.spec_replicas > 0 {
-        let progressing = condition(&d.conditions, "Progressing");
-        let recent = progressing
-            .and_then(|c| c.last_update.or(c.last_transition))
-            .or(d.meta.created);
-        if d.generation > d.observed_generation
-            || age(now, recent).is_some_and(|a| a < policy.blocked_after)
-        {
-            set(&mut out, Verdict::Converging, Cause::RolloutProgressing);
-            out.summary = format!("The rollout has just started: {}", ro.status_line);
-        } else {
-            set(&mut out, Verdict::Unknown, Cause::NoPods);
-            out.summary = format!(
-                "No pods of the new ReplicaSet are known and no event says why: {}",
-                ro.status_line
-            );
-            out.next_step = Some(format!("kubectl get rs,pods -n {ns} -o wide"));
-        }
-        out.evidence = evidence;
-        return out;
-    }
-
-    // 4e. converging: say what it waits for.
-    let cause = [Cause::ScalingUp, Cause::PullingImage, Cause::Starting]
-        .into_iter()
-        .find(|c| {
-            states
-                .iter()
-                .any(|(_, s)| matches!(s, PodState::Progress(x, _) if x == c))
-        })
-        .unwrap_or(Cause::RolloutProgressing);
-    set(&mut out, Verdict::Converging, cause);
-    let ready = states
-        .iter()
-        .filter(|(_, s)| matches!(s, PodState::Ready))
-        .count();
-    out.summary = match cause {
-        Cause::ScalingUp => "The autoscaler is adding capacity for pending pods; wait.".to_string(),
-        Cause::PullingImage => "Pods are pulling their image; wait.".to_string(),
-        Cause::Starting => format!(
-            "{ready} of {} new pods ready, the others are starting; wait.",
-            d.spec_replicas
-        ),
-        _ if young_problems => format!(
-            "Pods are held for less than {} ({}); wait before acting.",
-            human(policy.blocked_after),
-            ro.status_line
-        ),
-        _ => ro.status_line.clone(),
+    let outcome = match judge_build_state(&ctx.judged) {
+        Some(o) => o,
+        None if ctx.ro.complete => judge_complete(&ctx, &mut evidence),
+        None => judge_rollout(&ctx, &mut evidence),
     };
+    tell(&mut out, outcome, d, policy);
+    out.containers = ctx.judged.into_iter().map(|j| j.report).collect();
     out.evidence = evidence;
     out
+}
+
+/// The verdict before any step: unknown, not synced, the primary container's image.
+fn unjudged(d: &DeploymentInfo) -> DeploymentVerdict {
+    DeploymentVerdict {
+        namespace: d.meta.namespace.clone(),
+        name: d.meta.name.clone(),
+        verdict: Verdict::Unknown,
+        cause: Cause::NotSynced,
+        owner: Owner::None,
+        image: d
+            .containers
+            .first()
+            .map(|c| c.image.clone())
+            .unwrap_or_default(),
+        summary: String::new(),
+        next_step: None,
+        containers: Vec::new(),
+        blockers: Vec::new(),
+        evidence: Vec::new(),
+    }
+}
+
+/// Step 0: nothing is judged until every kind is listed.
+fn judge_sync(view: &ClusterView) -> Option<Outcome<'static>> {
+    if view.is_synced() {
+        return None;
+    }
+    let forbidden = view.forbidden();
+    Some(if forbidden.is_empty() {
+        Outcome::new(
+            Verdict::Unknown,
+            Cause::NotSynced,
+            Finding::Unsynced(view.unsynced()),
+        )
+    } else {
+        Outcome::new(
+            Verdict::Unknown,
+            Cause::Forbidden,
+            Finding::Forbidden(forbidden),
+        )
+    })
+}
+
+/// An incomplete rollout: what do the new pods show?
+fn judge_rollout<'c>(ctx: &'c Ctx<'_>, evidence: &mut Vec<String>) -> Outcome<'c> {
+    let seen = observe(ctx, evidence);
+    judge_failures(ctx, &seen)
+        .or_else(|| judge_blockers(ctx, &seen))
+        .or_else(|| judge_deadline(ctx, &seen, evidence))
+        .or_else(|| judge_no_pods(ctx, &seen))
+        .unwrap_or_else(|| judge_progress(ctx, &seen))
+}
+
+/// The state of every new pod and the new ReplicaSet's blocker, with their evidence.
+fn observe<'a>(ctx: &Ctx<'a>, evidence: &mut Vec<String>) -> Observed<'a> {
+    let nodes: Vec<&NodeInfo> = ctx.view.nodes().collect();
+    let mut states = Vec::new();
+    for p in &ctx.ro.new_pods {
+        let state = pod_state(ctx.view, p, &nodes);
+        evidence.extend(wording::pod_state_evidence(p, &state, ctx.now));
+        states.push((*p, state));
+    }
+    let rs_blocker = replica_set_blocker(ctx.view, ctx.d, &ctx.ro);
+    if let Some(b) = &rs_blocker {
+        evidence.push(wording::replica_set_evidence(ctx.d, ctx.ro.new_rs, b));
+    }
+    Observed { states, rs_blocker }
+}
+
+/// Writes an outcome into the verdict: verdict, cause, owner, summary, next step, blockers.
+fn tell(out: &mut DeploymentVerdict, outcome: Outcome<'_>, d: &DeploymentInfo, policy: &Policy) {
+    out.verdict = outcome.verdict;
+    out.cause = outcome.cause;
+    out.owner = owner(outcome.verdict, outcome.cause, policy);
+    out.summary = wording::summary(&outcome.finding);
+    out.next_step = wording::next_step(&outcome.finding, d);
+    if let Finding::Blocked { blockers, .. } = outcome.finding {
+        out.blockers = blockers;
+    }
+}
+
+/// Stale, blocked and failed verdicts are owned (DESIGN §6, `--owners`); the others are not.
+fn owner(verdict: Verdict, cause: Cause, policy: &Policy) -> Owner {
+    if matches!(verdict, Verdict::Stale | Verdict::Blocked | Verdict::Failed) {
+        policy.owners.owner(cause)
+    } else {
+        Owner::None
+    }
 }

@@ -2,6 +2,8 @@
 //! conditions, container states and events. Each step looks at one thing and returns as soon as
 //! it knows; ages are judged by the caller (`--blocked-after`).
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 
 use super::super::events::{
@@ -12,7 +14,7 @@ use super::super::view::{
     ClusterView, Condition, ContainerState, ContainerStatus, EventInfo, NodeInfo, PodInfo,
     condition,
 };
-use super::{Cause, wording};
+use super::{Cause, Ctx, Finding, Observed, Outcome, Verdict, wording};
 
 /// What one pod of the rollout shows.
 #[derive(Debug, Clone)]
@@ -382,12 +384,62 @@ fn unready_state(events: &[&EventInfo]) -> PodState {
     }
 }
 
-pub(super) fn failing_container(view: &ClusterView, ns: &str, pod: &str) -> String {
+/// One application cause among the new pods.
+struct Failures {
+    pods: u32,
+    /// The first failing pod's message and name.
+    message: String,
+    pod: String,
+    /// The earliest start among them.
+    since: Option<Timestamp>,
+}
+
+/// Step: application failures that persisted make the rollout failed, on the cause most pods
+/// show (ties: the cause listed first in `Cause`).
+pub(super) fn judge_failures<'c>(ctx: &Ctx<'_>, seen: &Observed<'_>) -> Option<Outcome<'c>> {
+    let mut failures: BTreeMap<Cause, Failures> = BTreeMap::new();
+    for (p, state) in &seen.states {
+        if let PodState::Failure {
+            cause,
+            message,
+            since,
+        } = state
+            && ctx.mature(*since)
+        {
+            let e = failures.entry(*cause).or_insert_with(|| Failures {
+                pods: 0,
+                message: message.clone(),
+                pod: p.meta.name.clone(),
+                since: *since,
+            });
+            e.pods += 1;
+            e.since = e.since.min(*since).or(*since);
+        }
+    }
+    let (cause, f) = failures
+        .into_iter()
+        .max_by(|a, b| a.1.pods.cmp(&b.1.pods).then(b.0.cmp(&a.0)))?;
+    let container = failing_container(ctx.view, &ctx.d.meta.namespace, &f.pod);
+    Some(Outcome::new(
+        Verdict::Failed,
+        cause,
+        Finding::AppFailure {
+            cause,
+            pods: f.pods,
+            message: f.message,
+            since: f.since,
+            pod: f.pod,
+            container,
+        },
+    ))
+}
+
+/// The pod's first container that is not ready.
+fn failing_container(view: &ClusterView, ns: &str, pod: &str) -> Option<String> {
     view.pods_in(ns)
         .find(|p| p.meta.name == pod)
         .and_then(|p| p.statuses.iter().find(|s| !s.ready))
-        .map(|s| format!(" -c {}", s.name))
-        .unwrap_or_default()
+        .map(|s| s.name.clone())
 }
 
 #[cfg(test)]

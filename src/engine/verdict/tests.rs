@@ -1,6 +1,7 @@
-//! Whole-verdict tests: synchronisation, deletion, owners and exit codes.
+//! Whole-verdict tests: synchronisation (`judge_sync`), deletion, owners and exit codes.
 
 use super::*;
+use crate::engine::testing::{self as t, cluster, outcome, pod};
 use crate::engine::view::{Change, Kind, Object};
 
 fn deployment(json: serde_json::Value) -> Object {
@@ -128,111 +129,16 @@ fn exit_codes_per_verdict() {
     assert!(!Verdict::Converging.is_terminal());
 }
 
-mod progress {
-    use crate::engine::events::Owner;
-    use crate::engine::testing::*;
-    use crate::engine::verdict::{Cause, Verdict};
-    use crate::engine::view::Kind;
-
-    /// `shop/checkout` past its progress deadline (a minute ago) with one new pod.
-    fn past_deadline(p: PodBuilder) -> Cluster {
-        cluster(
-            deployment("shop", "checkout")
-                .replicas(2)
-                .rolling(1, 1)
-                .deadline_exceeded(ago(60)),
-        )
-        .pod(p)
-    }
-
-    #[test]
-    fn a_rollout_past_its_deadline_with_nothing_moving_is_failed() {
-        let v = past_deadline(pod("shop", "checkout-1").waiting("ContainerCreating")).verdict();
-        assert_eq!(
-            outcome(&v),
-            (
-                Verdict::Failed,
-                Cause::ProgressDeadlineExceeded,
-                Owner::Application
-            )
-        );
-        assert_eq!(
-            v.next_step.as_deref(),
-            Some("kubectl describe deployment -n shop checkout")
-        );
-    }
-
-    #[test]
-    fn a_rollout_past_its_deadline_still_pulling_is_converging() {
-        let v = past_deadline(pod("shop", "checkout-1").waiting("ContainerCreating"))
-            .event(event("shop", "Pod", "checkout-1", "Pulling", "Pulling image").last(ago(5)))
-            .verdict();
-        assert_eq!(
-            outcome(&v),
-            (Verdict::Converging, Cause::PullingImage, Owner::None)
-        );
-        assert!(
-            v.evidence
-                .iter()
-                .any(|e| e.contains("Progressing=False ProgressDeadlineExceeded"))
-        );
-    }
-
-    #[test]
-    fn a_pod_ready_after_the_deadline_is_live_progress() {
-        let v = past_deadline(pod("shop", "checkout-1").ready_since(ago(30)))
-            .pod(pod("shop", "checkout-2").waiting("ContainerCreating"))
-            .verdict();
-        assert_eq!(
-            outcome(&v),
-            (Verdict::Converging, Cause::Starting, Owner::None)
-        );
-        assert_eq!(
-            v.summary,
-            "1 of 2 new pods ready, the others are starting; wait."
-        );
-    }
-
-    #[test]
-    fn no_pods_long_after_the_rollout_began_is_unknown() {
-        let v = cluster(deployment("shop", "checkout").rolling(0, 0)).verdict();
-        assert_eq!(outcome(&v), (Verdict::Unknown, Cause::NoPods, Owner::None));
-        assert_eq!(
-            v.next_step.as_deref(),
-            Some("kubectl get rs,pods -n shop -o wide")
-        );
-    }
-
-    #[test]
-    fn no_pods_just_after_the_rollout_began_is_converging() {
-        let v = cluster(
-            deployment("shop", "checkout")
-                .rolling(0, 0)
-                .created(ago(30)),
-        )
+#[test]
+fn not_synced_while_a_kind_is_still_listing() {
+    let v = cluster(t::deployment("shop", "checkout"))
+        .pod(pod("shop", "checkout-1").ready())
+        .unsynced(Kind::Event)
         .verdict();
-        assert_eq!(
-            outcome(&v),
-            (Verdict::Converging, Cause::RolloutProgressing, Owner::None)
-        );
-        assert!(
-            v.summary.starts_with("The rollout has just started"),
-            "{}",
-            v.summary
-        );
-    }
-
-    #[test]
-    fn not_synced_while_a_kind_is_still_listing() {
-        let v = cluster(deployment("shop", "checkout"))
-            .pod(pod("shop", "checkout-1").ready())
-            .unsynced(Kind::Event)
-            .verdict();
-        assert_eq!(
-            outcome(&v),
-            (Verdict::Unknown, Cause::NotSynced, Owner::None)
-        );
-        assert_eq!(v.summary, "Not judged yet: still listing Event.");
-        assert!(v.containers.is_empty() && v.evidence.is_empty());
-    }
+    assert_eq!(
+        outcome(&v),
+        (Verdict::Unknown, Cause::NotSynced, Owner::None)
+    );
+    assert_eq!(v.summary, "Not judged yet: still listing Event.");
+    assert!(v.containers.is_empty() && v.evidence.is_empty());
 }

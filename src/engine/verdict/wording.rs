@@ -6,9 +6,16 @@ use jiff::{SignedDuration, Timestamp};
 use super::super::builds::{Build, BuildStatus, DigestSource};
 use super::super::events::BlockerReason;
 use super::super::image::Digest;
-use super::super::view::{ContainerState, ContainerStatus, EventInfo, PodInfo};
-use super::LinkBuilds;
+use super::super::rollout::Rollout;
+use super::super::view::{
+    Condition, ContainerState, ContainerStatus, DeploymentInfo, EventInfo, Kind, PodInfo,
+    ReplicaSetInfo,
+};
+use super::blockers::RsBlocker;
+use super::pods::PodState;
+use super::{BlockerReport, Cause, ContainerVerdict, Finding, LinkBuilds, Waiting, age};
 
+/// `HH:MM:SS` (UTC), or "an unknown time".
 pub(super) fn fmt_ts(t: Option<Timestamp>) -> String {
     t.map(|t| t.strftime("%H:%M:%S").to_string())
         .unwrap_or_else(|| "an unknown time".into())
@@ -26,7 +33,8 @@ pub fn human(d: SignedDuration) -> String {
     }
 }
 
-pub(super) fn dest_names(b: &Build) -> String {
+/// The destinations a build pushes, `registry/path:tag, ...`.
+fn dest_names(b: &Build) -> String {
     b.destinations
         .iter()
         .map(|d| d.name())
@@ -34,12 +42,227 @@ pub(super) fn dest_names(b: &Build) -> String {
         .join(", ")
 }
 
-pub(super) fn blocker_next_step(
-    r: BlockerReason,
-    ns: &str,
-    name: &str,
-    pod: Option<&str>,
-) -> String {
+/// The one-line summary of a finding.
+pub(super) fn summary(f: &Finding<'_>) -> String {
+    match f {
+        Finding::Forbidden(kinds) => format!(
+            "Not judged: kube-verdict may not list {} (the API server answered 403).",
+            kind_list(kinds)
+        ),
+        Finding::Unsynced(kinds) => format!("Not judged yet: still listing {}.", kind_list(kinds)),
+        Finding::BuildFailed(b) => format!(
+            "Build {} of {} failed at {}: {}",
+            b.pod_ref(),
+            dest_names(b),
+            fmt_ts(b.finished_at),
+            b.fatal_lines
+                .first()
+                .map(String::as_str)
+                .unwrap_or("no error line found")
+        ),
+        Finding::BuildRunning(b) => format!(
+            "Build {} of {} is still running (started {}); wait for its push.",
+            b.pod_ref(),
+            dest_names(b),
+            fmt_ts(b.started_at)
+        ),
+        Finding::ScaledToZero => {
+            "Scaled to 0 replicas: nothing runs, so no digest can be checked.".into()
+        }
+        Finding::Stale { container, build } => stale_summary(container, *build),
+        Finding::AwaitingRollout { build, grace } => format!(
+            "Build {} pushed {} at {}, less than {} ago; the rollout has not picked it up yet.",
+            pod_ref(*build),
+            pushed_short(*build),
+            fmt_ts(build.and_then(|b| b.finished_at)),
+            human(*grace)
+        ),
+        Finding::Verified {
+            build,
+            pods,
+            matched,
+        } => verified_summary(*build, *pods, *matched),
+        Finding::DigestUnavailable => "Rollout complete, but the digest cannot be compared: the build logged no digest or the runtime reports no repo digest.".into(),
+        Finding::NoBuildKnown {
+            available,
+            replicas,
+        } => format!(
+            "Rollout complete ({available} of {replicas} replicas available); no build of its image is known."
+        ),
+        Finding::AppFailure {
+            cause,
+            pods,
+            message,
+            since,
+            ..
+        } => failure_summary(*cause, *pods, message, *since),
+        Finding::Blocked {
+            primary, blockers, ..
+        } => blocked_summary(*primary, &blockers[0]),
+        Finding::DeadlineExceeded(c) => format!(
+            "The rollout exceeded its progress deadline at {} and nothing is moving: {}",
+            fmt_ts(c.last_transition),
+            c.message
+        ),
+        Finding::JustStarted { status } => format!("The rollout has just started: {status}"),
+        Finding::NoPods { status } => {
+            format!("No pods of the new ReplicaSet are known and no event says why: {status}")
+        }
+        Finding::Waiting(w) => waiting_summary(w),
+    }
+}
+
+/// What a person should do next about a finding, when there is something to do.
+pub(super) fn next_step(f: &Finding<'_>, d: &DeploymentInfo) -> Option<String> {
+    let (ns, name) = (&d.meta.namespace, &d.meta.name);
+    Some(match f {
+        Finding::Forbidden(_) => "Grant get/list/watch on those resources to kube-verdict's ServiceAccount (deploy/base/rbac.yaml)".into(),
+        Finding::BuildFailed(b) => {
+            format!("kubectl logs -n {} {} -c {}", b.namespace, b.pod, b.container)
+        }
+        Finding::Stale { .. } => format!("kubectl rollout restart deployment/{name} -n {ns}"),
+        Finding::AppFailure {
+            cause,
+            pod,
+            container,
+            ..
+        } => failure_next_step(*cause, ns, pod, container.as_deref()),
+        Finding::Blocked { primary, pod, .. } => {
+            blocker_next_step(*primary, ns, name, pod.as_deref())
+        }
+        Finding::DeadlineExceeded(_) => format!("kubectl describe deployment -n {ns} {name}"),
+        Finding::NoPods { .. } => format!("kubectl get rs,pods -n {ns} -o wide"),
+        Finding::Unsynced(_)
+        | Finding::BuildRunning(_)
+        | Finding::ScaledToZero
+        | Finding::AwaitingRollout { .. }
+        | Finding::Verified { .. }
+        | Finding::DigestUnavailable
+        | Finding::NoBuildKnown { .. }
+        | Finding::JustStarted { .. }
+        | Finding::Waiting(_) => return None,
+    })
+}
+
+fn kind_list(kinds: &[Kind]) -> String {
+    kinds
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `namespace/pod` of a build, or nothing.
+fn pod_ref(b: Option<&Build>) -> String {
+    b.map(|b| b.pod_ref()).unwrap_or_default()
+}
+
+/// The short digest a build pushed, or nothing.
+fn pushed_short(b: Option<&Build>) -> String {
+    b.and_then(|b| b.digest.as_ref())
+        .map(|d| d.short().to_string())
+        .unwrap_or_default()
+}
+
+fn stale_summary(container: &ContainerVerdict, build: Option<&Build>) -> String {
+    format!(
+        "Container {} runs {} but build {} pushed {} at {}: the pods run an older or cached image.",
+        container.name,
+        container
+            .running_digests
+            .iter()
+            .filter_map(|s| Digest::parse(s))
+            .map(|d| d.short().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        pod_ref(build),
+        pushed_short(build),
+        fmt_ts(build.and_then(|b| b.finished_at)),
+    )
+}
+
+fn verified_summary(build: Option<&Build>, pods: usize, matched: usize) -> String {
+    if matched > 1 {
+        return format!("All {pods} pods run the digests their {matched} builds pushed.");
+    }
+    format!(
+        "{} {} pushed by build {} at {}.",
+        if pods == 1 {
+            "The 1 pod runs".to_string()
+        } else {
+            format!("All {pods} pods run")
+        },
+        pushed_short(build),
+        pod_ref(build),
+        fmt_ts(build.and_then(|b| b.finished_at))
+    )
+}
+
+/// What a converging rollout waits for.
+fn waiting_summary(w: &Waiting<'_>) -> String {
+    match w.cause {
+        Cause::ScalingUp => "The autoscaler is adding capacity for pending pods; wait.".into(),
+        Cause::PullingImage => "Pods are pulling their image; wait.".into(),
+        Cause::Starting => format!(
+            "{} of {} new pods ready, the others are starting; wait.",
+            w.ready, w.replicas
+        ),
+        _ if w.young_problems => format!(
+            "Pods are held for less than {} ({}); wait before acting.",
+            human(w.blocked_after),
+            w.status
+        ),
+        _ => w.status.to_string(),
+    }
+}
+
+fn failure_summary(cause: Cause, n: u32, message: &str, since: Option<Timestamp>) -> String {
+    let one = n == 1;
+    format!(
+        "{n} pod{} of the new rollout {} since {}: {message}",
+        if one { "" } else { "s" },
+        match (cause, one) {
+            (Cause::CrashLoop, true) => "crash-loops",
+            (Cause::CrashLoop, false) => "crash-loop",
+            (Cause::OomKilled, true) => "is OOM-killed",
+            (Cause::OomKilled, false) => "are OOM-killed",
+            (Cause::ConfigError, _) => "cannot start (configuration error)",
+            (Cause::ReadinessFailing, true) => "never becomes ready",
+            (Cause::ReadinessFailing, false) => "never become ready",
+            (_, true) => "fails",
+            (_, false) => "fail",
+        },
+        fmt_ts(since)
+    )
+}
+
+fn failure_next_step(cause: Cause, ns: &str, pod: &str, container: Option<&str>) -> String {
+    match cause {
+        Cause::CrashLoop => {
+            let c = container.map(|c| format!(" -c {c}")).unwrap_or_default();
+            format!("kubectl logs -n {ns} {pod}{c} --previous")
+        }
+        Cause::OomKilled => format!(
+            "Raise the memory limit or fix the leak; see kubectl describe pod -n {ns} {pod}"
+        ),
+        _ => format!("kubectl describe pod -n {ns} {pod}"),
+    }
+}
+
+fn blocked_summary(primary: BlockerReason, p: &BlockerReport) -> String {
+    format!(
+        "{} pod{} blocked by {} since {} (owner: {}): {}",
+        p.pods,
+        if p.pods == 1 { "" } else { "s" },
+        primary.as_str(),
+        fmt_ts(p.since),
+        p.owner.as_str(),
+        p.message
+    )
+}
+
+/// What to do about a blocker reason, with the command that shows it.
+fn blocker_next_step(r: BlockerReason, ns: &str, name: &str, pod: Option<&str>) -> String {
     use BlockerReason as R;
     let describe = match pod {
         Some(p) => format!("kubectl describe pod -n {ns} {p}"),
@@ -209,4 +432,89 @@ pub(super) fn probe_message(last: &EventInfo, seen: i32) -> String {
 /// A failed pod that its ReplicaSet replaces.
 pub(super) fn replaced_pod_message(p: &PodInfo) -> String {
     format!("pod failed ({}), the ReplicaSet replaces it", p.reason)
+}
+
+/// The rollout as `kubectl rollout status` tells it.
+pub(super) fn deployment_evidence(d: &DeploymentInfo, ro: &Rollout<'_>) -> String {
+    format!("deployment {}: {}", d.meta.full_name(), ro.status_line)
+}
+
+/// A complete rollout whose pods are not in the view.
+pub(super) fn no_pods_evidence(d: &DeploymentInfo) -> String {
+    format!(
+        "no pods of {} found although its status reports {} available",
+        d.meta.full_name(),
+        d.status.available
+    )
+}
+
+/// Pulls of a new pod that failed before the build pushed, when there were any.
+pub(super) fn early_pull_evidence(p: &PodInfo, early: &[&EventInfo], b: &Build) -> Option<String> {
+    let (first, last) = (early.first()?, early.last()?);
+    Some(format!(
+        "pod {}: {} image pull failures between {} and {}, before the build pushed at {}: the deploy outran the build, then recovered by itself",
+        p.meta.full_name(),
+        early.iter().map(|e| e.count.max(1)).sum::<i32>(),
+        fmt_ts(first.first),
+        fmt_ts(last.last),
+        fmt_ts(b.finished_at)
+    ))
+}
+
+/// What a new pod shows, unless it is ready.
+pub(super) fn pod_state_evidence(p: &PodInfo, state: &PodState, now: Timestamp) -> Option<String> {
+    let held = |since: &Option<Timestamp>| {
+        age(now, *since)
+            .map(human)
+            .unwrap_or_else(|| "an unknown time".into())
+    };
+    let pod = p.meta.full_name();
+    match state {
+        PodState::Ready => None,
+        PodState::Progress(c, m) => Some(format!("pod {pod}: {} ({m})", c.as_str())),
+        PodState::Blocker {
+            primary,
+            message,
+            since,
+            ..
+        } => Some(format!(
+            "pod {pod}: {} for {}: {message}",
+            primary.as_str(),
+            held(since)
+        )),
+        PodState::Failure {
+            cause,
+            message,
+            since,
+        } => Some(format!(
+            "pod {pod}: {} for {}: {message}",
+            cause.as_str(),
+            held(since)
+        )),
+    }
+}
+
+/// Why the new ReplicaSet cannot create pods.
+pub(super) fn replica_set_evidence(
+    d: &DeploymentInfo,
+    new_rs: Option<&ReplicaSetInfo>,
+    b: &RsBlocker,
+) -> String {
+    format!(
+        "replicaset {}/{}: {}: {}",
+        d.meta.namespace,
+        new_rs.map(|r| r.meta.name.as_str()).unwrap_or("?"),
+        b.reason.as_str(),
+        b.message
+    )
+}
+
+/// The Deployment's progress deadline passed.
+pub(super) fn deadline_evidence(d: &DeploymentInfo, c: &Condition) -> String {
+    format!(
+        "deployment {}: Progressing=False ProgressDeadlineExceeded at {}: {}",
+        d.meta.full_name(),
+        fmt_ts(c.last_transition),
+        c.message
+    )
 }

@@ -210,4 +210,34 @@ mod tests {
             (Verdict::Complete, Cause::DigestUnavailable, Owner::None)
         );
     }
+
+    #[test]
+    fn pulls_that_failed_before_the_push_are_the_false_alarm_evidence() {
+        let v = rolled_out(1, 'a')
+            .event(
+                event(
+                    "shop",
+                    "Pod",
+                    "checkout-1",
+                    "Failed",
+                    "Failed to pull image \"registry.example.com/shop/checkout:1.8.0\": not found",
+                )
+                .first(ago(900))
+                .last(ago(700)),
+            )
+            .image_build(kaniko().succeeded(digest('a'), ago(600)))
+            .verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Verified, Cause::DigestMatch, Owner::None)
+        );
+        assert!(
+            v.evidence
+                .iter()
+                .any(|e| e.contains("1 image pull failures")
+                    && e.contains("the deploy outran the build")),
+            "{:#?}",
+            v.evidence
+        );
+    }
 }

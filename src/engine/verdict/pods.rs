@@ -659,4 +659,97 @@ mod tests {
         assert_eq!(v.blockers.len(), 1);
         assert!(v.blockers[0].primary);
     }
+
+    /// `checkout-1` being created, with one event of `reason` since five minutes.
+    fn creating_with(reason: &str, message: &str) -> Cluster {
+        rolling(checkout().waiting("ContainerCreating"))
+            .event(pod_event(reason, message).first(ago(300)))
+    }
+
+    #[test]
+    fn a_sandbox_that_cannot_be_created_is_blocked_on_infrastructure() {
+        let v = creating_with(
+            "FailedCreatePodSandBox",
+            "Failed to create pod sandbox: rpc error: failed to allocate for range 0: no IP addresses available",
+        )
+        .verdict();
+        assert_eq!(
+            outcome(&v),
+            (
+                Verdict::Blocked,
+                Cause::Blocker(BlockerReason::SandboxCreationFailed),
+                Owner::Infrastructure
+            )
+        );
+    }
+
+    #[test]
+    fn a_volume_that_cannot_be_attached_is_blocked_on_infrastructure() {
+        let v = creating_with(
+            "FailedAttachVolume",
+            "AttachVolume.Attach failed for volume \"pvc-1\" : rpc error: context deadline exceeded",
+        )
+        .verdict();
+        assert_eq!(
+            outcome(&v),
+            (
+                Verdict::Blocked,
+                Cause::Blocker(BlockerReason::VolumeMountFailed),
+                Owner::Infrastructure
+            )
+        );
+    }
+
+    #[test]
+    fn an_invalid_image_name_is_blocked_on_the_application() {
+        let v = rolling(checkout().waiting("InvalidImageName")).verdict();
+        assert_eq!(
+            outcome(&v),
+            (
+                Verdict::Blocked,
+                Cause::Blocker(BlockerReason::InvalidImageName),
+                Owner::Application
+            )
+        );
+        assert!(
+            v.next_step
+                .as_deref()
+                .unwrap()
+                .starts_with("Fix the image reference in deployment/checkout")
+        );
+    }
+
+    #[test]
+    fn karpenter_failing_to_schedule_is_blocked_on_its_reason() {
+        let v = rolling(checkout())
+            .event(
+                pod_event(
+                    "FailedScheduling",
+                    "Failed to schedule pod, incompatible requirements, key topology.kubernetes.io/zone, zone In [eu-west-1z] not in eu-west-1a, eu-west-1b",
+                )
+                .source("karpenter")
+                .first(ago(300)),
+            )
+            .verdict();
+        assert_eq!(
+            outcome(&v),
+            (
+                Verdict::Blocked,
+                Cause::Blocker(BlockerReason::NodeAffinityMismatch),
+                Owner::Application
+            )
+        );
+    }
+
+    #[test]
+    fn a_pod_nothing_is_said_about_yet_waits_to_be_scheduled() {
+        let v = rolling(checkout()).verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Converging, Cause::RolloutProgressing, Owner::None)
+        );
+        assert!(v.evidence.contains(
+            &"pod shop/checkout-1: rollout_progressing (waiting to be scheduled)".into()
+        ));
+    }
 }

@@ -518,3 +518,21 @@ pub(super) fn deadline_evidence(d: &DeploymentInfo, c: &Condition) -> String {
         c.message
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{fmt_ts, human};
+    use crate::engine::testing::now;
+    use jiff::SignedDuration;
+
+    #[test]
+    fn durations_and_times_read_as_people_write_them() {
+        let secs = |s| human(SignedDuration::from_secs(s));
+        assert_eq!(
+            [secs(-5), secs(59), secs(150), secs(3720)],
+            ["0s", "59s", "2m30s", "1h02m"].map(String::from)
+        );
+        assert_eq!(fmt_ts(Some(now())), "10:15:00");
+        assert_eq!(fmt_ts(None), "an unknown time");
+    }
+}

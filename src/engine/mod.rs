@@ -6,6 +6,7 @@ pub mod events;
 pub mod image;
 pub mod ledger;
 pub mod rollout;
+mod testing;
 pub mod verdict;
 pub mod view;
 

@@ -3,6 +3,7 @@
 //! Layers (each only imports those below it; `tests/layers.rs` checks it):
 //! `app` (the only wiring) → `sources`, `sinks` → `config` → `cli`, `engine` (pure).
 #![forbid(unsafe_code)]
+#![warn(clippy::too_many_lines)]
 
 pub mod app;
 pub mod cli;

@@ -4,6 +4,7 @@
 pub mod builds;
 pub mod events;
 pub mod image;
+pub mod k8s;
 pub mod ledger;
 pub mod rollout;
 mod testing;

@@ -17,6 +17,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::builds::{Build, BuildStatus, DigestSource};
 use super::events::Owner;
 use super::image::{Digest, ImageRef};
+use super::k8s::{EventReason, PodPhase};
 use super::verdict::{Cause, DeploymentVerdict, Policy, Verdict, judge};
 use super::view::{
     Change, ClusterView, Condition, ContainerSpec, ContainerState, ContainerStatus, DeploymentInfo,
@@ -195,7 +196,7 @@ pub fn pod(ns: &str, name: &str) -> PodBuilder {
         meta: meta(ns, name, ago(600)),
         pod_template_hash: None,
         node_name: None,
-        phase: "Pending".into(),
+        phase: PodPhase::Pending,
         reason: String::new(),
         message: String::new(),
         start_time: None,
@@ -261,7 +262,7 @@ impl PodBuilder {
     /// The container runs but is not ready.
     pub fn running(mut self) -> Self {
         self.scheduled();
-        self.0.phase = "Running".into();
+        self.0.phase = PodPhase::Running;
         self.status().state = ContainerState::Running {
             started_at: Some(ago(300)),
         };
@@ -313,6 +314,7 @@ pub fn event(ns: &str, kind: &str, name: &str, reason: &str, message: &str) -> E
         involved_kind: kind.into(),
         involved_name: name.into(),
         reason: reason.into(),
+        kind: EventReason::parse(reason),
         message: message.into(),
         type_: "Warning".into(),
         source: "kubelet".into(),

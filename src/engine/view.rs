@@ -14,6 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time
 use super::builds::detect;
 use super::builds::log::LogFacts;
 use super::image::ImageId;
+use super::k8s::{EventReason, PodPhase};
 
 /// `(namespace, name)`.
 pub type Key = (String, String);
@@ -560,7 +561,7 @@ pub struct PodInfo {
     pub meta: Meta,
     pub pod_template_hash: Option<String>,
     pub node_name: Option<String>,
-    pub phase: String,
+    pub phase: PodPhase,
     /// `status.reason` (`Evicted`, `OutOfcpu`, ...).
     pub reason: String,
     pub message: String,
@@ -648,7 +649,7 @@ impl TryFrom<&core::Pod> for PodInfo {
                 .as_ref()
                 .and_then(|l| l.get("pod-template-hash").cloned()),
             node_name: spec.node_name.clone().filter(|n| !n.is_empty()),
-            phase: status.and_then(|s| s.phase.clone()).unwrap_or_default(),
+            phase: PodPhase::parse(status.and_then(|s| s.phase.as_deref()).unwrap_or_default()),
             reason: status.and_then(|s| s.reason.clone()).unwrap_or_default(),
             message: status.and_then(|s| s.message.clone()).unwrap_or_default(),
             start_time: status.and_then(|s| ts(&s.start_time)),
@@ -841,6 +842,8 @@ pub struct EventInfo {
     pub involved_kind: IStr,
     pub involved_name: String,
     pub reason: IStr,
+    /// The reason, typed at projection.
+    pub kind: EventReason,
     /// The message with client-go's `(combined from similar events): ` prefix removed.
     pub message: String,
     pub type_: IStr,
@@ -899,6 +902,7 @@ impl TryFrom<&core::Event> for EventInfo {
             involved_kind: io.kind.clone().unwrap_or_default().into(),
             involved_name,
             reason: e.reason.clone().unwrap_or_default().into(),
+            kind: EventReason::parse(e.reason.as_deref().unwrap_or_default()),
             message,
             type_: e.type_.clone().unwrap_or_default().into(),
             source: source.into(),

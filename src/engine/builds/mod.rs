@@ -10,6 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::image::{Digest, ImageRef, normalize_repository};
+use super::k8s::PodPhase;
 use super::view::{ClusterView, ContainerSpec, ContainerState, JobInfo, PodInfo};
 
 pub mod builder;
@@ -283,7 +284,7 @@ fn pod_build(
                 (BuildStatus::Failed, *finished_at, None)
             }
         }
-        _ if pod.phase == "Failed" => {
+        _ if pod.phase == PodPhase::Failed => {
             if fatal_lines.is_empty() {
                 fatal_lines.push(
                     format!("pod failed: {} {}", pod.reason, pod.message)

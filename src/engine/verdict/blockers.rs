@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 
 use super::super::events::{BlockerReason, classify_replica_failure};
+use super::super::k8s::EventReason;
 use super::super::rollout::Rollout;
 use super::super::view::{ClusterView, DeploymentInfo};
 use super::pods::{PodState, earliest, latest};
@@ -38,8 +39,8 @@ pub(super) fn replica_set_blocker(
     let ns = &d.meta.namespace;
     if let Some(rs) = ro.new_rs {
         let events = view.events_for(ns, "ReplicaSet", &rs.meta.name);
-        let failed = latest(&events, &["FailedCreate"]);
-        let created = latest(&events, &["SuccessfulCreate"]);
+        let failed = latest(&events, &[EventReason::FailedCreate]);
+        let created = latest(&events, &[EventReason::SuccessfulCreate]);
         if let Some(f) = failed
             && created.is_none_or(|c| c.last < f.last)
             && (rs.status.replicas < rs.spec_replicas
@@ -47,7 +48,7 @@ pub(super) fn replica_set_blocker(
         {
             return Some(RsBlocker::new(
                 &f.message,
-                earliest(&events, &["FailedCreate"]),
+                earliest(&events, &[EventReason::FailedCreate]),
             ));
         }
     }
@@ -55,7 +56,7 @@ pub(super) fn replica_set_blocker(
         return Some(RsBlocker::new(&c.message, c.last_transition));
     }
     let events = view.events_for(ns, "Deployment", &d.meta.name);
-    if let Some(e) = latest(&events, &["ReplicaSetCreateError"])
+    if let Some(e) = latest(&events, &[EventReason::ReplicaSetCreateError])
         && ro.new_rs.is_none()
     {
         return Some(RsBlocker::new(&e.message, e.first));

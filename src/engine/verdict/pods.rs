@@ -10,6 +10,7 @@ use super::super::events::{
     BlockerReason, MountFailure, ReasonCount, SchedulingFailure, classify_image_pull,
     classify_karpenter_failure, classify_mount, parse_failed_scheduling,
 };
+use super::super::k8s::{EventReason, PodPhase};
 use super::super::view::{
     ClusterView, Condition, ContainerState, ContainerStatus, EventInfo, NodeInfo, PodInfo,
     condition,
@@ -53,26 +54,29 @@ impl PodState {
 }
 
 /// The latest event with one of these reasons for the pod.
-pub(super) fn latest<'a>(events: &[&'a EventInfo], reasons: &[&str]) -> Option<&'a EventInfo> {
+pub(super) fn latest<'a>(
+    events: &[&'a EventInfo],
+    reasons: &[EventReason],
+) -> Option<&'a EventInfo> {
     events
         .iter()
         .rev()
-        .find(|e| reasons.contains(&e.reason.as_str()))
+        .find(|e| reasons.contains(&e.kind))
         .copied()
 }
 
 /// The earliest first-seen time of the events with one of these reasons.
-pub(super) fn earliest(events: &[&EventInfo], reasons: &[&str]) -> Option<Timestamp> {
+pub(super) fn earliest(events: &[&EventInfo], reasons: &[EventReason]) -> Option<Timestamp> {
     events
         .iter()
-        .filter(|e| reasons.contains(&e.reason.as_str()))
+        .filter(|e| reasons.contains(&e.kind))
         .filter_map(|e| e.first)
         .min()
 }
 
 /// The kubelet's event for a failed image pull.
 pub(super) fn is_pull_failure(e: &EventInfo) -> bool {
-    e.reason == "Failed" && e.message.starts_with("Failed to pull image")
+    e.kind == EventReason::Failed && e.message.starts_with("Failed to pull image")
 }
 
 /// What one pod of the rollout shows. Ages are judged by the caller (`--blocked-after`).
@@ -99,9 +103,12 @@ fn unscheduled_state(
     {
         return PodState::blocked(BlockerReason::Other, c.message.clone(), c.last_transition);
     }
-    let last_fs = latest(events, &["FailedScheduling"]);
-    let scale_up = latest(events, &["TriggeredScaleUp", "Nominated"]);
-    let no_scale_up = latest(events, &["NotTriggerScaleUp"]);
+    let last_fs = latest(events, &[EventReason::FailedScheduling]);
+    let scale_up = latest(
+        events,
+        &[EventReason::TriggeredScaleUp, EventReason::Nominated],
+    );
+    let no_scale_up = latest(events, &[EventReason::NotTriggerScaleUp]);
     // An autoscaler event counts when it is not older than the last scheduling failure.
     let after = |e: Option<&EventInfo>| match (e, last_fs) {
         (Some(e), Some(f)) => e.last >= f.last,
@@ -117,8 +124,8 @@ fn unscheduled_state(
             scale_up.map(|e| e.message.clone()).unwrap_or_default(),
         );
     }
-    let since =
-        earliest(events, &["FailedScheduling"]).or(scheduled.and_then(|c| c.last_transition));
+    let since = earliest(events, &[EventReason::FailedScheduling])
+        .or(scheduled.and_then(|c| c.last_transition));
     let (reasons, primary) = match &failure {
         Some(f) if !f.reasons.is_empty() => (
             f.reasons.iter().map(|r| (r.reason, r.nodes)).collect(),
@@ -219,7 +226,7 @@ fn scheduled_state(p: &PodInfo, events: &[&EventInfo]) -> PodState {
     if running_unready {
         return unready_state(events);
     }
-    if p.phase == "Failed" {
+    if p.phase == PodPhase::Failed {
         return PodState::Progress(Cause::RolloutProgressing, wording::replaced_pod_message(p));
     }
     PodState::Progress(Cause::Starting, "not ready yet".into())
@@ -244,9 +251,12 @@ fn waiting_state(
             } else {
                 BlockerReason::ImageNotFound
             };
-            let text = latest(events, &["InspectFailed", "ErrImageNeverPull"])
-                .map(|e| e.message.clone())
-                .unwrap_or_else(|| message.to_string());
+            let text = latest(
+                events,
+                &[EventReason::InspectFailed, EventReason::ErrImageNeverPull],
+            )
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| message.to_string());
             PodState::blocked(r, text, p.start_time)
         }
         "CrashLoopBackOff" => crash_loop_failure(p, s, events),
@@ -257,7 +267,7 @@ fn waiting_state(
         | "PostStartHookError" => PodState::Failure {
             cause: Cause::ConfigError,
             message: wording::config_error_message(s, reason, message),
-            since: earliest(events, &["Failed"]).or(p.start_time),
+            since: earliest(events, &[EventReason::Failed]).or(p.start_time),
         },
         _ => return None,
     })
@@ -294,7 +304,7 @@ fn crash_loop_failure(p: &PodInfo, s: &ContainerStatus, events: &[&EventInfo]) -
     // The loop began with the first crash: the first BackOff event, else the pod's start (the
     // container has restarted since), not the latest termination.
     let since = [
-        earliest(events, &["BackOff"]),
+        earliest(events, &[EventReason::BackOff]),
         last_finished,
         p.start_time.filter(|_| s.restart_count > 0),
     ]
@@ -330,8 +340,11 @@ fn oom_restarted(s: &ContainerStatus) -> Option<PodState> {
 
 /// Containers being created: held by the sandbox or a volume, pulling, or starting.
 fn creating_state(events: &[&EventInfo]) -> PodState {
-    const SANDBOX: [&str; 2] = ["FailedCreatePodSandBox", "NetworkNotReady"];
-    const MOUNT: [&str; 2] = ["FailedMount", "FailedAttachVolume"];
+    const SANDBOX: [EventReason; 2] = [
+        EventReason::FailedCreatePodSandBox,
+        EventReason::NetworkNotReady,
+    ];
+    const MOUNT: [EventReason; 2] = [EventReason::FailedMount, EventReason::FailedAttachVolume];
     if let Some(e) = latest(events, &SANDBOX) {
         return PodState::blocked(
             BlockerReason::SandboxCreationFailed,
@@ -352,8 +365,8 @@ fn creating_state(events: &[&EventInfo]) -> PodState {
             }
         };
     }
-    let pulling = latest(events, &["Pulling"]);
-    let pulled = latest(events, &["Pulled"]);
+    let pulling = latest(events, &[EventReason::Pulling]);
+    let pulled = latest(events, &[EventReason::Pulled]);
     if let Some(e) = pulling
         && pulled.is_none_or(|d| d.last < e.last)
     {
@@ -368,7 +381,7 @@ fn unready_state(events: &[&EventInfo]) -> PodState {
         .iter()
         .copied()
         .filter(|e| {
-            e.reason == "Unhealthy"
+            e.kind == EventReason::Unhealthy
                 && (e.message.starts_with("Readiness probe")
                     || e.message.starts_with("Startup probe")
                     || e.message.starts_with("Liveness probe"))

@@ -104,11 +104,6 @@ impl Dirty {
     }
 }
 
-/// A rollout is done when its verdict is verified or complete.
-fn is_done(v: Verdict) -> bool {
-    matches!(v, Verdict::Verified | Verdict::Complete)
-}
-
 /// Why [`Controller::run_until`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoopEnd {
@@ -283,9 +278,9 @@ impl Controller {
             let v = judge(&self.view, &self.builds, d, &self.policy, now);
             let key = d.meta.key();
             if let Some(prev) = self.verdicts.get(&key)
-                && !is_done(prev.verdict)
+                && !prev.verdict.is_done()
                 && prev.verdict != Verdict::Unknown
-                && is_done(v.verdict)
+                && v.verdict.is_done()
                 && let Some(started) = rollout::analyse(&self.view, d).started_at()
             {
                 let secs = now.duration_since(started).as_secs_f64().max(0.0);

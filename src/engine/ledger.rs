@@ -172,7 +172,7 @@ impl Ledger {
                 t.verdict = Some(format!("{}/{}", d.verdict.as_str(), d.cause.as_str()));
                 // A report about a named image is contradicted only by that image.
                 let image_ok = r.image.as_deref().is_none_or(|i| same_image(i, &d.image));
-                let done = matches!(d.verdict, Verdict::Verified | Verdict::Complete);
+                let done = d.verdict.is_done();
                 if done && image_ok && in_window && now >= r.reported_at {
                     t.outcome = Outcome::FalseNegative;
                     t.decided_at = Some(now);

@@ -14,7 +14,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::builds::{Build, BuildStatus, DigestSource};
+use super::builds::{Build, BuildStatus, BuilderKind, DigestSource};
 use super::events::Owner;
 use super::image::{Digest, ImageRef};
 use super::k8s::{EventReason, PodPhase};
@@ -374,7 +374,7 @@ pub struct BuildBuilder(Build);
 pub fn build(ns: &str, pod: &str, destination: &str) -> BuildBuilder {
     let d = ImageRef::parse(destination).unwrap();
     BuildBuilder(Build {
-        builder: "kaniko",
+        builder: BuilderKind::Kaniko,
         namespace: ns.into(),
         pod: pod.into(),
         pod_uid: format!("{pod}-uid"),

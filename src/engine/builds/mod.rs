@@ -60,7 +60,7 @@ pub enum DigestSource {
 #[derive(Debug, Clone)]
 pub struct Build {
     /// `kaniko`, ...
-    pub builder: &'static str,
+    pub builder: BuilderKind,
     pub namespace: String,
     /// The build pod's name (or the Job's, when its pods are gone).
     pub pod: String,
@@ -311,7 +311,7 @@ fn pod_build(
     Some(Build {
         destination_names: destinations.iter().map(|d| d.name()).collect(),
         destination_repos: destinations.iter().map(|d| d.repository()).collect(),
-        builder: builder.name(),
+        builder: builder.kind(),
         namespace: ns.clone(),
         pod: pod.meta.name.clone(),
         pod_uid: pod.meta.uid.clone(),
@@ -361,7 +361,7 @@ fn job_build(
     Some(Build {
         destination_names: destinations.iter().map(|d| d.name()).collect(),
         destination_repos: destinations.iter().map(|d| d.repository()).collect(),
-        builder: builder.name(),
+        builder: builder.kind(),
         namespace: job.meta.namespace.clone(),
         pod: job.meta.name.clone(),
         pod_uid: String::new(),

@@ -180,7 +180,7 @@ fn image_builds<'a>(image: &ImageRef, builds: &'a [Build], link: LinkBuilds) -> 
 
 fn build_report(b: &Build) -> BuildReport {
     BuildReport {
-        builder: b.builder,
+        builder: b.builder.as_str(),
         pod: b.pod_ref(),
         status: b.status,
         digest: b.digest.as_ref().map(|d| d.to_string()),

@@ -83,6 +83,12 @@ impl Verdict {
         !matches!(self, Verdict::Converging | Verdict::Unknown)
     }
 
+    /// The rollout is done: `verified` or `complete` (a platform report against it is a false
+    /// negative; the rollout's duration is observed when a deployment turns so).
+    pub fn is_done(self) -> bool {
+        matches!(self, Verdict::Verified | Verdict::Complete)
+    }
+
     /// The `check` exit code (DESIGN §3) contributed by this verdict.
     pub fn exit_code(self) -> i32 {
         match self {

@@ -12,6 +12,7 @@
 #                                       be created), print the admin kubeconfig's path
 #   scripts/control-plane.sh down DIR   stop it: SIGTERM, then SIGKILL after 10 s
 #   scripts/control-plane.sh env DIR    print `export KUBECONFIG=...` lines for a shell
+#   scripts/control-plane.sh built      exit 0 when everything is built and cached
 #
 # Nodes for KWOK to manage must carry the annotation `kwok.x-k8s.io/node: fake`;
 # see docs/real-control-plane-notes.md for a node template and what the scheduler says.
@@ -34,10 +35,11 @@ STAGES=$CACHE/stages
 
 usage() {
   cat >&2 <<EOF
-usage: $0 build | up DIR | down DIR | env DIR
+usage: $0 build | built | up DIR | down DIR | env DIR
 
   build     build and cache kube-apiserver, kube-controller-manager, kube-scheduler ($K8S_VERSION),
             etcd ($ETCD_VERSION) and kwok ($KWOK_VERSION) in $CACHE
+  built     exit 0 when everything is built and cached, 1 otherwise
   up DIR    start a control plane with its state in DIR; prints DIR/admin.kubeconfig
   down DIR  stop the control plane started with DIR (SIGTERM, SIGKILL after 10 s)
   env DIR   print shell exports (KUBECONFIG, ...) for the control plane in DIR
@@ -377,11 +379,24 @@ api_ok() { https_ok --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/a
 
 # kwok's --config: just the Stage objects. (A KwokConfiguration in it would need every
 # option spelled out: kwok v0.8.0 does not default the ones left out.)
+# Pods annotated `kube-verdict.test/kubelet: manual` are left alone by the pod stages that
+# write status (a test writes it, as a kubelet would: waiting reasons, imageID, restarts);
+# pod-delete still removes them once they are deleted.
 kwok_config() {
   local f
-  for f in "$STAGES"/node/fast/*.yaml "$STAGES"/node/heartbeat-with-lease/*.yaml "$STAGES"/pod/fast/*.yaml; do
+  for f in "$STAGES"/node/fast/*.yaml "$STAGES"/node/heartbeat-with-lease/*.yaml; do
     echo '---'
     cat "$f"
+  done
+  for f in "$STAGES"/pod/fast/*.yaml; do
+    echo '---'
+    case $f in *delete*) cat "$f"; continue ;; esac
+    awk '{ print }
+      /^    matchExpressions:$/ && !done {
+        print "    - key: \x27.metadata.annotations[\"kube-verdict.test/kubelet\"]\x27"
+        print "      operator: \x27DoesNotExist\x27"
+        done = 1
+      }' "$f"
   done
 }
 
@@ -586,6 +601,10 @@ main() {
     build)
       [ $# -eq 1 ] || usage
       cmd_build
+      ;;
+    built)
+      [ $# -eq 1 ] || usage
+      built
       ;;
     up | down | env)
       [ $# -eq 2 ] && [ -n "$2" ] || usage

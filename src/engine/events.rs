@@ -530,6 +530,7 @@ mod tests {
     fn keyless_taint_is_named_from_nodes_json() {
         let node = |name: &str, key: &str| NodeInfo {
             name: name.into(),
+            labels: Default::default(),
             unschedulable: false,
             ready: Some(true),
             taints: vec![Taint {

@@ -206,6 +206,7 @@ pub fn pod(ns: &str, name: &str) -> PodBuilder {
         init_statuses: Vec::new(),
         statuses: Vec::new(),
         has_pull_secrets: false,
+        placement: None,
     })
 }
 
@@ -237,6 +238,16 @@ impl PodBuilder {
     }
 
     /// The kubelet started the pod at `at`.
+    /// `nodeSelector: {key: value}`.
+    pub fn node_selector(mut self, key: &str, value: &str) -> Self {
+        self.0
+            .placement
+            .get_or_insert_with(Default::default)
+            .node_selector
+            .push((key.into(), value.into()));
+        self
+    }
+
     pub fn started(mut self, at: Timestamp) -> Self {
         self.0.start_time = Some(at);
         self
@@ -349,6 +360,7 @@ pub struct NodeBuilder(NodeInfo);
 pub fn node(name: &str) -> NodeBuilder {
     NodeBuilder(NodeInfo {
         name: name.into(),
+        labels: Default::default(),
         unschedulable: false,
         ready: Some(true),
         taints: Vec::new(),
@@ -357,6 +369,16 @@ pub fn node(name: &str) -> NodeBuilder {
 }
 
 impl NodeBuilder {
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.0.labels.insert(key.into(), value.into());
+        self
+    }
+
+    pub fn cordoned(mut self) -> Self {
+        self.0.unschedulable = true;
+        self
+    }
+
     pub fn taint(mut self, key: &str, value: &str, effect: &str) -> Self {
         self.0.taints.push(Taint {
             key: key.into(),

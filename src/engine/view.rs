@@ -359,6 +359,8 @@ pub struct Taint {
 #[derive(Debug, Clone)]
 pub struct NodeInfo {
     pub name: String,
+    /// The node's labels (pods select nodes by them).
+    pub labels: BTreeMap<String, String>,
     pub unschedulable: bool,
     pub ready: Option<bool>,
     pub taints: Vec<Taint>,
@@ -383,6 +385,7 @@ impl TryFrom<&core::Node> for NodeInfo {
             .max();
         Ok(NodeInfo {
             name: meta.name,
+            labels: n.metadata.labels.clone().unwrap_or_default(),
             unschedulable: spec.and_then(|s| s.unschedulable).unwrap_or(false),
             ready,
             taints: spec
@@ -572,6 +575,9 @@ pub struct PodInfo {
     pub init_statuses: Vec<ContainerStatus>,
     pub statuses: Vec<ContainerStatus>,
     pub has_pull_secrets: bool,
+    /// The nodes the pod may run on (`nodeSelector`, required node affinity); None when it
+    /// may run anywhere.
+    pub placement: Option<Box<Placement>>,
 }
 
 impl PodInfo {
@@ -664,8 +670,124 @@ impl TryFrom<&core::Pod> for PodInfo {
                 .image_pull_secrets
                 .as_ref()
                 .is_some_and(|v| !v.is_empty()),
+            placement: Placement::of(spec).map(Box::new),
             meta,
         })
+    }
+}
+
+/// One `matchExpressions` requirement of a node selector term.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRequirement {
+    pub key: String,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`, `Gt`, `Lt`.
+    pub operator: String,
+    pub values: Vec<String>,
+}
+
+/// Where a pod may run: its `nodeSelector` and the terms of its required node affinity
+/// (`requiredDuringSchedulingIgnoredDuringExecution`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Placement {
+    pub node_selector: Vec<(String, String)>,
+    /// ORed terms, each an AND of requirements; None without required node affinity.
+    pub required_terms: Option<Vec<Vec<NodeRequirement>>>,
+    /// A term selects by `matchFields` (node name), which the labels cannot answer.
+    pub by_fields: bool,
+}
+
+impl Placement {
+    fn of(spec: &core::PodSpec) -> Option<Placement> {
+        let node_selector: Vec<(String, String)> = spec
+            .node_selector
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let required = spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .and_then(|n| {
+                n.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            });
+        let by_fields = required.is_some_and(|r| {
+            r.node_selector_terms
+                .iter()
+                .any(|t| t.match_fields.as_ref().is_some_and(|f| !f.is_empty()))
+        });
+        let required_terms = required.map(|r| {
+            r.node_selector_terms
+                .iter()
+                .map(|t| {
+                    t.match_expressions
+                        .iter()
+                        .flatten()
+                        .map(|e| NodeRequirement {
+                            key: e.key.clone(),
+                            operator: e.operator.clone(),
+                            values: e.values.clone().unwrap_or_default(),
+                        })
+                        .collect()
+                })
+                .collect()
+        });
+        if node_selector.is_empty() && required_terms.is_none() {
+            return None;
+        }
+        Some(Placement {
+            node_selector,
+            required_terms,
+            by_fields,
+        })
+    }
+
+    /// True when a node with these labels passes the pod's `nodeSelector` and required node
+    /// affinity, with the scheduler's semantics (`NodeAffinity` filter): every selector label
+    /// equal; any term whose requirements all hold (an empty term selects nothing). None when a
+    /// term selects by `matchFields`, which labels cannot answer.
+    pub fn selects(&self, labels: &BTreeMap<String, String>) -> Option<bool> {
+        if self.by_fields {
+            return None;
+        }
+        let selector = self
+            .node_selector
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v));
+        let affinity = self.required_terms.as_ref().is_none_or(|terms| {
+            terms
+                .iter()
+                .any(|t| !t.is_empty() && t.iter().all(|r| r.holds(labels)))
+        });
+        Some(selector && affinity)
+    }
+}
+
+impl NodeRequirement {
+    fn holds(&self, labels: &BTreeMap<String, String>) -> bool {
+        let value = labels.get(&self.key);
+        let number = |s: &str| s.parse::<i64>().ok();
+        match self.operator.as_str() {
+            "In" => value.is_some_and(|v| self.values.contains(v)),
+            "NotIn" => value.is_none_or(|v| !self.values.contains(v)),
+            "Exists" => value.is_some(),
+            "DoesNotExist" => value.is_none(),
+            "Gt" | "Lt" => {
+                let (Some(v), Some(bound)) = (
+                    value.and_then(|v| number(v)),
+                    self.values.first().and_then(|b| number(b)),
+                ) else {
+                    return false;
+                };
+                if self.operator == "Gt" {
+                    v > bound
+                } else {
+                    v < bound
+                }
+            }
+            _ => false,
+        }
     }
 }
 
@@ -1385,5 +1507,61 @@ mod tests {
         v.prune_events(Timestamp::from_second(1030).unwrap());
         assert_eq!(v.events_for("shop", "Pod", "p").len(), 12);
         assert_eq!(v.counts()[4].1, 12);
+    }
+
+    #[test]
+    fn placement_selects_nodes_like_the_node_affinity_filter() {
+        let labels: BTreeMap<String, String> = [("pool", "infra"), ("gpus", "4")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let req = |key: &str, op: &str, values: &[&str]| NodeRequirement {
+            key: key.into(),
+            operator: op.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        let terms = |t: Vec<Vec<NodeRequirement>>| Placement {
+            required_terms: Some(t),
+            ..Placement::default()
+        };
+        let selector = Placement {
+            node_selector: vec![("pool".into(), "infra".into())],
+            ..Placement::default()
+        };
+        assert_eq!(selector.selects(&labels), Some(true));
+        assert_eq!(selector.selects(&BTreeMap::new()), Some(false));
+        for (t, want) in [
+            (vec![vec![req("pool", "In", &["infra", "general"])]], true),
+            (vec![vec![req("pool", "NotIn", &["infra"])]], false),
+            (vec![vec![req("zone", "NotIn", &["a"])]], true),
+            (vec![vec![req("gpus", "Gt", &["2"])]], true),
+            (vec![vec![req("gpus", "Lt", &["2"])]], false),
+            (vec![vec![req("zone", "Exists", &[])]], false),
+            (vec![vec![req("zone", "DoesNotExist", &[])]], true),
+            // Terms are ORed, requirements ANDed; an empty term selects nothing.
+            (
+                vec![
+                    vec![req("zone", "Exists", &[])],
+                    vec![req("pool", "Exists", &[])],
+                ],
+                true,
+            ),
+            (
+                vec![vec![req("pool", "Exists", &[]), req("zone", "Exists", &[])]],
+                false,
+            ),
+            (vec![vec![]], false),
+        ] {
+            assert_eq!(terms(t.clone()).selects(&labels), Some(want), "{t:?}");
+        }
+        let fields = Placement {
+            by_fields: true,
+            ..Placement::default()
+        };
+        assert_eq!(
+            fields.selects(&labels),
+            None,
+            "matchFields cannot be answered"
+        );
     }
 }

@@ -5,6 +5,7 @@
     reason = "each test binary uses a different part of the support"
 )]
 
+pub mod control_plane;
 pub mod fake_api;
 pub mod objects;
 

@@ -185,7 +185,7 @@ pub(super) fn judge_blockers<'c>(ctx: &Ctx<'_>, seen: &Observed<'_>) -> Option<O
 mod tests {
     use crate::engine::events::{BlockerReason, Owner};
     use crate::engine::testing::*;
-    use crate::engine::verdict::{Cause, Policy, Verdict};
+    use crate::engine::verdict::{Cause, DeploymentVerdict, Policy, Verdict};
 
     const NO_CPU: &str = "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.";
 
@@ -305,6 +305,85 @@ mod tests {
             )
         );
         assert_eq!(v.blockers[0].nodes, 2);
+    }
+
+    /// v1.35 gives both pods the same text: the taint is reported for the tainted node
+    /// before its labels are compared with the selector (captured on kube-scheduler v1.35.4).
+    const TAINT_HIDES_SELECTOR: &str = "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.";
+
+    fn taint_and_pool(p: PodBuilder) -> DeploymentVerdict {
+        cluster(deployment("shop", "checkout").rolling(1, 0))
+            .node(node("worker-1").label("pool", "general"))
+            .node(
+                node("infra-1")
+                    .label("pool", "infra")
+                    .taint("dedicated", "infra", "NoSchedule"),
+            )
+            .pod(p.unschedulable(TAINT_HIDES_SELECTOR, ago(300)))
+            .event(
+                event(
+                    "shop",
+                    "Pod",
+                    "checkout-1",
+                    "FailedScheduling",
+                    TAINT_HIDES_SELECTOR,
+                )
+                .first(ago(300)),
+            )
+            .verdict()
+    }
+
+    #[test]
+    fn a_selector_of_the_tainted_pool_is_blocked_by_the_taint() {
+        let v = taint_and_pool(pod("shop", "checkout-1").node_selector("pool", "infra"));
+        assert_eq!(
+            outcome(&v),
+            (
+                Verdict::Blocked,
+                Cause::Blocker(BlockerReason::UntoleratedTaint),
+                Owner::Platform
+            )
+        );
+    }
+
+    #[test]
+    fn a_selector_matching_no_node_is_the_applications_even_when_a_taint_hides_it() {
+        let v = taint_and_pool(pod("shop", "checkout-1").node_selector("pool", "gpu"));
+        assert_eq!(
+            outcome(&v),
+            (
+                Verdict::Blocked,
+                Cause::Blocker(BlockerReason::NodeAffinityMismatch),
+                Owner::Application
+            )
+        );
+        // Every reason of the text is still listed.
+        assert_eq!(v.blockers.len(), 2, "{:?}", v.blockers);
+    }
+
+    #[test]
+    fn a_cordoned_node_hides_the_selector_the_same_way() {
+        let msg = "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) were unschedulable.";
+        let verdict = |selector: &str| {
+            cluster(deployment("shop", "checkout").rolling(1, 0))
+                .node(node("worker-1").label("pool", "general"))
+                .node(node("old-1").label("pool", "legacy").cordoned())
+                .pod(
+                    pod("shop", "checkout-1")
+                        .node_selector("pool", selector)
+                        .unschedulable(msg, ago(300)),
+                )
+                .event(event("shop", "Pod", "checkout-1", "FailedScheduling", msg).first(ago(300)))
+                .verdict()
+        };
+        assert_eq!(
+            verdict("legacy").cause,
+            Cause::Blocker(BlockerReason::NodesUnschedulable)
+        );
+        assert_eq!(
+            verdict("gpu").cause,
+            Cause::Blocker(BlockerReason::NodeAffinityMismatch)
+        );
     }
 
     #[test]

@@ -12,8 +12,8 @@ use super::super::events::{
 };
 use super::super::k8s::{EventReason, PodPhase};
 use super::super::view::{
-    ClusterView, Condition, ContainerState, ContainerStatus, EventInfo, NodeInfo, PodInfo,
-    condition,
+    ClusterView, Condition, ContainerState, ContainerStatus, EventInfo, NodeInfo, Placement,
+    PodInfo, condition,
 };
 use super::{Cause, Ctx, Finding, Observed, Outcome, Verdict, wording};
 
@@ -87,7 +87,7 @@ pub(super) fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo]) ->
     let events = view.events_for(&p.meta.namespace, "Pod", &p.meta.name);
     let scheduled = condition(&p.conditions, "PodScheduled");
     if p.node_name.is_none() && scheduled.is_none_or(|c| !c.is_true()) {
-        return unscheduled_state(&events, scheduled, nodes);
+        return unscheduled_state(&events, scheduled, nodes, p.placement.as_deref());
     }
     scheduled_state(p, &events)
 }
@@ -97,6 +97,7 @@ fn unscheduled_state(
     events: &[&EventInfo],
     scheduled: Option<&Condition>,
     nodes: &[&NodeInfo],
+    placement: Option<&Placement>,
 ) -> PodState {
     if let Some(c) = scheduled
         && c.reason == "SchedulingGated"
@@ -129,7 +130,12 @@ fn unscheduled_state(
     let (reasons, primary) = match &failure {
         Some(f) if !f.reasons.is_empty() => (
             f.reasons.iter().map(|r| (r.reason, r.nodes)).collect(),
-            f.primary().unwrap_or(BlockerReason::Other),
+            unmask(
+                f.primary().unwrap_or(BlockerReason::Other),
+                f,
+                nodes,
+                placement,
+            ),
         ),
         _ => (vec![(BlockerReason::Other, 0)], BlockerReason::Other),
     };
@@ -144,6 +150,49 @@ fn unscheduled_state(
         message,
         since,
         definitive,
+    }
+}
+
+/// The scheduler counts each node once, under the first filter it fails (v1.35's order:
+/// NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit,
+/// volumes, PodTopologySpread, InterPodAffinity), so a tainted or cordoned node hides whether the
+/// pod's node selector would have matched it. When the text names a node-affinity mismatch next
+/// to such an exclusion, the objects decide: if no node at all passes the pod's `nodeSelector`
+/// and required node affinity, removing the taint would not help, and the blocker is the
+/// application's `node_affinity_mismatch`; otherwise the taint (or cordon) stands. Without the
+/// nodes (`--no-nodes`) or with `matchFields`, the text's primary reason stays.
+fn unmask(
+    primary: BlockerReason,
+    failure: &SchedulingFailure,
+    nodes: &[&NodeInfo],
+    placement: Option<&Placement>,
+) -> BlockerReason {
+    let masking = matches!(
+        primary,
+        BlockerReason::UntoleratedTaint | BlockerReason::NodesUnschedulable
+    );
+    let names_affinity = failure
+        .reasons
+        .iter()
+        .any(|r| r.reason == BlockerReason::NodeAffinityMismatch);
+    let (Some(placement), false) = (placement, nodes.is_empty()) else {
+        return primary;
+    };
+    if !masking || !names_affinity {
+        return primary;
+    }
+    let mut any_selected = false;
+    for n in nodes {
+        match placement.selects(&n.labels) {
+            Some(true) => any_selected = true,
+            Some(false) => {}
+            None => return primary,
+        }
+    }
+    if any_selected {
+        primary
+    } else {
+        BlockerReason::NodeAffinityMismatch
     }
 }
 

@@ -1,0 +1,418 @@
+//! kube-verdict on a real control plane (kube-apiserver, kube-scheduler and
+//! kube-controller-manager v1.35.4 with KWOK nodes, `scripts/control-plane.sh`): the scheduler
+//! and the controllers write the objects and events, the test plays the kubelet where a verdict
+//! depends on it (container states, `imageID`). Every scenario is judged by live `check` and by
+//! `serve`, asserting verdict, cause and owner, before and after `--blocked-after`.
+
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use support::control_plane::{ControlPlane, MANUAL_KUBELET, node};
+use support::*;
+
+const LIMIT: Duration = Duration::from_secs(60);
+const DIGEST_A: &str = "sha256:4f1c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+const DIGEST_B: &str = "sha256:9b8a7c6d5e4f30211203f4e5d6c7b8a90817263544536271809f8e7d6c5b4a39";
+
+/// `kube-verdict check -o json` against the cluster; returns the exit code and the document.
+fn check(cp: &ControlPlane, args: &[&str]) -> (i32, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+        .arg("check")
+        .args(["-o", "json", "--timeout", "60s"])
+        .args(args)
+        .env("KUBECONFIG", &cp.kubeconfig)
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .expect("run kube-verdict check");
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "check {args:?}: not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), doc)
+}
+
+/// `verdict/cause/owner` of one deployment in a check document.
+fn judged(doc: &Value, ns: &str, name: &str) -> String {
+    doc["deployments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["namespace"] == ns && d["name"] == name)
+        .map(|d| {
+            format!(
+                "{}/{}/{}",
+                d["verdict"].as_str().unwrap_or("?"),
+                d["cause"].as_str().unwrap_or("?"),
+                d["owner"].as_str().unwrap_or("?")
+            )
+        })
+        .unwrap_or_else(|| format!("{ns}/{name} not in {doc}"))
+}
+
+/// `verdict/cause/owner` from `serve`'s API.
+fn served(addr: std::net::SocketAddr, ns: &str, name: &str) -> Option<String> {
+    let (code, _, body) = http_get(addr, &format!("/api/v1/verdicts/{ns}/{name}"), None)?;
+    if code != 200 {
+        return None;
+    }
+    let d: Value = serde_json::from_str(&body).ok()?;
+    Some(format!(
+        "{}/{}/{}",
+        d["verdict"].as_str()?,
+        d["cause"].as_str()?,
+        d["owner"].as_str()?
+    ))
+}
+
+fn wait_served(addr: std::net::SocketAddr, ns: &str, name: &str, expected: &str) {
+    let start = std::time::Instant::now();
+    let mut last = None;
+    while start.elapsed() < LIMIT {
+        last = served(addr, ns, name);
+        if last.as_deref() == Some(expected) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("serve: {ns}/{name} expected {expected}, last seen {last:?}");
+}
+
+/// A Deployment of `replicas` pods of `image`, each requesting `cpu`; `extra_spec` is YAML
+/// added to the pod spec (indented by 6), `manual` hands the pods' status to the test.
+fn deployment(
+    ns: &str,
+    name: &str,
+    image: &str,
+    replicas: u32,
+    cpu: &str,
+    extra_spec: &str,
+    manual: bool,
+) -> String {
+    let annotations = if manual {
+        format!("      annotations:\n        {MANUAL_KUBELET}: manual\n")
+    } else {
+        String::new()
+    };
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+  namespace: {ns}
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+{annotations}    spec:
+      containers:
+      - name: {name}
+        image: {image}
+        resources:
+          requests: {{cpu: \"{cpu}\", memory: 64Mi}}
+{extra_spec}---
+"
+    )
+}
+
+fn namespace(ns: &str) -> String {
+    format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n---\n")
+}
+
+/// What a kubelet writes for a pod whose container runs `image_id` and is ready.
+fn running_status(container: &str, image: &str, image_id: &str) -> Value {
+    let now = jiff::Timestamp::now().to_string();
+    json!({
+        "phase": "Running",
+        "startTime": now,
+        "conditions": [
+            {"type": "Initialized", "status": "True", "lastTransitionTime": now},
+            {"type": "Ready", "status": "True", "lastTransitionTime": now},
+            {"type": "ContainersReady", "status": "True", "lastTransitionTime": now},
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": now}
+        ],
+        "containerStatuses": [{
+            "name": container, "image": image, "imageID": image_id,
+            "ready": true, "restartCount": 0, "started": true,
+            "state": {"running": {"startedAt": now}}
+        }]
+    })
+}
+
+/// A kaniko build pod (the test is its kubelet) pushing `destination`.
+fn kaniko_pod(ns: &str, name: &str, destination: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  namespace: {ns}
+  annotations:
+    {MANUAL_KUBELET}: manual
+spec:
+  restartPolicy: Never
+  containers:
+  - name: kaniko
+    image: gcr.io/kaniko-project/executor:v1.23.2
+    args: [\"--context=git://git.example.com/shop.git\", \"--dockerfile=Dockerfile\", \"--destination={destination}\", \"--digest-file=/dev/termination-log\"]
+---
+"
+    )
+}
+
+/// What a kubelet writes for a build container that exited 0 with its digest as termination
+/// message (`--digest-file=/dev/termination-log`).
+fn build_succeeded(digest: &str) -> Value {
+    let now = jiff::Timestamp::now();
+    let started = (now - jiff::SignedDuration::from_secs(60)).to_string();
+    json!({
+        "phase": "Succeeded",
+        "startTime": started,
+        "containerStatuses": [{
+            "name": "kaniko", "image": "gcr.io/kaniko-project/executor:v1.23.2",
+            "imageID": "gcr.io/kaniko-project/executor@sha256:0000000000000000000000000000000000000000000000000000000000000001",
+            "ready": false, "restartCount": 0, "started": false,
+            "state": {"terminated": {"exitCode": 0, "reason": "Completed", "message": digest,
+                                     "startedAt": started, "finishedAt": now.to_string()}}
+        }]
+    })
+}
+
+/// Every scenario on one control plane, judged by `check` and `serve`.
+#[test]
+fn verdicts_on_a_real_control_plane() {
+    let Some(cp) = ControlPlane::up() else { return };
+    let mut objects = String::new();
+    objects.push_str(&node("worker-1", "4", "8Gi", &[("pool", "general")], &[]));
+    objects.push_str(&node("worker-2", "4", "8Gi", &[("pool", "general")], &[]));
+    objects.push_str(&node(
+        "infra-1",
+        "4",
+        "8Gi",
+        &[("pool", "infra")],
+        &[("dedicated", "infra", "NoSchedule")],
+    ));
+    for ns in ["capacity", "placement", "quota", "shop", "ci", "idle"] {
+        objects.push_str(&namespace(ns));
+    }
+    cp.apply(&objects);
+    cp.wait("three Ready nodes", LIMIT, |cp| {
+        cp.kubectl(&[
+            "get",
+            "nodes",
+            "-o",
+            "jsonpath={.items[*].status.conditions[?(@.type==\"Ready\")].status}",
+        ])
+        .split_whitespace()
+        .filter(|s| *s == "True")
+        .count()
+            == 3
+    });
+
+    // Capacity: no node has 100 CPUs (the tainted node is counted under its taint).
+    let mut workloads = deployment(
+        "capacity",
+        "big",
+        "registry.example.com/capacity/big:1.0.0",
+        1,
+        "100",
+        "",
+        false,
+    );
+    // Placement: a pod that selects only the tainted pool, and one whose selector matches no
+    // node at all. On v1.35 both get the same text (the taint hides the selector).
+    workloads.push_str(&deployment(
+        "placement",
+        "infra-only",
+        "registry.example.com/placement/infra-only:1.0.0",
+        1,
+        "100m",
+        "      nodeSelector: {pool: infra}\n",
+        false,
+    ));
+    workloads.push_str(&deployment(
+        "placement",
+        "nowhere",
+        "registry.example.com/placement/nowhere:1.0.0",
+        1,
+        "100m",
+        "      nodeSelector: {pool: gpu}\n",
+        false,
+    ));
+    // Quota: the namespace allows no pod; the ReplicaSet controller reports FailedCreate.
+    workloads.push_str("apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: no-pods\n  namespace: quota\nspec:\n  hard: {pods: \"0\"}\n---\n");
+    workloads.push_str(&deployment(
+        "quota",
+        "over",
+        "registry.example.com/quota/over:1.0.0",
+        1,
+        "100m",
+        "",
+        false,
+    ));
+    // A Deployment scaled to zero.
+    workloads.push_str(&deployment(
+        "idle",
+        "parked",
+        "registry.example.com/idle/parked:1.0.0",
+        0,
+        "100m",
+        "",
+        false,
+    ));
+    // Builds and the pods that run (or not) what they pushed.
+    workloads.push_str(&deployment(
+        "shop",
+        "web",
+        "registry.example.com/shop/web:1.0.0",
+        1,
+        "100m",
+        "",
+        true,
+    ));
+    workloads.push_str(&deployment(
+        "shop",
+        "api",
+        "registry.example.com/shop/api:2.0.0",
+        1,
+        "100m",
+        "",
+        true,
+    ));
+    workloads.push_str(&kaniko_pod(
+        "ci",
+        "build-web-1-0-0",
+        "registry.example.com/shop/web:1.0.0",
+    ));
+    workloads.push_str(&kaniko_pod(
+        "ci",
+        "build-api-2-0-0",
+        "registry.example.com/shop/api:2.0.0",
+    ));
+    cp.apply(&workloads);
+
+    // The kubelet's part: the builds finished and pushed; web runs the pushed digest, api an
+    // older one.
+    cp.wait("web and api pods", LIMIT, |cp| {
+        cp.pods("shop", "app=web").len() == 1 && cp.pods("shop", "app=api").len() == 1
+    });
+    cp.patch_pod_status("ci", "build-web-1-0-0", &build_succeeded(DIGEST_A));
+    cp.patch_pod_status("ci", "build-api-2-0-0", &build_succeeded(DIGEST_A));
+    let web = cp.pods("shop", "app=web").remove(0);
+    cp.patch_pod_status(
+        "shop",
+        &web,
+        &running_status(
+            "web",
+            "registry.example.com/shop/web:1.0.0",
+            &format!("registry.example.com/shop/web@{DIGEST_A}"),
+        ),
+    );
+    let api = cp.pods("shop", "app=api").remove(0);
+    cp.patch_pod_status(
+        "shop",
+        &api,
+        &running_status(
+            "api",
+            "registry.example.com/shop/api:2.0.0",
+            &format!("registry.example.com/shop/api@{DIGEST_B}"),
+        ),
+    );
+
+    // The scheduler and the controllers have spoken once these events exist.
+    cp.wait("scheduling and quota events", LIMIT, |cp| {
+        let ev = cp.kubectl(&["get", "events", "-A", "-o", "jsonpath={.items[*].reason}"]);
+        ev.matches("FailedScheduling").count() >= 3 && ev.contains("FailedCreate")
+    });
+    cp.wait("web and api rolled out", LIMIT, |cp| {
+        ["web", "api"].iter().all(|d| {
+            cp.kubectl(&[
+                "-n",
+                "shop",
+                "get",
+                "deploy",
+                d,
+                "-o",
+                "jsonpath={.status.availableReplicas}",
+            ]) == "1"
+        })
+    });
+
+    let expected = [
+        ("capacity", "big", "blocked/insufficient_cpu/infrastructure"),
+        (
+            "placement",
+            "infra-only",
+            "blocked/untolerated_taint/platform",
+        ),
+        (
+            "placement",
+            "nowhere",
+            "blocked/node_affinity_mismatch/application",
+        ),
+        ("quota", "over", "blocked/quota_exceeded/platform"),
+        ("shop", "web", "verified/digest_match/none"),
+        ("shop", "api", "stale/digest_mismatch/platform"),
+        ("idle", "parked", "complete/no_build_known/none"),
+    ];
+
+    // Before --blocked-after (2 m by default), blockers are not declared yet.
+    let (_, young) = check(&cp, &[]);
+    for (ns, name, _) in &expected[..4] {
+        let got = judged(&young, ns, name);
+        assert!(
+            got.starts_with("converging/"),
+            "{ns}/{name} before --blocked-after: {got}"
+        );
+    }
+
+    // After it: each blocker is declared with its owner.
+    let (code, doc) = check(&cp, &["--blocked-after", "0s", "--rollout-grace", "0s"]);
+    let mut wrong = Vec::new();
+    for (ns, name, want) in &expected {
+        let got = judged(&doc, ns, name);
+        if &got != want {
+            wrong.push(format!("{ns}/{name}: expected {want}, got {got}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "live check:\n{}\n{doc:#}",
+        wrong.join("\n")
+    );
+    assert_eq!(code, 4, "blocked and stale deployments: exit 4");
+
+    // The same verdicts through serve.
+    let kubeconfig = std::fs::read_to_string(&cp.kubeconfig).unwrap();
+    let s = support::serve(
+        Some(&kubeconfig),
+        &["--blocked-after", "0s", "--rollout-grace", "0s"],
+    );
+    for (ns, name, want) in &expected {
+        wait_served(s.addr, ns, name, want);
+    }
+    assert_eq!(
+        metric(
+            s.addr,
+            "deploy_scheduling_blocker{namespace=\"capacity\",deployment=\"big\",reason=\"insufficient_cpu\",owner=\"infrastructure\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}"),
+        Some(1.0)
+    );
+
+    // A node added later lets the capacity pod schedule: converging, then (the test being its
+    // kubelet through KWOK) running.
+    cp.apply(&node("huge-1", "128", "256Gi", &[("pool", "general")], &[]));
+    wait_served(s.addr, "capacity", "big", "complete/no_build_known/none");
+}

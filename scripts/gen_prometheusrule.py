@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes deploy/base/prometheusrule.yaml from alerts/rules.yaml (the rule file stays the one
+"""Writes deploy/prometheus-operator/prometheusrule.yaml from alerts/rules.yaml (the rule file stays the one
 source). tests/deploy.rs fails when the two drift: run this script after editing the rules."""
 
 import os
@@ -20,7 +20,7 @@ def main():
         lines = f.read().splitlines()
     start = next(i for i, l in enumerate(lines) if l.startswith("groups:"))
     body = "\n".join(("  " + l) if l else "" for l in lines[start:]) + "\n"
-    with open(os.path.join(ROOT, "deploy", "base", "prometheusrule.yaml"), "w") as f:
+    with open(os.path.join(ROOT, "deploy", "prometheus-operator", "prometheusrule.yaml"), "w") as f:
         f.write(HEADER + body)
 
 

@@ -21,6 +21,17 @@ have kubectl || apt_install kubectl
 # The offline schema validator for the deploy manifests (PyPI).
 have kubernetes-validate || python3 -m pip install --quiet kubernetes-validate
 
+# A real control plane for tests/real_cluster.rs: kube-apiserver, kube-scheduler and
+# kube-controller-manager v1.35.4, etcd 3.6.5 and KWOK 0.8.0, built from the Go module proxy
+# once per machine (10 to 20 minutes on 2 cores) and cached in ~/.cache/kube-verdict/.
+have openssl || apt_install openssl
+have curl || apt_install curl
+if ! bash scripts/control-plane.sh built; then
+  have go || { echo "go not found: Go 1.25 or newer is needed to build the control plane"; exit 1; }
+  echo "building the real control plane for tests/real_cluster.rs (once per machine; cached in ~/.cache/kube-verdict/)"
+  bash scripts/control-plane.sh build
+fi
+
 # The committed scenario dumps must be exactly what their generator writes.
 python3 tests/fixtures/scenarios.py --check
 

@@ -130,13 +130,19 @@ fn base_builds_validates_and_is_least_privilege() {
         "ServiceAccount",
         "ClusterRole",
         "ClusterRoleBinding",
-        "Role",
         "Deployment",
         "Service",
-        "ServiceMonitor",
-        "PrometheusRule",
     ] {
         assert!(kinds.contains(&k), "base lacks a {k}: {kinds:?}");
+    }
+    // The base applies on a bare cluster: no CRD kinds, no object in a namespace it does not
+    // create.
+    for k in ["ServiceMonitor", "PrometheusRule"] {
+        assert!(!kinds.contains(&k), "the base needs no Operator CRD ({k})");
+    }
+    for d in &docs {
+        let ns = d["metadata"]["namespace"].as_str().unwrap_or("kube-verdict");
+        assert_eq!(ns, "kube-verdict", "{} {:?} outside the namespace the base creates", kind(d), d["metadata"]["name"]);
     }
     check_container(&docs);
     check_rbac(&docs);
@@ -152,6 +158,20 @@ fn the_readme_install_command_builds_the_base() {
         return;
     };
     assert_eq!(top, base, "kubectl apply -k deploy/ installs the base");
+}
+
+#[test]
+fn the_optional_steps_build_and_validate() {
+    for dir in ["deploy/build-logs", "deploy/prometheus-operator"] {
+        let Some(docs) = kustomize(dir) else {
+            return;
+        };
+        assert!(!docs.is_empty(), "{dir} is empty");
+        check_rbac(&docs);
+        if dir.ends_with("build-logs") {
+            validate(&docs);
+        }
+    }
 }
 
 #[test]
@@ -184,13 +204,13 @@ fn prometheusrule_is_generated_from_the_rule_file() {
     )
     .unwrap();
     let pr: Value = serde_yaml::from_str(
-        &std::fs::read_to_string(format!("{}/deploy/base/prometheusrule.yaml", root())).unwrap(),
+        &std::fs::read_to_string(format!("{}/deploy/prometheus-operator/prometheusrule.yaml", root())).unwrap(),
     )
     .unwrap();
     assert_eq!(pr["kind"].as_str(), Some("PrometheusRule"));
     assert_eq!(
         pr["spec"]["groups"], rules["groups"],
-        "deploy/base/prometheusrule.yaml drifted from alerts/rules.yaml: run python3 scripts/gen_prometheusrule.py"
+        "deploy/prometheus-operator/prometheusrule.yaml drifted from alerts/rules.yaml: run python3 scripts/gen_prometheusrule.py"
     );
 }
 

@@ -141,8 +141,16 @@ fn base_builds_validates_and_is_least_privilege() {
         assert!(!kinds.contains(&k), "the base needs no Operator CRD ({k})");
     }
     for d in &docs {
-        let ns = d["metadata"]["namespace"].as_str().unwrap_or("kube-verdict");
-        assert_eq!(ns, "kube-verdict", "{} {:?} outside the namespace the base creates", kind(d), d["metadata"]["name"]);
+        let ns = d["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("kube-verdict");
+        assert_eq!(
+            ns,
+            "kube-verdict",
+            "{} {:?} outside the namespace the base creates",
+            kind(d),
+            d["metadata"]["name"]
+        );
     }
     check_container(&docs);
     check_rbac(&docs);
@@ -204,7 +212,11 @@ fn prometheusrule_is_generated_from_the_rule_file() {
     )
     .unwrap();
     let pr: Value = serde_yaml::from_str(
-        &std::fs::read_to_string(format!("{}/deploy/prometheus-operator/prometheusrule.yaml", root())).unwrap(),
+        &std::fs::read_to_string(format!(
+            "{}/deploy/prometheus-operator/prometheusrule.yaml",
+            root()
+        ))
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(pr["kind"].as_str(), Some("PrometheusRule"));

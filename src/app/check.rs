@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::Error;
 use super::controller::{Controller, ControllerMetrics, SystemClock};
+use super::dump::judge_dump;
+use super::error::Error;
 use crate::config::{CheckConfig, Scope};
 use crate::engine::verdict::human;
 use crate::sinks::published::{Published, SourceKind};
@@ -37,7 +38,7 @@ fn scope_text(scope: &Scope) -> String {
 
 /// `check --dump`: reads the dump and judges the Deployments in scope.
 pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
-    let judged = super::judge_dump(dir, cfg.now, &cfg.policy, |d| {
+    let judged = judge_dump(dir, cfg.now, &cfg.policy, |d| {
         selected(cfg, &d.meta.namespace, &d.meta.name)
     })?;
     for t in &cfg.targets {

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 
-use super::Error;
 use super::controller::{Controller, ControllerMetrics, SystemClock};
+use super::dump::judge_dump;
+use super::error::Error;
 use crate::config::ServeConfig;
 use crate::sinks::http::{self, RequestMetrics};
 use crate::sinks::metrics;
@@ -45,7 +46,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
     match &cfg.dump {
         Some(dir) => {
             let namespaces = &cfg.namespaces;
-            let judged = super::judge_dump(dir, cfg.now, &cfg.policy, |d| {
+            let judged = judge_dump(dir, cfg.now, &cfg.policy, |d| {
                 namespaces.is_empty() || namespaces.contains(&d.meta.namespace)
             })?;
             published.update(|s| {

@@ -488,3 +488,51 @@ fn resource_versions_going_backwards_and_410_statuses_relist() {
         metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}") == Some(1.0)
     });
 }
+
+/// pods/log answers 500 for its first tries (the kubelet behind the API server restarting): the
+/// fetch is retried with backoff and counted, and while the digest is on its way the verdict
+/// says so (`converging/digest_pending`), never a definite `complete/digest_unavailable`.
+#[test]
+fn a_failed_build_log_fetch_is_retried_and_pending_meanwhile() {
+    let fake = FakeApi::spawn();
+    fake.faults(|f| f.log_errors = 2);
+    seed_start(&fake);
+    let s = serve(Some(&fake.kubeconfig()), &[]);
+    wait_verdict(
+        s.addr,
+        "shop",
+        "checkout",
+        "converging/build_running",
+        LIMIT,
+    );
+    seed_finish(&fake);
+    let start = std::time::Instant::now();
+    let mut seen = Vec::new();
+    loop {
+        let v = verdict_of(s.addr, "shop", "checkout").unwrap_or_default();
+        if seen.last() != Some(&v) {
+            seen.push(v.clone());
+        }
+        if v == "verified/digest_match" {
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "no verified verdict: {seen:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !seen.iter().any(|v| v == "complete/digest_unavailable"),
+        "a definite verdict while the log was still being fetched: {seen:?}"
+    );
+    assert!(
+        seen.iter().any(|v| v == "converging/digest_pending"),
+        "the pending fetch is named: {seen:?}"
+    );
+    assert_eq!(
+        metric(s.addr, "kube_verdict_log_fetches_total{result=\"retry\"}"),
+        Some(2.0)
+    );
+    assert_eq!(
+        metric(s.addr, "kube_verdict_log_fetches_total{result=\"ok\"}"),
+        Some(1.0)
+    );
+}

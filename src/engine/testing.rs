@@ -471,6 +471,8 @@ pub struct Cluster {
     objects: Vec<Object>,
     builds: Vec<Build>,
     unsynced: Vec<Kind>,
+    /// Applied after the objects (log states, relists).
+    changes: Vec<Change>,
 }
 
 /// A cluster around `d` and its new ReplicaSet.
@@ -482,6 +484,7 @@ pub fn cluster(d: DeploymentBuilder) -> Cluster {
         objects: Vec::new(),
         builds: Vec::new(),
         unsynced: Vec::new(),
+        changes: Vec::new(),
     }
 }
 
@@ -541,7 +544,16 @@ impl Cluster {
         for k in Kind::ALL.into_iter().filter(|k| !self.unsynced.contains(k)) {
             view.apply(Change::Synced(k));
         }
+        for c in &self.changes {
+            view.apply(c.clone());
+        }
         view
+    }
+
+    /// A change applied after the objects.
+    pub fn change(mut self, c: Change) -> Self {
+        self.changes.push(c);
+        self
     }
 
     /// The Deployment's verdict under `policy` at `now()`.

@@ -70,7 +70,8 @@ impl FetchError {
 /// Fetches finished build pods' logs, once per pod UID, a few at a time.
 pub struct LogFetcher {
     client: Client,
-    fetched: std::collections::HashSet<String>,
+    /// (pod UID, container) pairs asked for.
+    fetched: std::collections::HashSet<(String, String)>,
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
     limit: Arc<Semaphore>,
     metrics: SourceMetrics,
@@ -99,9 +100,14 @@ impl LogFetcher {
         self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Fetches the log of `namespace/pod` container `container` unless this pod UID was fetched.
+    /// Fetches the log of `namespace/pod` container `container` unless this container of this
+    /// pod UID was fetched (a pod may hold several build containers).
     pub fn fetch(&mut self, namespace: &str, pod: &str, uid: &str, container: &str) {
-        if uid.is_empty() || !self.fetched.insert(uid.to_string()) {
+        if uid.is_empty()
+            || !self
+                .fetched
+                .insert((uid.to_string(), container.to_string()))
+        {
             return;
         }
         let api: Api<Pod> = Api::namespaced(self.client.clone(), namespace);

@@ -1,6 +1,6 @@
 //! Sources: turn the outside world into [`SourceEvent`]s for the controller loop: a cluster (an
 //! offline dump, or the live API) becomes `Change`s, Alertmanager's platform alerts become
-//! platform reports. Sources never name a sink or the wiring (`.ci/layers` checks it).
+//! platform reports. Sources never name a sink or the wiring (`tests/layers.rs` checks it).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -68,7 +68,7 @@ pub struct SourceErrorLabels {
 /// Labels of `kube_verdict_log_fetches`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LogFetchLabels {
-    /// `ok`, `forbidden`, `gone` or `error`.
+    /// `ok`, `forbidden`, `gone`, `error` (past the retries) or `retry`.
     pub result: &'static str,
 }
 

@@ -1,7 +1,8 @@
 //! Complete rollouts: every replica updated and available, so the digests the pods run are
 //! compared with the digests their builds pushed.
 
-use super::super::view::EventInfo;
+use super::super::builds::Build;
+use super::super::view::{EventInfo, LogState};
 use super::containers::DigestJudgement;
 use super::pods::is_pull_failure;
 use super::{Cause, Ctx, Finding, Outcome, Verdict, wording};
@@ -42,6 +43,13 @@ pub(super) fn judge_complete<'c>(ctx: &'c Ctx<'_>, evidence: &mut Vec<String>) -
     if matched > 0 && judged(DigestJudgement::Unavailable).next().is_none() {
         return verified(ctx, matched, evidence);
     }
+    if let Some(b) = pending_log(ctx) {
+        return Outcome::new(
+            Verdict::Converging,
+            Cause::DigestPending,
+            Finding::DigestPending(b),
+        );
+    }
     if any_build {
         return Outcome::new(
             Verdict::Complete,
@@ -57,6 +65,22 @@ pub(super) fn judge_complete<'c>(ctx: &'c Ctx<'_>, evidence: &mut Vec<String>) -
             replicas: d.spec_replicas,
         },
     )
+}
+
+/// A build without a digest yet whose log is being read: until it is, no verdict is definite
+/// (a fetch that fails for good makes it `digest_unavailable`).
+fn pending_log<'c>(ctx: &'c Ctx<'_>) -> Option<&'c Build> {
+    ctx.judged
+        .iter()
+        .filter(|j| j.digest == DigestJudgement::Unavailable)
+        .filter_map(|j| j.build)
+        .find(|b| {
+            b.digest.is_none()
+                && matches!(
+                    ctx.view.log_state(&b.namespace, &b.pod, &b.container),
+                    Some(LogState::Pending)
+                )
+        })
 }
 
 /// Verified: every comparable container runs its build's digest. Pulls of the new pods that
@@ -168,6 +192,43 @@ mod tests {
             .verdict();
         assert_eq!(
             outcome(&v),
+            (Verdict::Complete, Cause::DigestUnavailable, Owner::None)
+        );
+    }
+
+    #[test]
+    fn digest_pending_while_the_build_log_is_read_then_unavailable_if_it_cannot_be() {
+        use crate::engine::view::Change;
+        let log = |c: fn(String, String, String) -> Change| {
+            rolled_out(1, 'a')
+                .pod(pod("shop", "kaniko-1"))
+                .image_build(kaniko().succeeded_without_digest(ago(30)))
+                .change(c("shop".into(), "kaniko-1".into(), "kaniko".into()))
+                .verdict()
+        };
+        let pending = log(|namespace, pod, container| Change::PodLogPending {
+            namespace,
+            pod,
+            container,
+        });
+        assert_eq!(
+            outcome(&pending),
+            (Verdict::Converging, Cause::DigestPending, Owner::None),
+            "never a definite verdict while the digest is on its way"
+        );
+        assert!(
+            pending.summary.contains("shop/kaniko-1"),
+            "{}",
+            pending.summary
+        );
+        let unavailable = log(|namespace, pod, container| Change::PodLogUnavailable {
+            namespace,
+            pod,
+            container,
+            reason: "HTTP 500 after 6 tries".into(),
+        });
+        assert_eq!(
+            outcome(&unavailable),
             (Verdict::Complete, Cause::DigestUnavailable, Owner::None)
         );
     }

@@ -111,6 +111,9 @@ pub enum Cause {
     DigestUnavailable,
     /// The build of the image is still running: the new image does not exist yet; wait.
     BuildRunning,
+    /// The build finished and its log (the only place its digest is) is still being read:
+    /// the proof is on its way; wait.
+    DigestPending,
     /// A newer build pushed moments ago (within `--rollout-grace`) and the pods do not run it
     /// yet: the rollout should pick it up; wait.
     AwaitingRollout,
@@ -160,6 +163,7 @@ impl Cause {
             Cause::NoBuildKnown => "no_build_known",
             Cause::DigestUnavailable => "digest_unavailable",
             Cause::BuildRunning => "build_running",
+            Cause::DigestPending => "digest_pending",
             Cause::AwaitingRollout => "awaiting_rollout",
             Cause::RolloutProgressing => "rollout_progressing",
             Cause::ScalingUp => "scaling_up",
@@ -385,6 +389,8 @@ enum Finding<'a> {
         matched: usize,
     },
     DigestUnavailable,
+    /// The build's log, which holds its digest, is being read.
+    DigestPending(&'a Build),
     NoBuildKnown {
         available: i32,
         replicas: i32,

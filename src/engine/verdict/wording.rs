@@ -82,6 +82,10 @@ pub(super) fn summary(f: &Finding<'_>) -> String {
             pods,
             matched,
         } => verified_summary(*build, *pods, *matched),
+        Finding::DigestPending(b) => format!(
+            "Rollout complete; the build {} finished and its log is being read for the digest it pushed.",
+            b.pod_ref()
+        ),
         Finding::DigestUnavailable => "Rollout complete, but the digest cannot be compared: the build logged no digest or the runtime reports no repo digest.".into(),
         Finding::NoBuildKnown {
             available,
@@ -138,6 +142,7 @@ pub(super) fn next_step(f: &Finding<'_>, d: &DeploymentInfo) -> Option<String> {
         | Finding::AwaitingRollout { .. }
         | Finding::Verified { .. }
         | Finding::DigestUnavailable
+        | Finding::DigestPending(_)
         | Finding::NoBuildKnown { .. }
         | Finding::JustStarted { .. }
         | Finding::Waiting(_) => return None,

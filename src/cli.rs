@@ -119,10 +119,16 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR")]
     pub dump: Option<PathBuf>,
 
-    /// The time to judge at (RFC 3339). Default for a dump: the newest timestamp in it, so the
-    /// same dump always gives the same answer.
-    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    /// With --dump: the time to judge at (RFC 3339). Default: the newest timestamp in the dump,
+    /// so the same dump always gives the same answer. (A live cluster is judged at the present.)
+    #[arg(long, value_name = "RFC3339", requires = "dump", value_parser = parse_time)]
     pub now: Option<Timestamp>,
+
+    /// Do not list Nodes (a namespace-scoped account without cluster-wide read). Nodes only name
+    /// the taints behind Kubernetes 1.35's keyless `untolerated taint(s)` message and tell
+    /// whether any node matches a pod's selector. A 403 on Nodes falls back to this by itself.
+    #[arg(long, env = "KUBE_VERDICT_NO_NODES", conflicts_with = "dump")]
+    pub no_nodes: bool,
 
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]

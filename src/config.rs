@@ -118,6 +118,8 @@ pub struct CheckConfig {
     pub wait: bool,
     /// `--timeout`.
     pub timeout: Option<SignedDuration>,
+    /// List Nodes (false with `--no-nodes`).
+    pub watch_nodes: bool,
     pub policy: Policy,
 }
 
@@ -199,6 +201,7 @@ impl CheckConfig {
             verbose,
             wait,
             timeout,
+            no_nodes,
             engine,
         } = a;
         if (wait || timeout.is_some()) && dump.is_some() {
@@ -232,6 +235,7 @@ impl CheckConfig {
             verbose,
             wait,
             timeout,
+            watch_nodes: !no_nodes,
             policy: policy(&engine)?,
         })
     }

@@ -1,12 +1,12 @@
 //! The `kube-verdict` binary as a user runs it: exit codes of DESIGN §3, clear errors on bad
 //! input (naming the file), flags, and robustness against huge or broken logs.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use support::root;
 
 fn kv(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kube-verdict"))

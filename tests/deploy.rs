@@ -10,7 +10,7 @@ use serde_yaml::Value;
 use support::*;
 
 fn root() -> String {
-    env!("CARGO_MANIFEST_DIR").to_string()
+    support::root().display().to_string()
 }
 
 fn kustomize(dir: &str) -> Option<Vec<Value>> {

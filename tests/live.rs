@@ -334,6 +334,44 @@ fn live_check_and_check_wait() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["deployments"][0]["cause"], "build_running");
 
+    // A namespace-scoped account cannot list Nodes: check judges without them, promptly, as
+    // with --no-nodes (and --no-nodes itself never asks).
+    fake.faults(|f| f.forbid = vec![Res::Nodes]);
+    for args in [
+        &["check", "-n", "shop", "-n", "ci", "-o", "json"][..],
+        &[
+            "check",
+            "-n",
+            "shop",
+            "-n",
+            "ci",
+            "-o",
+            "json",
+            "--no-nodes",
+        ][..],
+    ] {
+        let started = std::time::Instant::now();
+        let o = run(args);
+        assert_eq!(
+            o.status.code(),
+            Some(3),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["deployments"][0]["cause"], "build_running", "{args:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+    }
+    fake.faults(|f| f.forbid.clear());
+
+    // --now judges a dump, not the live cluster.
+    let o = run(&["check", "--now", "2026-11-20T10:15:00Z"]);
+    assert_eq!(o.status.code(), Some(2));
+
     let o = run(&["check", "deployment/missing"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing not found"));

@@ -5,18 +5,14 @@
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use kube_verdict::cli::OutputFormat;
 use kube_verdict::config::{CheckConfig, Scope};
 use kube_verdict::engine::events::BlockerReason;
 use kube_verdict::engine::verdict::{LinkBuilds, Policy, Verdict};
 use kube_verdict::sinks::report::Report;
-use support::golden;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use support::{golden, root};
 
 fn config(dump: &Path, policy: Policy) -> CheckConfig {
     CheckConfig {
@@ -29,6 +25,7 @@ fn config(dump: &Path, policy: Policy) -> CheckConfig {
         verbose: false,
         wait: false,
         timeout: None,
+        watch_nodes: true,
         policy,
     }
 }

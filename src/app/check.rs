@@ -72,7 +72,7 @@ pub async fn check_live(cfg: &CheckConfig) -> Result<Report, Error> {
     live::start(
         client.clone(),
         &namespaces,
-        true,
+        cfg.watch_nodes,
         source_metrics.clone(),
         tx.clone(),
     );

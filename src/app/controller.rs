@@ -104,15 +104,6 @@ impl Dirty {
     }
 }
 
-/// Why [`Controller::run_until`] returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoopEnd {
-    /// The stop predicate held.
-    Done,
-    /// Every source is gone (shutting down).
-    SourcesGone,
-}
-
 /// The view, the verdicts computed from it, and where they are published.
 pub struct Controller {
     view: ClusterView,
@@ -152,20 +143,20 @@ impl Controller {
     }
 
     /// Applies source events in batches and recomputes after each batch, and everything every
-    /// `recheck`, until `done(self)` holds after a step or the sources are gone.
+    /// `recheck`, until `done(self)` holds after a step or every source is gone (shutting down).
     pub async fn run_until(
         &mut self,
         rx: &mut mpsc::Receiver<SourceEvent>,
         recheck: Duration,
         mut done: impl FnMut(&Controller) -> bool,
-    ) -> LoopEnd {
+    ) {
         let mut tick = tokio::time::interval(recheck);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let mut dirty = Dirty::default();
             tokio::select! {
                 ev = rx.recv() => {
-                    let Some(ev) = ev else { return LoopEnd::SourcesGone };
+                    let Some(ev) = ev else { return };
                     self.apply(ev, &mut dirty);
                     // Drain what is already queued, so a burst costs one recompute.
                     while let Ok(ev) = rx.try_recv() {
@@ -180,7 +171,7 @@ impl Controller {
                 self.published.judge_reports(now);
             }
             if done(self) {
-                return LoopEnd::Done;
+                return;
             }
         }
     }

@@ -1564,4 +1564,92 @@ mod tests {
             "matchFields cannot be answered"
         );
     }
+
+    fn pod(ns: &str, name: &str, image: &str, args: &[&str]) -> Object {
+        let p: core::Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": ns, "uid": format!("{name}-uid")},
+            "spec": {"containers": [{"name": "c", "image": image, "args": args}]}
+        }))
+        .unwrap();
+        Object::Pod(PodInfo::try_from(&p).unwrap())
+    }
+
+    #[test]
+    fn a_change_affects_its_namespace_and_a_build_affects_everything() {
+        let mut v = ClusterView::new();
+        let app = pod("shop", "web-1", "registry.example.com/shop/web:1", &[]);
+        let build = pod(
+            "ci",
+            "build-1",
+            "gcr.io/kaniko-project/executor:v1.23.2",
+            &[
+                "--destination=registry.example.com/shop/web:1",
+                "--context=.",
+            ],
+        );
+        assert_eq!(
+            v.apply(Change::Apply(app)),
+            Affected::Namespace("shop".into())
+        );
+        assert_eq!(v.apply(Change::Apply(build)), Affected::All);
+        assert_eq!(
+            v.apply(Change::Apply(event("e", "web-1", 10))),
+            Affected::Namespace("shop".into())
+        );
+        // A deleted pod is judged as it was: a build pod still affects everything.
+        assert_eq!(
+            v.apply(Change::Delete(Kind::Pod, ("ci".into(), "build-1".into()))),
+            Affected::All
+        );
+        assert_eq!(
+            v.apply(Change::Delete(Kind::Pod, ("shop".into(), "web-1".into()))),
+            Affected::Namespace("shop".into())
+        );
+        assert_eq!(v.apply(Change::Relist(Kind::Pod, None)), Affected::Nothing);
+        assert_eq!(v.apply(Change::RelistDone(Kind::Pod, None)), Affected::All);
+        assert_eq!(v.apply(Change::Synced(Kind::Job)), Affected::All);
+    }
+
+    #[test]
+    fn log_state_is_kept_only_while_its_pod_exists() {
+        let mut v = ClusterView::new();
+        let log = |state: &str| match state {
+            "pending" => Change::PodLogPending {
+                namespace: "ci".into(),
+                pod: "build-1".into(),
+                container: "c".into(),
+            },
+            _ => Change::PodLogUnavailable {
+                namespace: "ci".into(),
+                pod: "build-1".into(),
+                container: "c".into(),
+                reason: "gone".into(),
+            },
+        };
+        v.apply(log("pending"));
+        assert_eq!(
+            v.log_state("ci", "build-1", "c"),
+            None,
+            "no pod, no log state"
+        );
+        v.apply(Change::Apply(pod(
+            "ci",
+            "build-1",
+            "gcr.io/kaniko-project/executor:v1",
+            &[],
+        )));
+        v.apply(log("pending"));
+        assert_eq!(v.log_state("ci", "build-1", "c"), Some(&LogState::Pending));
+        v.apply(log("unavailable"));
+        assert_eq!(
+            v.log_state("ci", "build-1", "c"),
+            Some(&LogState::Unavailable("gone".into()))
+        );
+        v.apply(Change::Delete(Kind::Pod, ("ci".into(), "build-1".into())));
+        assert_eq!(
+            v.log_state("ci", "build-1", "c"),
+            None,
+            "pruned with its pod"
+        );
+    }
 }

@@ -183,6 +183,14 @@ async fn watch_one(
         while let Some(item) = stream.next().await {
             let ev = match item {
                 Ok(ev) => ev,
+                Err(e) if kind == Kind::Node && is_forbidden(&e) => {
+                    // A namespace-scoped account: judge without Nodes, as --no-nodes does.
+                    tracing::warn!(error = %e, "Nodes cannot be listed (403); judging without them, as with --no-nodes");
+                    if std::mem::take(&mut first_list) && last_of_kind(&pending, kind) {
+                        let _ = tx.send(SourceEvent::Change(Change::Synced(kind))).await;
+                    }
+                    return;
+                }
                 Err(e) => {
                     failures_in_a_row += 1;
                     delay = Some(if must_relist_now(&e) && failures_in_a_row == 1 {
@@ -283,6 +291,15 @@ fn watch_change(
     }
 }
 
+/// A 403 on the list or the watch request (RBAC without the verb).
+fn is_forbidden(e: &watcher::Error) -> bool {
+    matches!(
+        e,
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+            | watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 403
+    )
+}
+
 /// Counts a watcher error, marks the kind forbidden on a 403, and tells the controller this
 /// watch is unhealthy until its next completed list.
 async fn report_error(
@@ -307,12 +324,7 @@ async fn report_error(
             error: class,
         })
         .inc();
-    let forbidden = matches!(
-        &e,
-        watcher::Error::InitialListFailed(kube::Error::Api(s))
-            | watcher::Error::WatchStartFailed(kube::Error::Api(s)) if s.code == 403
-    );
-    if forbidden {
+    if is_forbidden(&e) {
         let _ = tx.send(SourceEvent::Change(Change::Forbidden(kind))).await;
     }
     tracing::warn!(resource = %resource, namespace = ns.as_deref().unwrap_or(""), error = %e,

@@ -15,16 +15,22 @@ impl BuilderKind {
             BuilderKind::Kaniko => "kaniko",
         }
     }
+
+    /// Why a finished build of this builder may show no digest, and how to make it show one
+    /// (evidence for `digest_unavailable`).
+    pub fn no_digest_hint(self) -> &'static str {
+        match self {
+            BuilderKind::Kaniko => {
+                "kaniko before 1.8 logs none; use --digest-file=/dev/termination-log"
+            }
+        }
+    }
 }
 
 /// A builder recognises its build containers (by image and argv) and reads their destinations.
 pub trait Builder: Sync {
     /// Which builder this is.
     fn kind(&self) -> BuilderKind;
-    /// Label value for `builder`.
-    fn name(&self) -> &'static str {
-        self.kind().as_str()
-    }
     /// Cheap test at projection time: could this container be one of this builder's builds?
     /// Its argv is kept only when some builder says yes.
     fn may_be_build(&self, image: &str, argv: &[String]) -> bool;
@@ -34,4 +40,7 @@ pub trait Builder: Sync {
     fn no_push(&self, argv: &[String]) -> bool;
     /// True when this environment variable disables the push (read at projection time).
     fn env_disables_push(&self, name: &str, value: &str) -> bool;
+    /// True when the build process exits right after its last push, so a logged push for every
+    /// destination proves it finished (kaniko), even before its pod reports so.
+    fn done_after_last_push(&self) -> bool;
 }

@@ -74,4 +74,8 @@ impl Builder for Kaniko {
     fn env_disables_push(&self, name: &str, value: &str) -> bool {
         name == "KANIKO_NO_PUSH" && value == "true"
     }
+
+    fn done_after_last_push(&self) -> bool {
+        true
+    }
 }

@@ -20,7 +20,6 @@ pub mod log;
 
 pub use builder::{Builder, BuilderKind};
 pub use detect::{BUILDERS, may_be_build};
-pub use kaniko::{Kaniko, is_kaniko_image};
 pub use log::{LogFacts, LogScanner, LogTime, MAX_LINE_BYTES, PushedDigest};
 
 /// The status of a build.
@@ -216,6 +215,28 @@ fn termination_failure(
     }
 }
 
+/// The last logged push to a destination's repository (never a cache push), and whether every
+/// destination was pushed.
+fn logged_pushes<'f>(
+    facts: Option<&'f LogFacts>,
+    dest_repos: &[String],
+) -> (Option<&'f PushedDigest>, bool) {
+    let last = facts.and_then(|f| {
+        f.pushed
+            .iter()
+            .rev()
+            .find(|p| normalize_repository(&p.repository).is_some_and(|r| dest_repos.contains(&r)))
+    });
+    let all = facts.is_some_and(|f| {
+        dest_repos.iter().all(|r| {
+            f.pushed
+                .iter()
+                .any(|p| normalize_repository(&p.repository).as_deref() == Some(r))
+        })
+    }) && !dest_repos.is_empty();
+    (last, all)
+}
+
 fn pod_build(
     view: &ClusterView,
     pod: &PodInfo,
@@ -224,12 +245,14 @@ fn pod_build(
     dests: &[String],
 ) -> Option<Build> {
     let destinations = parse_destinations(dests);
-    let no_push = c.no_push_env || builder.no_push(&c.argv);
+    let ns = &pod.meta.namespace;
+    let facts = view.log_facts(ns, &pod.meta.name, &c.name);
+    // Disabled by args, by env, or as its log says ("Skipping push … due to --no-push").
+    let no_push =
+        c.no_push_env || builder.no_push(&c.argv) || facts.is_some_and(|f| f.skipped_push);
     if destinations.is_empty() && !no_push {
         return None;
     }
-    let ns = &pod.meta.namespace;
-    let facts = view.log_facts(ns, &pod.meta.name, &c.name);
     let status = pod.status(&c.name);
     let state = status.map(|s| &s.state).cloned().unwrap_or_default();
     let container_started = match &state {
@@ -241,19 +264,8 @@ fn pod_build(
 
     // Digest from the log: the Pushed line whose repository is a destination's (never a cache push).
     let dest_repos: Vec<String> = destinations.iter().map(|d| d.repository()).collect();
-    let log_push = facts.and_then(|f| {
-        f.pushed
-            .iter()
-            .rev()
-            .find(|p| normalize_repository(&p.repository).is_some_and(|r| dest_repos.contains(&r)))
-    });
-    let pushed_all = facts.is_some_and(|f| {
-        dest_repos.iter().all(|r| {
-            f.pushed
-                .iter()
-                .any(|p| normalize_repository(&p.repository).as_deref() == Some(r))
-        })
-    }) && !dest_repos.is_empty();
+    let dest_names: Vec<String> = destinations.iter().map(|d| d.name()).collect();
+    let (log_push, pushed_all) = logged_pushes(facts, &dest_repos);
     let log_time = |p: &PushedDigest| match p.at {
         Some(LogTime::At(t)) => Some(t),
         Some(LogTime::SinceStart(s)) => {
@@ -294,8 +306,9 @@ fn pod_build(
             }
             (BuildStatus::Failed, None, None)
         }
-        // Kaniko exits right after its last push: a Pushed line for every destination proves it.
-        _ if pushed_all && !no_push => (BuildStatus::Succeeded, log_push.and_then(log_time), None),
+        _ if pushed_all && !no_push && builder.done_after_last_push() => {
+            (BuildStatus::Succeeded, log_push.and_then(log_time), None)
+        }
         _ => (BuildStatus::Running, None, None),
     };
 
@@ -309,8 +322,8 @@ fn pod_build(
     };
     let finished_at = finished_at.or_else(|| log_push.and_then(log_time));
     Some(Build {
-        destination_names: destinations.iter().map(|d| d.name()).collect(),
-        destination_repos: destinations.iter().map(|d| d.repository()).collect(),
+        destination_names: dest_names,
+        destination_repos: dest_repos,
         builder: builder.kind(),
         namespace: ns.clone(),
         pod: pod.meta.name.clone(),
@@ -379,6 +392,7 @@ fn job_build(
 
 #[cfg(test)]
 mod tests {
+    use super::kaniko::{Kaniko, is_kaniko_image};
     use super::*;
 
     const HEX: &str = "4f1c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";

@@ -374,8 +374,9 @@ pub(super) fn build_evidence(b: &Build) -> String {
         ),
         _ => match b.status {
             BuildStatus::Succeeded => format!(
-                "build pod {} succeeded but logged no digest (kaniko before 1.8 logs none; use --digest-file=/dev/termination-log)",
-                b.pod_ref()
+                "build pod {} succeeded but logged no digest ({})",
+                b.pod_ref(),
+                b.builder.no_digest_hint()
             ),
             BuildStatus::Failed => format!(
                 "build pod {} failed: {}",

@@ -379,6 +379,7 @@ fn verdicts_on_a_real_control_plane() {
     let mut wrong = Vec::new();
     for (ns, name, want) in &expected {
         let got = judged(&doc, ns, name);
+        eprintln!("live check: {ns}/{name}: {got}");
         if &got != want {
             wrong.push(format!("{ns}/{name}: expected {want}, got {got}"));
         }

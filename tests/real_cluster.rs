@@ -417,3 +417,318 @@ fn verdicts_on_a_real_control_plane() {
     cp.apply(&node("huge-1", "128", "256Gi", &[("pool", "general")], &[]));
     wait_served(s.addr, "capacity", "big", "complete/no_build_known/none");
 }
+
+/// A core/v1 Event as the kubelet writes it, first seen `first_ago` seconds ago.
+fn kubelet_event(
+    ns: &str,
+    pod: &str,
+    reason: &str,
+    message: &str,
+    first_ago: i64,
+    count: i32,
+) -> String {
+    let now = jiff::Timestamp::now();
+    let first = (now - jiff::SignedDuration::from_secs(first_ago)).to_string();
+    let message = serde_json::to_string(message).unwrap();
+    format!(
+        "apiVersion: v1
+kind: Event
+metadata:
+  name: {pod}.{}
+  namespace: {ns}
+involvedObject: {{apiVersion: v1, kind: Pod, name: {pod}, namespace: {ns}}}
+reason: {reason}
+message: {message}
+type: Warning
+source: {{component: kubelet, host: worker-1}}
+firstTimestamp: \"{first}\"
+lastTimestamp: \"{now}\"
+count: {count}
+---
+",
+        reason.to_lowercase()
+    )
+}
+
+/// What a kubelet writes while a container waits (`reason`, `message`), not ready.
+fn waiting_status(
+    container: &str,
+    image: &str,
+    reason: &str,
+    message: &str,
+    restarts: i32,
+) -> Value {
+    let now = jiff::Timestamp::now();
+    let started = (now - jiff::SignedDuration::from_secs(300)).to_string();
+    let mut c = json!({
+        "name": container, "image": image, "imageID": "",
+        "ready": false, "restartCount": restarts, "started": false,
+        "state": {"waiting": {"reason": reason, "message": message}}
+    });
+    if restarts > 0 {
+        c["imageID"] = json!(format!(
+            "{}@{DIGEST_A}",
+            image.split(':').next().unwrap_or(image)
+        ));
+        c["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error",
+            "startedAt": started, "finishedAt": (now - jiff::SignedDuration::from_secs(20)).to_string()}});
+    }
+    json!({
+        "phase": if restarts > 0 { "Running" } else { "Pending" },
+        "startTime": started,
+        "conditions": [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": started},
+            {"type": "Ready", "status": "False", "reason": "ContainersNotReady", "lastTransitionTime": started}
+        ],
+        "containerStatuses": [c]
+    })
+}
+
+/// The kubelet's failures, admission, volumes, spreading, a progress deadline, and a build whose
+/// digest is only in its log, read through the API server's pods/log path (KWOK's kubelet API).
+#[test]
+fn kubelet_failures_admission_volumes_and_logs_on_a_real_control_plane() {
+    let Some(cp) = ControlPlane::up() else { return };
+    let mut objects = String::new();
+    objects.push_str(&node("worker-1", "4", "8Gi", &[("pool", "general")], &[]));
+    objects.push_str(&node("worker-2", "4", "8Gi", &[("pool", "general")], &[]));
+    for ns in ["images", "apps", "storage", "spread", "slow", "ci", "shop"] {
+        objects.push_str(&namespace(ns));
+    }
+    objects.push_str(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: secure\n  labels:\n    pod-security.kubernetes.io/enforce: restricted\n---\n",
+    );
+    cp.apply(&objects);
+
+    let mut w = deployment(
+        "images",
+        "missing",
+        "registry.example.com/images/missing:9.9.9",
+        1,
+        "100m",
+        "",
+        true,
+    );
+    w.push_str(&deployment(
+        "apps",
+        "crashy",
+        "registry.example.com/apps/crashy:1.0.0",
+        1,
+        "100m",
+        "",
+        true,
+    ));
+    w.push_str("apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: storage\nspec:\n  accessModes: [ReadWriteOnce]\n  storageClassName: missing\n  resources:\n    requests: {storage: 1Gi}\n---\n");
+    w.push_str(&deployment(
+        "storage", "db", "registry.example.com/storage/db:1.0.0", 1, "100m",
+        "        volumeMounts: [{name: data, mountPath: /data}]\n      volumes:\n      - name: data\n        persistentVolumeClaim: {claimName: data}\n",
+        false,
+    ));
+    w.push_str(&deployment(
+        "spread", "zonal", "registry.example.com/spread/zonal:1.0.0", 1, "100m",
+        "      topologySpreadConstraints:\n      - maxSkew: 1\n        topologyKey: topology.kubernetes.io/zone\n        whenUnsatisfiable: DoNotSchedule\n        labelSelector: {matchLabels: {app: zonal}}\n",
+        false,
+    ));
+    w.push_str(&deployment(
+        "secure",
+        "privileged",
+        "registry.example.com/secure/privileged:1.0.0",
+        1,
+        "100m",
+        "        securityContext: {privileged: true}\n",
+        false,
+    ));
+    w.push_str(&deployment(
+        "shop",
+        "logged",
+        "registry.example.com/shop/logged:3.0.0",
+        1,
+        "100m",
+        "",
+        true,
+    ));
+    w.push_str(&kaniko_pod(
+        "ci",
+        "build-logged-3-0-0",
+        "registry.example.com/shop/logged:3.0.0",
+    ));
+    cp.apply(&w);
+    // A rollout that gives up after 5 s: its pod never reports anything.
+    cp.apply(
+        &deployment(
+            "slow",
+            "stuck",
+            "registry.example.com/slow/stuck:1.0.0",
+            1,
+            "100m",
+            "",
+            true,
+        )
+        .replace(
+            "spec:\n  replicas: 1",
+            "spec:\n  progressDeadlineSeconds: 5\n  replicas: 1",
+        ),
+    );
+
+    cp.wait("the manual pods", LIMIT, |cp| {
+        [
+            "images/app=missing",
+            "apps/app=crashy",
+            "shop/app=logged",
+            "slow/app=stuck",
+        ]
+        .iter()
+        .all(|s| {
+            let (ns, sel) = s.split_once('/').unwrap();
+            cp.pods(ns, sel).len() == 1
+        })
+    });
+    // The kubelet's part.
+    let image = "registry.example.com/images/missing:9.9.9";
+    let missing = cp.pods("images", "app=missing").remove(0);
+    let pull = format!(
+        "rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"
+    );
+    cp.patch_pod_status(
+        "images",
+        &missing,
+        &waiting_status("missing", image, "ErrImagePull", &pull, 0),
+    );
+    let mut events = kubelet_event(
+        "images",
+        &missing,
+        "Failed",
+        &format!("Failed to pull image \"{image}\": {pull}"),
+        300,
+        5,
+    );
+    let crashy = cp.pods("apps", "app=crashy").remove(0);
+    let crash_image = "registry.example.com/apps/crashy:1.0.0";
+    cp.patch_pod_status(
+        "apps",
+        &crashy,
+        &waiting_status(
+            "crashy",
+            crash_image,
+            "CrashLoopBackOff",
+            &format!("back-off 40s restarting failed container=crashy pod={crashy}_apps(uid)"),
+            4,
+        ),
+    );
+    events.push_str(&kubelet_event(
+        "apps",
+        &crashy,
+        "BackOff",
+        "Back-off restarting failed container crashy in pod",
+        300,
+        12,
+    ));
+    cp.create(&events);
+
+    // The build logged its push and wrote no digest file: the digest is only in its log, which
+    // kube-verdict reads through the API server (KWOK serves it as the kubelet would).
+    let log = cp.dir().join("build-logged.log");
+    let t = jiff::Timestamp::now().to_string();
+    std::fs::write(
+        &log,
+        format!(
+            "{t} stderr F INFO[0000] Resolved base name golang:1.23 to builder\n\
+             {t} stderr F INFO[0041] Pushing image to registry.example.com/shop/logged:3.0.0\n\
+             {t} stderr F INFO[0044] Pushed registry.example.com/shop/logged@{DIGEST_B}\n"
+        ),
+    )
+    .unwrap();
+    cp.apply(&format!(
+        "apiVersion: kwok.x-k8s.io/v1alpha1\nkind: Logs\nmetadata:\n  name: build-logged-3-0-0\n  namespace: ci\nspec:\n  logs:\n  - containers: [kaniko]\n    logsFile: {}\n---\n",
+        log.display()
+    ));
+    cp.wait("the build pod on a node", LIMIT, |cp| {
+        !cp.kubectl(&[
+            "-n",
+            "ci",
+            "get",
+            "pod",
+            "build-logged-3-0-0",
+            "-o",
+            "jsonpath={.spec.nodeName}",
+        ])
+        .is_empty()
+    });
+    let mut done = build_succeeded("");
+    done["containerStatuses"][0]["state"]["terminated"]["message"] = json!("");
+    cp.patch_pod_status("ci", "build-logged-3-0-0", &done);
+    let logged = cp.pods("shop", "app=logged").remove(0);
+    cp.patch_pod_status(
+        "shop",
+        &logged,
+        &running_status(
+            "logged",
+            "registry.example.com/shop/logged:3.0.0",
+            &format!("registry.example.com/shop/logged@{DIGEST_B}"),
+        ),
+    );
+
+    cp.wait("scheduler, admission and deadline", LIMIT, |cp| {
+        let ev = cp.kubectl(&["get", "events", "-A", "-o", "jsonpath={.items[*].reason}"]);
+        let deadline = cp.kubectl(&[
+            "-n",
+            "slow",
+            "get",
+            "deploy",
+            "stuck",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Progressing\")].reason}",
+        ]);
+        ev.matches("FailedScheduling").count() >= 2
+            && ev.contains("FailedCreate")
+            && deadline == "ProgressDeadlineExceeded"
+    });
+
+    let expected = [
+        ("images", "missing", "blocked/image_not_found/application"),
+        ("apps", "crashy", "failed/crash_loop/application"),
+        ("storage", "db", "blocked/unbound_pvc/infrastructure"),
+        (
+            "spread",
+            "zonal",
+            "blocked/topology_spread_mismatch/application",
+        ),
+        ("secure", "privileged", "blocked/admission_denied/platform"),
+        (
+            "slow",
+            "stuck",
+            "failed/progress_deadline_exceeded/application",
+        ),
+        ("shop", "logged", "verified/digest_match/none"),
+    ];
+    // Younger than --blocked-after, no pod problem is declared yet.
+    let (_, young) = check(&cp, &["--blocked-after", "1h"]);
+    for (ns, name, _) in &expected[..5] {
+        let got = judged(&young, ns, name);
+        assert!(got.starts_with("converging/"), "{ns}/{name} before --blocked-after: {got}");
+    }
+    let (_, doc) = check(&cp, &["--blocked-after", "0s"]);
+    let mut wrong = Vec::new();
+    for (ns, name, want) in &expected {
+        let got = judged(&doc, ns, name);
+        eprintln!("live check: {ns}/{name}: {got}");
+        if &got != want {
+            wrong.push(format!("{ns}/{name}: expected {want}, got {got}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "live check:\n{}\n{doc:#}",
+        wrong.join("\n")
+    );
+
+    let kubeconfig = std::fs::read_to_string(&cp.kubeconfig).unwrap();
+    let s = support::serve(Some(&kubeconfig), &["--blocked-after", "0s"]);
+    for (ns, name, want) in &expected {
+        wait_served(s.addr, ns, name, want);
+    }
+    assert_eq!(
+        metric(s.addr, "kube_verdict_log_fetches_total{result=\"ok\"}"),
+        Some(1.0)
+    );
+}

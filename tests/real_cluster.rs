@@ -705,7 +705,10 @@ fn kubelet_failures_admission_volumes_and_logs_on_a_real_control_plane() {
     let (_, young) = check(&cp, &["--blocked-after", "1h"]);
     for (ns, name, _) in &expected[..5] {
         let got = judged(&young, ns, name);
-        assert!(got.starts_with("converging/"), "{ns}/{name} before --blocked-after: {got}");
+        assert!(
+            got.starts_with("converging/"),
+            "{ns}/{name} before --blocked-after: {got}"
+        );
     }
     let (_, doc) = check(&cp, &["--blocked-after", "0s"]);
     let mut wrong = Vec::new();
@@ -731,4 +734,157 @@ fn kubelet_failures_admission_volumes_and_logs_on_a_real_control_plane() {
         metric(s.addr, "kube_verdict_log_fetches_total{result=\"ok\"}"),
         Some(1.0)
     );
+}
+
+/// A kubeconfig for `cp`'s API server authenticating as the ServiceAccount `ns/name` (a token
+/// from the TokenRequest API, as a pod would get it).
+fn service_account_kubeconfig(cp: &ControlPlane, ns: &str, name: &str) -> tempfile::NamedTempFile {
+    let token = cp.kubectl(&["-n", ns, "create", "token", name, "--duration=1h"]);
+    let admin: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&cp.kubeconfig).unwrap()).unwrap();
+    let cluster = &admin["clusters"][0]["cluster"];
+    let kc = json!({
+        "apiVersion": "v1", "kind": "Config", "current-context": "sa",
+        "clusters": [{"name": "cp", "cluster": {
+            "server": cluster["server"].as_str().unwrap(),
+            "certificate-authority-data": cluster["certificate-authority-data"].as_str().unwrap_or(""),
+            "certificate-authority": cluster["certificate-authority"].as_str().unwrap_or(""),
+        }}],
+        "users": [{"name": "sa", "user": {"token": token.trim()}}],
+        "contexts": [{"name": "sa", "context": {"cluster": "cp", "user": "sa"}}]
+    });
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut f, kc.to_string().as_bytes()).unwrap();
+    f
+}
+
+/// `kubectl auth can-i VERB RESOURCE` as kube-verdict's ServiceAccount (`-n NS` when given);
+/// `pods/log` is asked as the `log` subresource (kubectl would read `log` as an object name).
+fn can_i(cp: &ControlPlane, verb: &str, resource: &str, ns: Option<&str>) -> bool {
+    let (resource, sub) = match resource.split_once('/') {
+        Some((r, s)) => (r, Some(format!("--subresource={s}"))),
+        None => (resource, None),
+    };
+    let mut args = vec![
+        "auth",
+        "can-i",
+        verb,
+        resource,
+        "--as=system:serviceaccount:kube-verdict:kube-verdict",
+    ];
+    if let Some(s) = &sub {
+        args.push(s);
+    }
+    match ns {
+        Some(n) => args.extend(["-n", n]),
+        None => args.push("-A"),
+    }
+    let (_, out, _) = cp.try_kubectl(&args, None);
+    out.trim() == "yes"
+}
+
+/// `check` as kube-verdict's ServiceAccount: it syncs (no 403) and judges.
+fn check_as_service_account(cp: &ControlPlane, args: &[&str]) -> (i32, Value, String) {
+    let kc = service_account_kubeconfig(cp, "kube-verdict", "kube-verdict");
+    let out = Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+        .arg("check")
+        .args(["-o", "json", "--timeout", "30s"])
+        .args(args)
+        .env("KUBECONFIG", kc.path())
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), doc, stderr)
+}
+
+/// The README's install on a bare cluster: `kubectl apply -k deploy/` (and the optional build-log
+/// step, and the namespaced overlay) applies cleanly; kube-verdict running with the resulting
+/// ServiceAccount syncs without a 403 and judges; the account can write nothing and read no
+/// Secrets.
+#[test]
+fn the_documented_install_applies_on_a_bare_cluster_and_is_read_only() {
+    let Some(cp) = ControlPlane::up() else { return };
+    let root = support::root();
+    let deploy = |dir: &str| cp.kubectl(&["apply", "-k", &root.join(dir).display().to_string()]);
+    deploy("deploy");
+    cp.apply(&(namespace("ci") + &namespace("shop")));
+    deploy("deploy/build-logs");
+    cp.apply(&deployment(
+        "shop",
+        "web",
+        "registry.example.com/shop/web:1.0.0",
+        0,
+        "100m",
+        "",
+        false,
+    ));
+
+    for (verb, resource) in [
+        ("list", "pods"),
+        ("watch", "events"),
+        ("list", "nodes"),
+        ("list", "deployments.apps"),
+        ("watch", "jobs.batch"),
+    ] {
+        assert!(can_i(&cp, verb, resource, None), "cannot {verb} {resource}");
+    }
+    assert!(
+        can_i(&cp, "get", "pods/log", Some("ci")),
+        "build logs in ci"
+    );
+    assert!(
+        !can_i(&cp, "get", "pods/log", Some("shop")),
+        "build logs only where builds run"
+    );
+    for (verb, resource) in [
+        ("get", "secrets"),
+        ("list", "secrets"),
+        ("create", "pods"),
+        ("delete", "pods"),
+        ("patch", "deployments.apps"),
+        ("update", "nodes"),
+        ("create", "events"),
+        ("create", "pods/exec"),
+    ] {
+        assert!(!can_i(&cp, verb, resource, None), "can {verb} {resource}");
+    }
+    let (code, doc, stderr) = check_as_service_account(&cp, &["-n", "shop"]);
+    assert_eq!(code, 0, "{stderr}\n{doc}");
+    assert_eq!(judged(&doc, "shop", "web"), "complete/no_build_known/none");
+    assert!(!stderr.contains("403"), "{stderr}");
+    // Every namespace, with kube-verdict's own pod pending on a cluster without nodes.
+    let (code, doc, stderr) = check_as_service_account(&cp, &["--blocked-after", "0s"]);
+    assert_eq!(code, 4, "{stderr}\n{doc}");
+    assert_eq!(
+        judged(&doc, "kube-verdict", "kube-verdict"),
+        "blocked/nodes_unschedulable/infrastructure",
+        "no node at all: the scheduler says 'no nodes available to schedule pods'"
+    );
+
+    // The namespaced overlay instead: no cluster-scoped object, Roles in shop and ci.
+    cp.kubectl(&[
+        "delete",
+        "-k",
+        &root.join("deploy").display().to_string(),
+        "--wait=true",
+    ]);
+    cp.kubectl(&[
+        "delete",
+        "-k",
+        &root.join("deploy/build-logs").display().to_string(),
+    ]);
+    deploy("deploy/overlays/namespaced");
+    assert!(can_i(&cp, "list", "pods", Some("shop")));
+    assert!(
+        !can_i(&cp, "list", "pods", Some("default")),
+        "only the watched namespaces"
+    );
+    assert!(!can_i(&cp, "list", "nodes", None), "no cluster-scoped read");
+    assert!(!can_i(&cp, "get", "secrets", Some("shop")));
+    let (code, doc, stderr) =
+        check_as_service_account(&cp, &["-n", "shop", "-n", "ci", "--no-nodes"]);
+    assert_eq!(code, 0, "{stderr}\n{doc}");
+    assert_eq!(judged(&doc, "shop", "web"), "complete/no_build_known/none");
 }

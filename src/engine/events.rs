@@ -230,6 +230,20 @@ pub fn parse_failed_scheduling(message: &str, nodes: &[&NodeInfo]) -> Option<Sch
         .strip_prefix(super::view::COMBINED_PREFIX)
         .unwrap_or(message)
         .trim();
+    // The scheduler's ErrNoNodesAvailable: the cluster has no node at all (captured on
+    // kube-scheduler v1.35.4; the same text since the scheduler framework).
+    if msg.starts_with("no nodes available to schedule pods") {
+        return Some(SchedulingFailure {
+            total_nodes: Some(0),
+            reasons: vec![ReasonCount {
+                reason: BlockerReason::NodesUnschedulable,
+                nodes: 0,
+                text: msg.to_string(),
+                custom_taint: false,
+            }],
+            truncated: false,
+        });
+    }
     let rest = msg.strip_prefix("0/")?;
     let (n, rest) = rest.split_once(' ')?;
     let total: u32 = n.parse().ok()?;
@@ -524,6 +538,17 @@ mod tests {
             vec![(R::InsufficientMemory, 3), (R::UntoleratedTaint, 3)]
         );
         assert_eq!(f.primary(), Some(R::InsufficientMemory));
+    }
+
+    #[test]
+    fn a_cluster_without_nodes_is_infrastructures() {
+        let f = parse_failed_scheduling("no nodes available to schedule pods", &[]).unwrap();
+        assert_eq!(f.primary(), Some(BlockerReason::NodesUnschedulable));
+        assert_eq!(f.total_nodes, Some(0));
+        assert_eq!(
+            BlockerReason::NodesUnschedulable.default_owner(),
+            Owner::Infrastructure
+        );
     }
 
     #[test]

@@ -9,10 +9,15 @@ use jiff::{SignedDuration, Timestamp};
 /// Parses a duration flag: `90s`, `2m`, `1h30m`, `1.5h` or jiff's friendly format; never
 /// negative. A bad value is a usage error (exit 2).
 pub fn parse_duration(s: &str) -> Result<SignedDuration, String> {
-    let err = || format!("{s:?} is not a duration (examples: 90s, 2m, 1h30m)");
-    let d: SignedDuration = s.trim().parse().map_err(|_| err())?;
+    if s.trim().starts_with('-') {
+        return Err(format!("{s:?} is negative: a duration is 0 or more"));
+    }
+    let d: SignedDuration = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (examples: 90s, 2m, 1h30m)"))?;
     if d.is_negative() {
-        return Err(err());
+        return Err(format!("{s:?} is negative: a duration is 0 or more"));
     }
     Ok(d)
 }
@@ -200,9 +205,10 @@ pub struct ServeArgs {
         long,
         value_name = "N",
         default_value_t = 4,
-        env = "KUBE_VERDICT_LOG_CONCURRENCY"
+        env = "KUBE_VERDICT_LOG_CONCURRENCY",
+        value_parser = clap::value_parser!(u16).range(1..=256)
     )]
-    pub log_concurrency: usize,
+    pub log_concurrency: u16,
 
     /// Do not watch Nodes (for a namespace-scoped install without cluster-wide RBAC). Nodes only
     /// name the taints behind Kubernetes 1.35's keyless `untolerated taint(s)` message.

@@ -88,6 +88,18 @@ pub enum ConfigError {
     Unsupported(String),
 }
 
+/// An interval flag of at least one second, kept to the millisecond.
+fn at_least_a_second(flag: &'static str, d: SignedDuration) -> Result<Duration, ConfigError> {
+    match Duration::try_from(d) {
+        Ok(d) if d >= Duration::from_secs(1) => Ok(d),
+        _ => Err(ConfigError::TooShort {
+            flag,
+            value: format!("{d:#}"),
+            min: "1s",
+        }),
+    }
+}
+
 /// Which namespaces to report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -293,28 +305,21 @@ impl ServeConfig {
                 Some(AlertmanagerPoll {
                     url,
                     matcher: alertmanager_matcher,
-                    interval: Duration::from_secs(poll.as_secs().max(1) as u64),
+                    interval: at_least_a_second("alertmanager-poll-interval", poll)?,
                     labels: labels.clone(),
                 })
             }
             None => None,
         };
-        let recheck = recheck_interval;
-        if recheck.as_secs() < 1 {
-            return Err(ConfigError::TooShort {
-                flag: "recheck-interval",
-                value: format!("{recheck:#}"),
-                min: "1s",
-            });
-        }
+        let recheck = at_least_a_second("recheck-interval", recheck_interval)?;
         Ok(ServeConfig {
             listen,
             dump,
             now,
             namespaces: namespaces.into_iter().filter(|n| !n.is_empty()).collect(),
             policy: policy(&engine)?,
-            recheck_interval: Duration::from_secs(recheck.as_secs() as u64),
-            log_concurrency,
+            recheck_interval: recheck,
+            log_concurrency: usize::from(log_concurrency),
             watch_nodes: !no_nodes,
             reports: ReportEndpoints {
                 token,

@@ -10,7 +10,7 @@ use hyper_util::rt::TokioExecutor;
 
 use tokio::sync::mpsc;
 
-use super::{SourceErrorLabels, SourceEvent, SourceMetrics};
+use super::{SourceErrorLabels, SourceErrorStep, SourceEvent, SourceMetrics};
 use crate::config::AlertmanagerPoll;
 use crate::engine::ledger::{Alert, ReportSource};
 
@@ -86,7 +86,7 @@ pub fn start(p: AlertmanagerPoll, metrics: SourceMetrics, tx: mpsc::Sender<Sourc
                         .source_errors
                         .get_or_create(&SourceErrorLabels {
                             resource: "alertmanager",
-                            error: "poll",
+                            error: SourceErrorStep::Poll,
                         })
                         .inc();
                     tracing::warn!(error = %e, url = %url, "cannot poll Alertmanager");

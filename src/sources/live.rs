@@ -18,7 +18,10 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::watcher::{self, Event};
 use tokio::sync::mpsc;
 
-use super::{ResourceLabels, SourceErrorLabels, SourceEvent, SourceMetrics, WatchEventLabels};
+use super::{
+    ResourceLabels, SourceErrorLabels, SourceErrorStep, SourceEvent, SourceMetrics,
+    WatchEventLabels, WatchEventType,
+};
 use crate::engine::view::{Change, Kind, Object, ProjectionError};
 
 /// Why the live source could not start.
@@ -266,7 +269,7 @@ fn watch_change(
             Some(Change::Relist(kind, ns.clone()))
         }
         Event::InitApply(o) | Event::Apply(o) => {
-            count("apply");
+            count(WatchEventType::Apply);
             match project(kind, o) {
                 Ok(obj) => Some(Change::Apply(obj)),
                 Err(e) => {
@@ -281,7 +284,7 @@ fn watch_change(
         }
         Event::InitDone => Some(Change::RelistDone(kind, ns.clone())),
         Event::Delete(o) => {
-            count("delete");
+            count(WatchEventType::Delete);
             let key = (
                 o.metadata.namespace.clone().unwrap_or_default(),
                 o.metadata.name.clone().unwrap_or_default(),
@@ -311,11 +314,11 @@ async fn report_error(
 ) {
     let resource = kind.resource();
     let class = match &e {
-        watcher::Error::InitialListFailed(_) => "list",
-        watcher::Error::WatchStartFailed(_) => "watch_start",
-        watcher::Error::WatchError(_) => "watch_error",
-        watcher::Error::WatchFailed(_) => "watch",
-        watcher::Error::NoResourceVersion => "no_resource_version",
+        watcher::Error::InitialListFailed(_) => SourceErrorStep::List,
+        watcher::Error::WatchStartFailed(_) => SourceErrorStep::WatchStart,
+        watcher::Error::WatchError(_) => SourceErrorStep::WatchError,
+        watcher::Error::WatchFailed(_) => SourceErrorStep::Watch,
+        watcher::Error::NoResourceVersion => SourceErrorStep::NoResourceVersion,
     };
     metrics
         .source_errors

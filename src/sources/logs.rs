@@ -12,7 +12,7 @@ use kube::Client;
 use kube::api::{Api, LogParams};
 use tokio::sync::{Semaphore, mpsc};
 
-use super::{LogFetchLabels, SourceEvent, SourceMetrics};
+use super::{LogFetchLabels, LogFetchResult, SourceEvent, SourceMetrics};
 use crate::engine::builds::LogScanner;
 use crate::engine::view::Change;
 
@@ -58,11 +58,13 @@ impl FetchError {
     }
 
     /// The `result` label of `kube_verdict_log_fetches_total`.
-    fn result_label(&self) -> &'static str {
+    fn result_label(&self) -> LogFetchResult {
         match self {
-            FetchError::Api(kube::Error::Api(s)) if s.code == 403 => "forbidden",
-            FetchError::Api(kube::Error::Api(s)) if s.code == 404 || s.code == 400 => "gone",
-            _ => "error",
+            FetchError::Api(kube::Error::Api(s)) if s.code == 403 => LogFetchResult::Forbidden,
+            FetchError::Api(kube::Error::Api(s)) if s.code == 404 || s.code == 400 => {
+                LogFetchResult::Gone
+            }
+            _ => LogFetchResult::Error,
         }
     }
 }
@@ -145,7 +147,9 @@ impl LogFetcher {
                 .notify(|e, after| {
                     metrics
                         .log_fetches
-                        .get_or_create(&LogFetchLabels { result: "retry" })
+                        .get_or_create(&LogFetchLabels {
+                            result: LogFetchResult::Retry,
+                        })
                         .inc();
                     tracing::info!(pod = %who, container = %container, error = %e,
                         retry_in_ms = after.as_millis() as u64, "build log fetch failed; retrying");
@@ -155,7 +159,9 @@ impl LogFetcher {
                 Ok(text) => {
                     metrics
                         .log_fetches
-                        .get_or_create(&LogFetchLabels { result: "ok" })
+                        .get_or_create(&LogFetchLabels {
+                            result: LogFetchResult::Ok,
+                        })
                         .inc();
                     Change::PodLog {
                         namespace: ns,
@@ -170,7 +176,7 @@ impl LogFetcher {
                         .log_fetches
                         .get_or_create(&LogFetchLabels { result })
                         .inc();
-                    tracing::warn!(pod = %who, container = %container, result, error = %e,
+                    tracing::warn!(pod = %who, container = %container, result = result.as_str(), error = %e,
                         "cannot read build log; the build's digest stays unavailable");
                     Change::PodLogUnavailable {
                         namespace: ns,

@@ -2,7 +2,7 @@
 //! offline dump, or the live API) becomes `Change`s, Alertmanager's platform alerts become
 //! platform reports. Sources never name a sink or the wiring (`tests/layers.rs` checks it).
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
@@ -40,13 +40,79 @@ pub enum SourceEvent {
     Down { what: String, error: String },
 }
 
+/// A bounded label value: an enum whose `as_str()` is what the exposition shows.
+macro_rules! label_values {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// The label value.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl EncodeLabelValue for $name {
+            fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+                std::fmt::Write::write_str(encoder, self.as_str())
+            }
+        }
+    };
+}
+
+label_values!(
+    /// The `type` of `kube_verdict_watch_events`.
+    WatchEventType {
+        Apply => "apply",
+        Delete => "delete",
+    }
+);
+
+label_values!(
+    /// The step that failed, the `error` of `kube_verdict_source_errors`.
+    SourceErrorStep {
+        /// The (re)list.
+        List => "list",
+        /// The watch request.
+        WatchStart => "watch_start",
+        /// An ERROR event inside the watch stream.
+        WatchError => "watch_error",
+        /// The watch stream broke.
+        Watch => "watch",
+        /// An object without a resourceVersion.
+        NoResourceVersion => "no_resource_version",
+        /// Polling Alertmanager.
+        Poll => "poll",
+    }
+);
+
+label_values!(
+    /// The `result` of `kube_verdict_log_fetches`.
+    LogFetchResult {
+        Ok => "ok",
+        /// 403: no `pods/log` RBAC.
+        Forbidden => "forbidden",
+        /// 404/400: the pod or container is gone.
+        Gone => "gone",
+        /// Transient failures past the retries.
+        Error => "error",
+        /// One more try after a transient failure.
+        Retry => "retry",
+    }
+);
+
 /// Labels of `kube_verdict_watch_events`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WatchEventLabels {
     /// The resource, as [`crate::engine::view::Kind::resource`] names it.
     pub resource: &'static str,
-    /// `apply` or `delete`.
-    pub r#type: &'static str,
+    pub r#type: WatchEventType,
 }
 
 /// Labels of the per-resource counters.
@@ -60,16 +126,13 @@ pub struct ResourceLabels {
 pub struct SourceErrorLabels {
     /// A resource, or `alertmanager`.
     pub resource: &'static str,
-    /// The step that failed: `list`, `watch_start`, `watch_error`, `watch`,
-    /// `no_resource_version`, `poll`.
-    pub error: &'static str,
+    pub error: SourceErrorStep,
 }
 
 /// Labels of `kube_verdict_log_fetches`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LogFetchLabels {
-    /// `ok`, `forbidden`, `gone`, `error` (past the retries) or `retry`.
-    pub result: &'static str,
+    pub result: LogFetchResult,
 }
 
 /// The counters the sources keep (things that happen; state is rendered at scrape time).

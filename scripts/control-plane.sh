@@ -13,6 +13,7 @@
 #   scripts/control-plane.sh down DIR   stop it: SIGTERM, then SIGKILL after 10 s
 #   scripts/control-plane.sh env DIR    print `export KUBECONFIG=...` lines for a shell
 #   scripts/control-plane.sh built      exit 0 when everything is built and cached
+#   scripts/control-plane.sh restart-apiserver DIR   stop kube-apiserver, start it again
 #
 # Nodes for KWOK to manage must carry the annotation `kwok.x-k8s.io/node: fake`;
 # see docs/real-control-plane-notes.md for a node template and what the scheduler says.
@@ -35,7 +36,7 @@ STAGES=$CACHE/stages
 
 usage() {
   cat >&2 <<EOF
-usage: $0 build | built | up DIR | down DIR | env DIR
+usage: $0 build | built | up DIR | down DIR | env DIR | restart-apiserver DIR
 
   build     build and cache kube-apiserver, kube-controller-manager, kube-scheduler ($K8S_VERSION),
             etcd ($ETCD_VERSION) and kwok ($KWOK_VERSION) in $CACHE
@@ -43,6 +44,11 @@ usage: $0 build | built | up DIR | down DIR | env DIR
   up DIR    start a control plane with its state in DIR; prints DIR/admin.kubeconfig
   down DIR  stop the control plane started with DIR (SIGTERM, SIGKILL after 10 s)
   env DIR   print shell exports (KUBECONFIG, ...) for the control plane in DIR
+  restart-apiserver DIR
+            stop kube-apiserver and start it again (same port, same etcd)
+
+  KUBE_VERDICT_APISERVER_FLAGS (at up): extra kube-apiserver flags, e.g.
+            "--min-request-timeout=5 --etcd-compaction-interval=5s"
 EOF
   exit 2
 }
@@ -400,6 +406,52 @@ kwok_config() {
   done
 }
 
+# start_apiserver: kube-apiserver on $API_PORT against etcd on $ETCD_PORT, plus the extra flags
+# of KUBE_VERDICT_APISERVER_FLAGS at `up` (e.g. "--min-request-timeout=5
+# --etcd-compaction-interval=5s"); waits for /readyz. Used by `up` and `restart-apiserver`.
+start_apiserver() {
+  local extra=()
+  if [ -n "${APISERVER_FLAGS:-}" ]; then read -r -a extra <<<"$APISERVER_FLAGS"; fi
+  start kube-apiserver "$BIN/kube-apiserver" \
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
+    --service-cluster-ip-range=10.0.0.0/24 \
+    --endpoint-reconciler-type=none \
+    --authorization-mode=Node,RBAC \
+    --client-ca-file="$PKI/ca.crt" \
+    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
+    --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority="$PKI/ca.crt" \
+    --kubelet-preferred-address-types=InternalIP \
+    --allow-privileged=true \
+    --cert-dir="$PKI/apiserver-generated" ${extra[@]+"${extra[@]}"}
+  wait_for "kube-apiserver /readyz" 120 kube-apiserver api_ok /readyz
+}
+
+# restart-apiserver DIR: stop kube-apiserver (SIGTERM, SIGKILL after 10 s) and start it again on
+# the same port with the same etcd: a control-plane upgrade or crash as clients see it.
+cmd_restart_apiserver() {
+  [ -f "$DIR/ports" ] || die "no control plane has been started in $DIR (run '$0 up $DIR')"
+  local name pid deadline
+  # shellcheck disable=SC1091
+  . "$DIR/ports"
+  PKI=$DIR/pki
+  deadline=$(($(date +%s) + 10))
+  while read -r name pid; do
+    [ "$name" = kube-apiserver ] || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    while alive "$pid" && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.1; done
+    if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+    while alive "$pid"; do sleep 0.1; done
+  done <"$DIR/pids"
+  grep -v '^kube-apiserver ' "$DIR/pids" >"$DIR/pids.new" || true
+  mv "$DIR/pids.new" "$DIR/pids"
+  start_apiserver
+  log "kube-apiserver restarted on port $API_PORT"
+}
+
 # The EXIT trap of `up` until it is ready: on failure, stop whatever it started.
 up_failed() {
   if [ "$1" -ne 0 ]; then
@@ -446,22 +498,13 @@ cmd_up() {
     --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --listen-peer-urls="http://127.0.0.1:$ETCD_PEER_PORT"
   wait_for "etcd" 60 etcd curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health"
 
-  start kube-apiserver "$BIN/kube-apiserver" \
-    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
-    --service-cluster-ip-range=10.0.0.0/24 \
-    --endpoint-reconciler-type=none \
-    --authorization-mode=Node,RBAC \
-    --client-ca-file="$PKI/ca.crt" \
-    --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
-    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
-    --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt" --kubelet-client-key="$PKI/apiserver-kubelet-client.key" \
-    --kubelet-certificate-authority="$PKI/ca.crt" \
-    --kubelet-preferred-address-types=InternalIP \
-    --allow-privileged=true \
-    --cert-dir="$PKI/apiserver-generated"
-  wait_for "kube-apiserver /readyz" 120 kube-apiserver api_ok /readyz
+  {
+    echo "ETCD_PORT=$ETCD_PORT"
+    echo "API_PORT=$API_PORT"
+    printf 'APISERVER_FLAGS=%q\n' "${KUBE_VERDICT_APISERVER_FLAGS:-}"
+  } >"$DIR/ports"
+  APISERVER_FLAGS=${KUBE_VERDICT_APISERVER_FLAGS:-}
+  start_apiserver
   KUBECONFIG=$DIR/admin.kubeconfig wait_for "kubectl get --raw /readyz" 30 kube-apiserver kubectl get --raw /readyz
 
   start kube-controller-manager "$BIN/kube-controller-manager" \
@@ -605,6 +648,11 @@ main() {
     built)
       [ $# -eq 1 ] || usage
       built
+      ;;
+    restart-apiserver)
+      [ $# -eq 2 ] && [ -n "$2" ] || usage
+      DIR=$(realpath -m -- "$2")
+      cmd_restart_apiserver
       ;;
     up | down | env)
       [ $# -eq 2 ] && [ -n "$2" ] || usage

@@ -26,6 +26,11 @@ impl ControlPlane {
     /// Starts one, or returns None (with a loud SKIP) when the binaries are not built and this
     /// is not CI; in CI (`CI` set) a missing build fails the test: `scripts/test.sh` builds it.
     pub fn up() -> Option<ControlPlane> {
+        Self::up_with("")
+    }
+
+    /// `up` with extra kube-apiserver flags (`KUBE_VERDICT_APISERVER_FLAGS`).
+    pub fn up_with(apiserver_flags: &str) -> Option<ControlPlane> {
         let built = Command::new("bash")
             .arg(script())
             .arg("built")
@@ -47,6 +52,7 @@ impl ControlPlane {
             .arg(script())
             .arg("up")
             .arg(dir.path())
+            .env("KUBE_VERDICT_APISERVER_FLAGS", apiserver_flags)
             .stderr(Stdio::piped())
             .output()
             .expect("run control-plane.sh up");
@@ -60,6 +66,37 @@ impl ControlPlane {
             String::from_utf8_lossy(&out.stderr)
         );
         Some(cp)
+    }
+
+    /// Stops kube-apiserver and starts it again (same port, same etcd).
+    pub fn restart_apiserver(&self) {
+        let ok = Command::new("bash")
+            .arg(script())
+            .arg("restart-apiserver")
+            .arg(self.dir.path())
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "control-plane.sh restart-apiserver failed");
+    }
+
+    /// The API server's address.
+    pub fn apiserver(&self) -> std::net::SocketAddr {
+        let kc = std::fs::read_to_string(&self.kubeconfig).unwrap();
+        let server = kc
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("server: https://"))
+            .expect("server in the kubeconfig");
+        server.trim().parse().expect("host:port")
+    }
+
+    /// The admin kubeconfig with its server replaced by `addr` (a proxy in front of it).
+    pub fn kubeconfig_via(&self, addr: std::net::SocketAddr) -> String {
+        let kc = std::fs::read_to_string(&self.kubeconfig).unwrap();
+        kc.replace(
+            &format!("https://{}", self.apiserver()),
+            &format!("https://{addr}"),
+        )
     }
 
     /// The state directory (logs under `logs/`).

@@ -8,6 +8,7 @@
 pub mod control_plane;
 pub mod fake_api;
 pub mod objects;
+pub mod proxy;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};

@@ -35,6 +35,7 @@ fi
 # The committed scenario dumps must be exactly what their generator writes.
 python3 tests/fixtures/scenarios.py --check
 
+rm -f target/tmp/real-cluster-api-faults.txt
 # Every test target; the last line sums them up ("N passed, M failed").
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -43,6 +44,11 @@ cargo test --all-targets --locked 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 echo
+# The API-fault figures of tests/real_cluster.rs (seconds from each fault's end to the truth).
+if [ -f target/tmp/real-cluster-api-faults.txt ]; then
+  echo "real control plane, API faults:"
+  sed 's/^/  /' target/tmp/real-cluster-api-faults.txt
+fi
 awk '/^test result:/ { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed;?$/) p += $i; if ($(i+1) ~ /^failed;?$/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"

@@ -391,7 +391,11 @@ fn live_check_and_check_wait() {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("verified"));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("verified"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }
 
 #[test]

@@ -118,6 +118,8 @@ pub struct Controller {
     probe_error: Option<String>,
     /// The watches whose last request failed, with the error, until their next completed list.
     failing_watches: BTreeMap<(Kind, Option<String>), String>,
+    /// Changes arrived while frozen: judge everything when the source is healthy again.
+    owed_recompute: bool,
 }
 
 impl Controller {
@@ -139,6 +141,7 @@ impl Controller {
             clock,
             probe_error: None,
             failing_watches: BTreeMap::new(),
+            owed_recompute: false,
         }
     }
 
@@ -165,7 +168,18 @@ impl Controller {
                 }
                 _ = tick.tick() => dirty = Dirty::all(),
             }
-            if !dirty.is_empty() {
+            if self.frozen() {
+                // A watch is failing or relisting, or the API server does not answer: the view
+                // may be half old, half new. Keep the last verdicts (source_up says they are not
+                // fresh) and judge everything once every watch is healthy again.
+                if !dirty.is_empty() {
+                    self.owed_recompute = true;
+                    self.publish(self.clock.now());
+                }
+            } else if !dirty.is_empty() || self.owed_recompute {
+                if std::mem::take(&mut self.owed_recompute) {
+                    dirty = Dirty::all();
+                }
                 let now = self.clock.now();
                 self.recompute(now, dirty);
                 self.published.judge_reports(now);
@@ -204,6 +218,14 @@ impl Controller {
             }
             SourceEvent::Change(c) => dirty.add(self.view.apply(c)),
         }
+    }
+
+    /// After the first sync, verdicts are frozen while any watch is failing or the probe fails:
+    /// the last verdicts judged on a whole, healthy view stay served (and `source_up` is 0).
+    /// Before the first sync nothing is frozen, so `unknown/not_synced` and `unknown/forbidden`
+    /// are told as they are.
+    fn frozen(&self) -> bool {
+        self.view.is_synced() && (self.probe_error.is_some() || !self.failing_watches.is_empty())
     }
 
     /// Each watched kind and whether all its watches are healthy: listed, and no failure since.

@@ -65,14 +65,14 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
         }
         None => {
             let client = live::client().await?;
-            live::start(
+            let watches = live::start(
                 client.clone(),
                 &cfg.namespaces,
                 cfg.watch_nodes,
                 source_metrics.clone(),
                 tx.clone(),
             );
-            live::probe(client.clone(), cfg.recheck_interval, tx.clone());
+            live::probe(client.clone(), cfg.recheck_interval, tx.clone(), watches);
             fetcher = Some(LogFetcher::new(
                 client,
                 cfg.log_concurrency,

@@ -213,7 +213,9 @@ impl SchedulingFailure {
 }
 
 /// Taint keys that mean "this node is not healthy or not schedulable", owned by infrastructure.
-fn is_node_condition_taint(key: &str) -> bool {
+/// A taint the node lifecycle puts on a node for its condition (`node.kubernetes.io/not-ready`,
+/// `unreachable`, `unschedulable`, pressure, …): the node's problem, not a placement policy.
+pub fn is_node_condition_taint(key: &str) -> bool {
     key.starts_with("node.kubernetes.io/") || key.starts_with("node.cloudprovider.kubernetes.io/")
 }
 

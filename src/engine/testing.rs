@@ -374,6 +374,11 @@ impl NodeBuilder {
         self
     }
 
+    pub fn not_ready(mut self) -> Self {
+        self.0.ready = Some(false);
+        self
+    }
+
     pub fn cordoned(mut self) -> Self {
         self.0.unschedulable = true;
         self

@@ -85,7 +85,8 @@ pub fn start(
     watch_nodes: bool,
     metrics: SourceMetrics,
     tx: mpsc::Sender<SourceEvent>,
-) {
+) -> RestartWatches {
+    let (restart, restarted) = tokio::sync::watch::channel(0u64);
     let mut scopes: Vec<(Kind, Option<String>)> = Vec::new();
     if !watch_nodes {
         // Nothing to list: Nodes are synced (and empty) from the start.
@@ -126,17 +127,38 @@ pub fn start(
             metrics.clone(),
             tx.clone(),
             pending.clone(),
+            restarted.clone(),
         ));
+    }
+    RestartWatches(restart)
+}
+
+/// Lists every watch again: a watch whose connection died silently (a black-holed link that
+/// healed) would otherwise wait for its idle timeout before noticing, while the probe, on a
+/// new connection, already says the API server answers.
+#[derive(Debug, Clone)]
+pub struct RestartWatches(tokio::sync::watch::Sender<u64>);
+
+impl RestartWatches {
+    /// Every watch ends and lists again at once (each unhealthy until its list completes).
+    pub fn restart_all(&self) {
+        self.0.send_modify(|n| *n += 1);
     }
 }
 
-/// How soon a watch is listed again after an error: exponential from 0.5 s to 8 s with jitter,
-/// without end (a watch never gives up). Short enough that the truth is back within seconds of
-/// a healed link; reset by every completed list.
+/// Seconds the API server keeps one watch request open (it ends it then, and the watch resumes):
+/// the client also gives up on a watch silent for this long plus a margin, so a connection that
+/// died silently is noticed within about a minute even without the probe.
+pub const WATCH_TIMEOUT_SECS: u32 = 60;
+
+/// How soon a watch is listed again after an error: exponential from 0.5 s to 4 s, plus up to
+/// as much again of jitter (so at most 8 s), without end (a watch never gives up). Short
+/// enough that the truth is back within seconds of a healed link; reset by every completed
+/// list.
 fn relist_backoff() -> impl Iterator<Item = Duration> {
     ExponentialBuilder::new()
         .with_min_delay(Duration::from_millis(500))
-        .with_max_delay(Duration::from_secs(8))
+        .with_max_delay(Duration::from_secs(4))
         .with_jitter()
         .without_max_times()
         .build()
@@ -175,15 +197,49 @@ async fn watch_one(
     metrics: SourceMetrics,
     tx: mpsc::Sender<SourceEvent>,
     pending: Arc<std::sync::Mutex<HashMap<Kind, usize>>>,
+    mut restarted: tokio::sync::watch::Receiver<u64>,
 ) {
     let mut first_list = true;
     let mut backoff = relist_backoff();
     let mut failures_in_a_row = 0u32;
     loop {
-        let stream = watcher::watcher(api.clone(), watcher::Config::default().page_size(500));
+        let config = watcher::Config::default()
+            .page_size(500)
+            .timeout(WATCH_TIMEOUT_SECS);
+        let stream = watcher::watcher(api.clone(), config);
         futures::pin_mut!(stream);
         let mut delay = None;
-        while let Some(item) = stream.next().await {
+        // After a failure, a completed list is not yet health: the watch request that follows
+        // may fail at once (a watch-only outage). Healthy once it delivers an event, or runs
+        // for RECOVERY_PROOF without an error.
+        let mut confirm_at: Option<tokio::time::Instant> = None;
+        restarted.mark_unchanged();
+        loop {
+            let item = tokio::select! {
+                item = stream.next() => item,
+                _ = restart_requested(&mut restarted) => {
+                    let error = "listing again: the API server answers again after an outage";
+                    let health = SourceEvent::WatchHealth {
+                        kind,
+                        namespace: ns.clone(),
+                        error: Some(error.into()),
+                    };
+                    if tx.send(health).await.is_err() {
+                        return;
+                    }
+                    break;
+                }
+                _ = sleep_until(confirm_at) => {
+                    confirm_at = None;
+                    failures_in_a_row = 0;
+                    backoff = relist_backoff();
+                    if tx.send(healthy(kind, &ns)).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let Some(item) = item else { break };
             let ev = match item {
                 Ok(ev) => ev,
                 Err(e) if kind == Kind::Node && is_forbidden(&e) => {
@@ -199,29 +255,35 @@ async fn watch_one(
                     delay = Some(if must_relist_now(&e) && failures_in_a_row == 1 {
                         Duration::ZERO
                     } else {
-                        backoff.next().unwrap_or(Duration::from_secs(8))
+                        backoff.next().unwrap_or(Duration::from_secs(4))
                     });
                     report_error(kind, &ns, &metrics, &tx, e).await;
                     break;
                 }
             };
             let listed = matches!(ev, Event::InitDone);
+            let delivered = matches!(ev, Event::Apply(_) | Event::Delete(_));
             let change = watch_change(kind, &ns, &metrics, ev);
             if let Some(c) = change
                 && tx.send(SourceEvent::Change(c)).await.is_err()
             {
                 return; // the controller is gone: shutting down
             }
-            if listed {
+            if delivered && confirm_at.take().is_some() {
                 failures_in_a_row = 0;
                 backoff = relist_backoff();
-                let health = SourceEvent::WatchHealth {
-                    kind,
-                    namespace: ns.clone(),
-                    error: None,
-                };
-                if tx.send(health).await.is_err() {
+                if tx.send(healthy(kind, &ns)).await.is_err() {
                     return;
+                }
+            }
+            if listed {
+                if failures_in_a_row == 0 {
+                    backoff = relist_backoff();
+                    if tx.send(healthy(kind, &ns)).await.is_err() {
+                        return;
+                    }
+                } else {
+                    confirm_at = Some(tokio::time::Instant::now() + RECOVERY_PROOF);
                 }
                 if std::mem::take(&mut first_list) && last_of_kind(&pending, kind) {
                     let _ = tx.send(SourceEvent::Change(Change::Synced(kind))).await;
@@ -232,6 +294,34 @@ async fn watch_one(
             return;
         }
         tokio::time::sleep(delay.unwrap_or(Duration::ZERO)).await;
+    }
+}
+
+/// Resolves when every watch must list again; never without a probe (live `check`: the sender
+/// is gone).
+async fn restart_requested(r: &mut tokio::sync::watch::Receiver<u64>) {
+    if r.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Resolves at `at`; never without one.
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// How long a watch relisted after a failure must run without an error (or deliver an event)
+/// before it counts as healthy again.
+const RECOVERY_PROOF: Duration = Duration::from_secs(2);
+
+fn healthy(kind: Kind, ns: &Option<String>) -> SourceEvent {
+    SourceEvent::WatchHealth {
+        kind,
+        namespace: ns.clone(),
+        error: None,
     }
 }
 
@@ -347,9 +437,17 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Probes `GET /version` every `interval` (each try bounded by [`PROBE_TIMEOUT`]): a watch on a
 /// black-holed link hangs silently until its idle timeout, so only a probe notices it soon.
-pub fn probe(client: Client, interval: Duration, tx: mpsc::Sender<SourceEvent>) {
+/// When the probe answers again after failing, every watch is listed again
+/// ([`RestartWatches`]).
+pub fn probe(
+    client: Client,
+    interval: Duration,
+    tx: mpsc::Sender<SourceEvent>,
+    watches: RestartWatches,
+) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
+        let mut was_down = false;
         loop {
             tick.tick().await;
             let ev = match tokio::time::timeout(PROBE_TIMEOUT, client.apiserver_version()).await {
@@ -363,6 +461,11 @@ pub fn probe(client: Client, interval: Duration, tx: mpsc::Sender<SourceEvent>) 
                     error: format!("no answer within {}s", PROBE_TIMEOUT.as_secs()),
                 },
             };
+            let down = matches!(ev, SourceEvent::Down { .. });
+            if was_down && !down {
+                watches.restart_all();
+            }
+            was_down = down;
             if tx.send(ev).await.is_err() {
                 return;
             }

@@ -16,10 +16,15 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/control-plane.sh")
 }
 
+/// One control plane at a time per test binary: two on 2 cores make every timing figure and
+/// every wait of the other noisy.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A running control plane; `down` on drop.
 pub struct ControlPlane {
     dir: tempfile::TempDir,
     pub kubeconfig: PathBuf,
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 impl ControlPlane {
@@ -44,6 +49,7 @@ impl ControlPlane {
             eprintln!("SKIP: the control plane is not built (bash scripts/control-plane.sh build)");
             return None;
         }
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         let dir = tempfile::Builder::new()
             .prefix("kv-control-plane-")
             .tempdir()
@@ -59,6 +65,7 @@ impl ControlPlane {
         let cp = ControlPlane {
             kubeconfig: dir.path().join("admin.kubeconfig"),
             dir,
+            _turn: turn,
         };
         assert!(
             out.status.success(),

@@ -19,11 +19,25 @@ pub enum Link {
     BlackHole = 2,
 }
 
+impl Proxy {
+    /// Heals the link for new connections only: the connections opened before stay a black
+    /// hole for ever (a NAT or load balancer that dropped their state), so a client must notice
+    /// and reconnect.
+    pub fn heal_new_connections_only(&self) {
+        let dead_before = self.shared.next_conn.load(Ordering::SeqCst);
+        self.shared.dead_before.store(dead_before, Ordering::SeqCst);
+        self.shared.link.store(Link::Up as u8, Ordering::SeqCst);
+    }
+}
+
 struct Shared {
     link: AtomicU8,
     /// Bumped on a cut: pumps of older connections close their sockets.
     generation: AtomicU64,
     stop: AtomicBool,
+    /// Connections are numbered; those numbered below `dead_before` never pass a byte again.
+    next_conn: AtomicU64,
+    dead_before: AtomicU64,
 }
 
 /// The proxy; `addr` is where clients connect.
@@ -42,6 +56,8 @@ impl Proxy {
             link: AtomicU8::new(Link::Up as u8),
             generation: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            next_conn: AtomicU64::new(0),
+            dead_before: AtomicU64::new(0),
         });
         let s = shared.clone();
         std::thread::spawn(move || {
@@ -82,6 +98,7 @@ fn accept(client: TcpStream, upstream: SocketAddr, s: Arc<Shared>) {
         return;
     }
     let generation = s.generation.load(Ordering::SeqCst);
+    let conn = s.next_conn.fetch_add(1, Ordering::SeqCst);
     std::thread::spawn(move || {
         // A connection opened into a black hole never reaches the server.
         while link(&s) == Link::BlackHole as u8 && !gone(&s, generation) {
@@ -97,8 +114,8 @@ fn accept(client: TcpStream, upstream: SocketAddr, s: Arc<Shared>) {
         };
         let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
         let sh = s.clone();
-        std::thread::spawn(move || pump(c2, s2, sh, generation));
-        pump(server, client, s, generation);
+        std::thread::spawn(move || pump(c2, s2, sh, generation, conn));
+        pump(server, client, s, generation, conn);
     });
 }
 
@@ -108,14 +125,14 @@ fn gone(s: &Shared, generation: u64) -> bool {
 
 /// Copies `from` → `to` while the link is up; in a black hole reads and drops nothing (bytes
 /// wait in the kernel); on a cut closes both.
-fn pump(mut from: TcpStream, mut to: TcpStream, s: Arc<Shared>, generation: u64) {
+fn pump(mut from: TcpStream, mut to: TcpStream, s: Arc<Shared>, generation: u64, conn: u64) {
     let _ = from.set_read_timeout(Some(Duration::from_millis(100)));
     let mut buf = [0u8; 16 * 1024];
     loop {
         if gone(&s, generation) {
             break;
         }
-        if link(&s) == Link::BlackHole as u8 {
+        if link(&s) == Link::BlackHole as u8 || conn < s.dead_before.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(50));
             continue;
         }

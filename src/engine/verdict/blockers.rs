@@ -386,6 +386,61 @@ mod tests {
         );
     }
 
+    /// The text names a taint, but the nodes the pod selects are cordoned or not ready: the
+    /// taint of another pool hid the node's own problem (found on a v1.35.4 control plane).
+    #[test]
+    fn a_selected_pool_that_is_cordoned_or_not_ready_is_infrastructures_despite_a_taint_elsewhere()
+    {
+        let msg = "0/4 nodes are available: 1 node(s) had untolerated taint(s), 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector. no new claims to deallocate, preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.";
+        let verdict = |selector: &str| {
+            cluster(deployment("shop", "checkout").rolling(1, 0))
+                .node(node("worker-1").label("pool", "general"))
+                .node(node("infra-1").label("pool", "infra").taint(
+                    "dedicated",
+                    "infra",
+                    "NoSchedule",
+                ))
+                .node(node("old-1").label("pool", "legacy").cordoned())
+                .node(node("edge-1").label("pool", "edge").not_ready().taint(
+                    "node.kubernetes.io/not-ready",
+                    "",
+                    "NoSchedule",
+                ))
+                .pod(
+                    pod("shop", "checkout-1")
+                        .node_selector("pool", selector)
+                        .unschedulable(msg, ago(300)),
+                )
+                .event(event("shop", "Pod", "checkout-1", "FailedScheduling", msg).first(ago(300)))
+                .verdict()
+        };
+        for (selector, reason, owner) in [
+            (
+                "legacy",
+                BlockerReason::NodesUnschedulable,
+                Owner::Infrastructure,
+            ),
+            (
+                "edge",
+                BlockerReason::NodesUnschedulable,
+                Owner::Infrastructure,
+            ),
+            ("infra", BlockerReason::UntoleratedTaint, Owner::Platform),
+            (
+                "gpu",
+                BlockerReason::NodeAffinityMismatch,
+                Owner::Application,
+            ),
+        ] {
+            let v = verdict(selector);
+            assert_eq!(
+                outcome(&v),
+                (Verdict::Blocked, Cause::Blocker(reason), owner),
+                "pool={selector}"
+            );
+        }
+    }
+
     #[test]
     fn a_quota_refusing_the_replica_set_blocks_its_missing_pods() {
         let d = deployment("shop", "checkout").replicas(2).rolling(0, 0);

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use super::super::events::{
     BlockerReason, MountFailure, ReasonCount, SchedulingFailure, classify_image_pull,
-    classify_karpenter_failure, classify_mount, parse_failed_scheduling,
+    classify_karpenter_failure, classify_mount, is_node_condition_taint, parse_failed_scheduling,
 };
 use super::super::k8s::{EventReason, PodPhase};
 use super::super::view::{
@@ -156,11 +156,16 @@ fn unscheduled_state(
 /// The scheduler counts each node once, under the first filter it fails (v1.35's order:
 /// NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit,
 /// volumes, PodTopologySpread, InterPodAffinity), so a tainted or cordoned node hides whether the
-/// pod's node selector would have matched it. When the text names a node-affinity mismatch next
-/// to such an exclusion, the objects decide: if no node at all passes the pod's `nodeSelector`
-/// and required node affinity, removing the taint would not help, and the blocker is the
-/// application's `node_affinity_mismatch`; otherwise the taint (or cordon) stands. Without the
-/// nodes (`--no-nodes`) or with `matchFields`, the text's primary reason stays.
+/// pod's node selector would have matched it, and the text does not say which nodes were
+/// cordoned or tainted by what. When the text's primary reason is such an exclusion next to a
+/// node-affinity mismatch, the objects decide, from the nodes the pod's `nodeSelector` and
+/// required node affinity select:
+/// - none: removing the taint would not help; the application's `node_affinity_mismatch`;
+/// - all cordoned, or kept away only by node-condition taints (not-ready, unreachable,
+///   pressure): `nodes_unschedulable` (infrastructure);
+/// - any with a taint of another key: `untolerated_taint` (platform).
+///
+/// Without the nodes (`--no-nodes`) or with `matchFields`, the text's primary reason stays.
 fn unmask(
     primary: BlockerReason,
     failure: &SchedulingFailure,
@@ -181,18 +186,39 @@ fn unmask(
     if !masking || !names_affinity {
         return primary;
     }
-    let mut any_selected = false;
+    let mut selected = Vec::new();
     for n in nodes {
         match placement.selects(&n.labels) {
-            Some(true) => any_selected = true,
+            Some(true) => selected.push(*n),
             Some(false) => {}
             None => return primary,
         }
     }
-    if any_selected {
-        primary
+    if selected.is_empty() {
+        return BlockerReason::NodeAffinityMismatch;
+    }
+    let excluding =
+        |t: &&crate::engine::view::Taint| t.effect == "NoSchedule" || t.effect == "NoExecute";
+    let policy_taint = selected.iter().any(|n| {
+        n.taints
+            .iter()
+            .filter(excluding)
+            .any(|t| !is_node_condition_taint(&t.key))
+    });
+    let node_problem = selected.iter().all(|n| {
+        n.unschedulable
+            || n.ready == Some(false)
+            || n.taints
+                .iter()
+                .filter(excluding)
+                .any(|t| is_node_condition_taint(&t.key))
+    });
+    if policy_taint {
+        BlockerReason::UntoleratedTaint
+    } else if node_problem {
+        BlockerReason::NodesUnschedulable
     } else {
-        BlockerReason::NodeAffinityMismatch
+        primary
     }
 }
 

@@ -83,6 +83,30 @@ fn wait_served(addr: std::net::SocketAddr, ns: &str, name: &str, expected: &str)
     panic!("serve: {ns}/{name} expected {expected}, last seen {last:?}");
 }
 
+/// Every `(namespace, name, verdict/cause/owner)` as live `check` judged it in `doc`.
+fn assert_judged(doc: &Value, expected: &[(&str, &str, &str)]) {
+    let mut wrong = Vec::new();
+    for (ns, name, want) in expected {
+        let got = judged(doc, ns, name);
+        eprintln!("live check: {ns}/{name}: {got}");
+        if &got != want {
+            wrong.push(format!("{ns}/{name}: expected {want}, got {got}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "live check:\n{}\n{doc:#}",
+        wrong.join("\n")
+    );
+}
+
+/// Every `(namespace, name, verdict/cause/owner)` as `serve` publishes it, waiting for each.
+fn assert_served(addr: std::net::SocketAddr, expected: &[(&str, &str, &str)]) {
+    for (ns, name, want) in expected {
+        wait_served(addr, ns, name, want);
+    }
+}
+
 /// A Deployment of `replicas` pods of `image`, each requesting `cpu`; `extra_spec` is YAML
 /// added to the pod spec (indented by 6), `manual` hands the pods' status to the test.
 fn deployment(
@@ -393,19 +417,7 @@ fn verdicts_on_a_real_control_plane() {
 
     // After it: each blocker is declared with its owner.
     let (code, doc) = check(&cp, &["--blocked-after", "0s", "--rollout-grace", "0s"]);
-    let mut wrong = Vec::new();
-    for (ns, name, want) in &expected {
-        let got = judged(&doc, ns, name);
-        eprintln!("live check: {ns}/{name}: {got}");
-        if &got != want {
-            wrong.push(format!("{ns}/{name}: expected {want}, got {got}"));
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "live check:\n{}\n{doc:#}",
-        wrong.join("\n")
-    );
+    assert_judged(&doc, &expected);
     assert_eq!(code, 4, "blocked and stale deployments: exit 4");
 
     // The same verdicts through serve.
@@ -414,9 +426,7 @@ fn verdicts_on_a_real_control_plane() {
         Some(&kubeconfig),
         &["--blocked-after", "0s", "--rollout-grace", "0s"],
     );
-    for (ns, name, want) in &expected {
-        wait_served(s.addr, ns, name, want);
-    }
+    assert_served(s.addr, &expected);
     assert_eq!(
         metric(
             s.addr,
@@ -728,25 +738,11 @@ fn kubelet_failures_admission_volumes_and_logs_on_a_real_control_plane() {
         );
     }
     let (_, doc) = check(&cp, &["--blocked-after", "0s"]);
-    let mut wrong = Vec::new();
-    for (ns, name, want) in &expected {
-        let got = judged(&doc, ns, name);
-        eprintln!("live check: {ns}/{name}: {got}");
-        if &got != want {
-            wrong.push(format!("{ns}/{name}: expected {want}, got {got}"));
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "live check:\n{}\n{doc:#}",
-        wrong.join("\n")
-    );
+    assert_judged(&doc, &expected);
 
     let kubeconfig = std::fs::read_to_string(&cp.kubeconfig).unwrap();
     let s = support::serve(Some(&kubeconfig), &["--blocked-after", "0s"]);
-    for (ns, name, want) in &expected {
-        wait_served(s.addr, ns, name, want);
-    }
+    assert_served(s.addr, &expected);
     assert_eq!(
         metric(s.addr, "kube_verdict_log_fetches_total{result=\"ok\"}"),
         Some(1.0)

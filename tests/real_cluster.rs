@@ -253,6 +253,19 @@ fn verdicts_on_a_real_control_plane() {
         "",
         false,
     );
+    // No node has 100 GiB of memory either.
+    workloads.push_str(
+        &deployment(
+            "capacity",
+            "hungry",
+            "registry.example.com/capacity/hungry:1.0.0",
+            1,
+            "100m",
+            "",
+            false,
+        )
+        .replace("memory: 64Mi", "memory: 100Gi"),
+    );
     // Placement: a pod that selects only the tainted pool, and one whose selector matches no
     // node at all. On v1.35 both get the same text (the taint hides the selector).
     workloads.push_str(&deployment(
@@ -366,7 +379,7 @@ fn verdicts_on_a_real_control_plane() {
     // The scheduler and the controllers have spoken once these events exist.
     cp.wait("scheduling and quota events", LIMIT, |cp| {
         let ev = cp.kubectl(&["get", "events", "-A", "-o", "jsonpath={.items[*].reason}"]);
-        ev.matches("FailedScheduling").count() >= 4 && ev.contains("FailedCreate")
+        ev.matches("FailedScheduling").count() >= 5 && ev.contains("FailedCreate")
     });
     cp.wait("web and api rolled out", LIMIT, |cp| {
         ["web", "api"].iter().all(|d| {
@@ -384,6 +397,11 @@ fn verdicts_on_a_real_control_plane() {
 
     let expected = [
         ("capacity", "big", "blocked/insufficient_cpu/infrastructure"),
+        (
+            "capacity",
+            "hungry",
+            "blocked/insufficient_memory/infrastructure",
+        ),
         (
             "placement",
             "infra-only",
@@ -407,7 +425,7 @@ fn verdicts_on_a_real_control_plane() {
 
     // Younger than --blocked-after, blockers are not declared yet.
     let (_, young) = check(&cp, &["--blocked-after", "1h"]);
-    for (ns, name, _) in &expected[..5] {
+    for (ns, name, _) in &expected[..6] {
         let got = judged(&young, ns, name);
         assert!(
             got.starts_with("converging/"),
@@ -987,6 +1005,31 @@ fn api_faults_on_a_real_control_plane() {
         std::thread::sleep(Duration::from_millis(500));
     }
 
+    // A restart of kube-apiserver alone (same etcd, the link up): the watches come back, the
+    // verdict never turns false, and a change made just after is seen.
+    cp.restart_apiserver();
+    let restart_up = within(
+        "source up after the restart",
+        Duration::from_secs(60),
+        || {
+            assert_eq!(
+                served(s.addr, "shop", "web").as_deref(),
+                Some("verified/digest_match/none")
+            );
+            up() == Some(1.0)
+        },
+    );
+    cp.patch_pod_status("shop", &web, &runs(DIGEST_B));
+    let after_restart = within(
+        "a change after the restart",
+        Duration::from_secs(30),
+        || served(s.addr, "shop", "web").as_deref() == Some("stale/digest_mismatch/platform"),
+    );
+    cp.patch_pod_status("shop", &web, &runs(DIGEST_A));
+    within("back to verified", Duration::from_secs(30), || {
+        served(s.addr, "shop", "web").as_deref() == Some("verified/digest_match/none")
+    });
+
     // A cut link: down within seconds; meanwhile the pod starts running another digest, the
     // API server restarts and etcd compacts; the truth is back soon after the heal.
     proxy.set(support::proxy::Link::Cut);
@@ -1071,7 +1114,8 @@ fn api_faults_on_a_real_control_plane() {
     std::fs::write(
         std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("real-cluster-api-faults.txt"),
         format!(
-            "cut link: source_up 0 after {down_after} s; truth {truth_after_heal} s after the heal, source_up 1 {up_after_heal} s later\n\
+            "API server restart: source_up 1 {restart_up} s after it answered again; a change after it seen in {after_restart} s\n\
+             cut link: source_up 0 after {down_after} s; truth {truth_after_heal} s after the heal, source_up 1 {up_after_heal} s later\n\
              black hole: source_up 0 after {down_in_black_hole} s; truth {truth_after_black_hole} s after it healed (old connections dead), source_up 1 {up_after_black_hole} s later\n"
         ),
     )

@@ -293,7 +293,11 @@ async fn watch_one(
         if tx.is_closed() {
             return;
         }
-        tokio::time::sleep(delay.unwrap_or(Duration::ZERO)).await;
+        // The backoff ends early when the probe sees the API server answer again.
+        tokio::select! {
+            _ = tokio::time::sleep(delay.unwrap_or(Duration::ZERO)) => {}
+            _ = restart_requested(&mut restarted) => {}
+        }
     }
 }
 

@@ -77,6 +77,8 @@ impl ControllerMetrics {
 struct Dirty {
     all: bool,
     namespaces: std::collections::BTreeSet<String>,
+    /// Builds of these repositories changed: collect builds again, judge their Deployments.
+    repositories: std::collections::BTreeSet<String>,
     /// Only the source status changed: publish, recompute nothing.
     status: bool,
 }
@@ -90,7 +92,7 @@ impl Dirty {
     }
 
     fn is_empty(&self) -> bool {
-        !self.all && !self.status && self.namespaces.is_empty()
+        !self.all && !self.status && self.namespaces.is_empty() && self.repositories.is_empty()
     }
 
     fn add(&mut self, a: Affected) {
@@ -98,6 +100,13 @@ impl Dirty {
             Affected::Nothing => {}
             Affected::Namespace(ns) => {
                 self.namespaces.insert(ns);
+            }
+            Affected::Builds {
+                namespace,
+                repositories,
+            } => {
+                self.namespaces.insert(namespace);
+                self.repositories.extend(repositories);
             }
             Affected::All => self.all = true,
         }
@@ -257,6 +266,8 @@ impl Controller {
     fn recompute(&mut self, now: Timestamp, dirty: Dirty) {
         if dirty.all {
             self.view.prune_events(now - EVENT_RETENTION);
+        }
+        if dirty.all || !dirty.repositories.is_empty() {
             self.builds = collect_builds(&self.view);
             if let Some(f) = self.fetcher.as_mut() {
                 let wanted: Vec<_> = logs_wanted(&self.view, &self.builds)
@@ -278,6 +289,7 @@ impl Controller {
         let mut next: BTreeMap<Key, Arc<DeploymentVerdict>> = if dirty.all {
             BTreeMap::new()
         } else {
+            // A dirty namespace is judged whole again (its deleted Deployments drop out).
             self.verdicts
                 .iter()
                 .filter(|((ns, _), _)| !dirty.namespaces.contains(ns))
@@ -285,7 +297,10 @@ impl Controller {
                 .collect()
         };
         for d in self.view.deployments() {
-            if !dirty.all && !dirty.namespaces.contains(&d.meta.namespace) {
+            let affected = dirty.all
+                || dirty.namespaces.contains(&d.meta.namespace)
+                || (!dirty.repositories.is_empty() && d.uses_repository(&dirty.repositories));
+            if !affected {
                 continue;
             }
             let v = judge(&self.view, &self.builds, d, &self.policy, now);

@@ -139,8 +139,15 @@ pub enum Affected {
     Nothing,
     /// Only the verdicts of Deployments in this namespace can change.
     Namespace(String),
-    /// Any verdict can change: a Node or Job changed, a build pod (builds in one namespace
-    /// decide deployments in others), a build log, a sync or RBAC state.
+    /// A build pod or its log changed: the builds of these repositories (normalised, e.g.
+    /// `registry.example.com/shop/checkout`) must be collected again, and the Deployments of
+    /// the namespace and those running an image of one of them judged again.
+    Builds {
+        namespace: String,
+        repositories: BTreeSet<String>,
+    },
+    /// Any verdict can change: a Node or Job changed (a Job may be a build whose pods are
+    /// gone), a build pod whose destinations cannot be read, a sync or RBAC state, a relist.
     All,
 }
 
@@ -676,6 +683,43 @@ impl TryFrom<&core::Pod> for PodInfo {
     }
 }
 
+impl DeploymentInfo {
+    /// True when one of the template's containers runs an image of one of these repositories
+    /// (normalised, as [`Affected::Builds`] names them).
+    pub fn uses_repository(&self, repositories: &BTreeSet<String>) -> bool {
+        self.containers.iter().any(|c| {
+            super::image::ImageRef::parse(&c.image)
+                .is_ok_and(|r| repositories.contains(&r.repository()))
+        })
+    }
+}
+
+/// What a change to a build pod affects: the repositories its build containers push to (as
+/// the builders read their destinations), or everything when none can be read.
+fn builds_of(p: &PodInfo) -> Affected {
+    let mut repositories = BTreeSet::new();
+    for c in p.all_containers() {
+        for b in detect::BUILDERS {
+            if let Some(dests) = b.destinations(&c.image, &c.argv) {
+                repositories.extend(
+                    dests
+                        .iter()
+                        .filter_map(|d| super::image::ImageRef::parse(d).ok())
+                        .map(|r| r.repository()),
+                );
+                break;
+            }
+        }
+    }
+    if repositories.is_empty() {
+        return Affected::All;
+    }
+    Affected::Builds {
+        namespace: p.meta.namespace.clone(),
+        repositories,
+    }
+}
+
 /// One `matchExpressions` requirement of a node selector term.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeRequirement {
@@ -1167,29 +1211,27 @@ impl ClusterView {
         match change {
             Change::Apply(o) => {
                 let (kind, (ns, _)) = o.kind_key();
-                let build = matches!(o, Object::Pod(p) if p.may_be_build());
-                if build || matches!(kind, Kind::Node | Kind::Job) {
-                    Affected::All
-                } else {
-                    Affected::Namespace(ns)
+                match o {
+                    Object::Pod(p) if p.may_be_build() => builds_of(p),
+                    _ if matches!(kind, Kind::Node | Kind::Job) => Affected::All,
+                    _ => Affected::Namespace(ns),
                 }
             }
-            Change::Delete(kind, key) => {
-                let build =
-                    *kind == Kind::Pod && self.pods.get(key).is_some_and(|p| p.may_be_build());
-                if build || matches!(kind, Kind::Node | Kind::Job) {
-                    Affected::All
-                } else {
-                    Affected::Namespace(key.0.clone())
+            Change::Delete(kind, key) => match (kind, self.pods.get(key)) {
+                (Kind::Pod, Some(p)) if p.may_be_build() => builds_of(p),
+                (Kind::Node | Kind::Job, _) => Affected::All,
+                _ => Affected::Namespace(key.0.clone()),
+            },
+            Change::PodLog { namespace, pod, .. }
+            | Change::PodLogPending { namespace, pod, .. }
+            | Change::PodLogUnavailable { namespace, pod, .. } => {
+                match self.pods.get(&(namespace.clone(), pod.clone())) {
+                    Some(p) => builds_of(p),
+                    None => Affected::Nothing,
                 }
             }
             Change::Relist(..) => Affected::Nothing,
-            Change::RelistDone(..)
-            | Change::Synced(_)
-            | Change::Forbidden(_)
-            | Change::PodLog { .. }
-            | Change::PodLogPending { .. }
-            | Change::PodLogUnavailable { .. } => Affected::All,
+            Change::RelistDone(..) | Change::Synced(_) | Change::Forbidden(_) => Affected::All,
         }
     }
 
@@ -1591,15 +1633,29 @@ mod tests {
             v.apply(Change::Apply(app)),
             Affected::Namespace("shop".into())
         );
-        assert_eq!(v.apply(Change::Apply(build)), Affected::All);
+        let web = || Affected::Builds {
+            namespace: "ci".into(),
+            repositories: ["registry.example.com/shop/web".to_string()].into(),
+        };
+        assert_eq!(v.apply(Change::Apply(build)), web());
         assert_eq!(
             v.apply(Change::Apply(event("e", "web-1", 10))),
             Affected::Namespace("shop".into())
         );
-        // A deleted pod is judged as it was: a build pod still affects everything.
+        let log = Change::PodLogPending {
+            namespace: "ci".into(),
+            pod: "build-1".into(),
+            container: "c".into(),
+        };
+        assert_eq!(
+            v.apply(log),
+            web(),
+            "a build log affects its build's repository"
+        );
+        // A deleted pod is judged as it was: a build pod still affects its repository.
         assert_eq!(
             v.apply(Change::Delete(Kind::Pod, ("ci".into(), "build-1".into()))),
-            Affected::All
+            web()
         );
         assert_eq!(
             v.apply(Change::Delete(Kind::Pod, ("shop".into(), "web-1".into()))),

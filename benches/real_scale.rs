@@ -20,27 +20,6 @@ use std::time::{Duration, Instant};
 use support::control_plane::{ControlPlane, node};
 use support::*;
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .map(str::to_string)
-        })
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
-}
-
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!(
@@ -81,18 +60,7 @@ fn main() {
     let t = Instant::now();
     cp.apply(&workloads);
     cp.wait("every pod running", Duration::from_secs(1800), |cp| {
-        cp.kubectl(&[
-            "-n",
-            "bulk",
-            "get",
-            "pods",
-            "--field-selector=status.phase=Running",
-            "-o",
-            "name",
-        ])
-        .lines()
-        .count()
-            == pods
+        cp.running_pods("bulk") == pods
     });
     println!(
         "cluster: {deployments} deployments, {pods} KWOK pods running after {:.0} s (kube-apiserver v1.35.4)",
@@ -116,7 +84,7 @@ fn main() {
     });
     let kv_sync = t.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_secs(5));
-    let kv_rss = rss_kib(child.id());
+    let kv_rss = rss_kib(child.id(), "VmRSS:");
     let _ = child.kill();
     let _ = child.wait();
 

@@ -1157,18 +1157,7 @@ fn a_paginated_list_of_thousands_of_pods() {
     cp.apply(&objects);
     let started = std::time::Instant::now();
     cp.wait("1,500 running pods", Duration::from_secs(300), |cp| {
-        cp.kubectl(&[
-            "-n",
-            "bulk",
-            "get",
-            "pods",
-            "--field-selector=status.phase=Running",
-            "-o",
-            "name",
-        ])
-        .lines()
-        .count()
-            == 1500
+        cp.running_pods("bulk") == 1500
     });
     eprintln!(
         "1,500 pods running after {:.1} s",

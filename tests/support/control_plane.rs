@@ -190,6 +190,21 @@ impl ControlPlane {
         .collect()
     }
 
+    /// How many pods of `ns` are Running.
+    pub fn running_pods(&self, ns: &str) -> usize {
+        self.kubectl(&[
+            "-n",
+            ns,
+            "get",
+            "pods",
+            "--field-selector=status.phase=Running",
+            "-o",
+            "name",
+        ])
+        .lines()
+        .count()
+    }
+
     /// Waits until `f(self)` holds, polling every 200 ms; panics after `limit`.
     pub fn wait(&self, what: &str, limit: Duration, mut f: impl FnMut(&ControlPlane) -> bool) {
         let start = std::time::Instant::now();

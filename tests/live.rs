@@ -578,3 +578,33 @@ fn a_failed_build_log_fetch_is_retried_and_pending_meanwhile() {
         Some(1.0)
     );
 }
+
+/// A watch that fails after the first list while `check --wait` waits: it never answers with
+/// verdicts it could not bring up to date; it says why and exits 1. (A one-shot `check` that
+/// finished its lists before the failure answers with them: they were whole and fresh.)
+#[test]
+fn check_never_answers_with_verdicts_a_failing_watch_froze() {
+    let fake = FakeApi::spawn();
+    seed_start(&fake);
+    fake.faults(|f| f.watch_errors = vec![Res::Pods]);
+    let mut kc = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut kc, fake.kubeconfig().as_bytes()).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+        .args([
+            "check",
+            "--wait",
+            "--timeout",
+            "5s",
+            "-o",
+            "json",
+            "deployment/checkout",
+        ])
+        .env("KUBECONFIG", kc.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("could not be read to the end"), "{stderr}");
+    assert!(stderr.contains("pod"), "names the failing watch: {stderr}");
+    assert!(o.stdout.is_empty(), "no report from frozen verdicts");
+}

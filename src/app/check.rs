@@ -87,7 +87,8 @@ pub async fn check_live(cfg: &CheckConfig) -> Result<Report, Error> {
     let timeout = cfg.timeout.unwrap_or(DEFAULT_SYNC_TIMEOUT);
     let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(timeout.as_secs_f64());
     let done = |c: &Controller| {
-        if !c.view().is_synced() || c.logs_in_flight() > 0 {
+        // Never stop on verdicts frozen through a failing watch: they may be stale.
+        if !c.view().is_synced() || c.logs_in_flight() > 0 || c.is_frozen() {
             return false;
         }
         let chosen: Vec<_> = c
@@ -117,6 +118,13 @@ pub async fn check_live(cfg: &CheckConfig) -> Result<Report, Error> {
                 .map(|e| format!(" (last error: {e})"))
                 .unwrap_or_default(),
         });
+    }
+    if controller.is_frozen() {
+        return Err(Error::Unhealthy(
+            controller
+                .source_error()
+                .unwrap_or_else(|| "a watch is failing".into()),
+        ));
     }
     let deployments: Vec<_> = controller
         .verdicts()

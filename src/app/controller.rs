@@ -361,6 +361,12 @@ impl Controller {
         self.fetcher.as_ref().map(|f| f.in_flight()).unwrap_or(0)
     }
 
+    /// True while the verdicts are frozen (after the first sync, a watch failing or the probe
+    /// down): they are the last ones judged on a healthy view, not the present.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen()
+    }
+
     /// The last source error (a failing watch, or the probe), while there is one.
     pub fn source_error(&self) -> Option<String> {
         self.source_error_text()

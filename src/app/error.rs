@@ -24,6 +24,10 @@ pub enum Error {
         kinds: String,
         last_error: String,
     },
+    /// A watch kept failing (or the API server stopped answering) after the first list: the
+    /// verdicts could not be brought up to date, and stale ones are not a `check` answer.
+    #[error("the cluster could not be read to the end of the check: {0}")]
+    Unhealthy(String),
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),

@@ -111,8 +111,14 @@ pub struct CheckArgs {
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
 
-    /// Only this namespace (repeatable). Default for a dump: every namespace in it.
-    #[arg(short = 'n', long = "namespace", value_name = "NS")]
+    /// Only these namespaces (repeatable, or comma-separated). Default for a dump: every
+    /// namespace in it.
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_name = "NS",
+        value_delimiter = ','
+    )]
     pub namespaces: Vec<String>,
 
     /// Every namespace (the default for dumps; conflicts with -n).

@@ -147,7 +147,9 @@ fn unreadable_input_exits_1_naming_the_file() {
     let o = kv(&["check", "--dump", "does/not/exist"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("does/not/exist: not a directory"),
+        stderr(&o).contains(
+            "does/not/exist: does not exist (make a dump with `kubectl cluster-info dump"
+        ),
         "{}",
         stderr(&o)
     );
@@ -184,11 +186,145 @@ fn unreadable_input_exits_1_naming_the_file() {
         "{}",
         stderr(&o)
     );
+}
 
+/// DESIGN §3: nothing judged is never success. Every way of judging nothing exits 3 and names
+/// the scope that was searched on stderr.
+#[test]
+fn nothing_in_scope_exits_3_naming_the_scope() {
     let empty = tempfile::tempdir().unwrap();
-    let o = kv(&["check", "--dump", empty.path().to_str().unwrap()]);
+    let dir = empty.path().to_str().unwrap();
+    for args in [
+        vec!["check", "--dump", dir],
+        vec!["check", "--dump", dir, "--now", "2026-11-20T10:00:00Z"],
+    ] {
+        let o = kv(&args);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("no Deployment in any namespace of the dump")
+                && stderr(&o).contains("nothing was judged"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(
+            stdout(&o).contains("holds no Kubernetes objects; make a dump with"),
+            "{}",
+            stdout(&o)
+        );
+    }
+
+    // A dump holding only pods.json.
+    let only_pods = tempfile::tempdir().unwrap();
+    std::fs::create_dir(only_pods.path().join("shop")).unwrap();
+    std::fs::copy(
+        root().join("examples/false-alarm/shop/pods.json"),
+        only_pods.path().join("shop/pods.json"),
+    )
+    .unwrap();
+    let o = kv(&[
+        "check",
+        "--dump",
+        only_pods.path().to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(json(&o)["deployments"], serde_json::json!([]));
+
+    // A namespace that does not exist, alone and in a comma-separated list.
+    let o = kv(&["check", "--dump", "examples/false-alarm", "-n", "nope"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("in namespace nope of the dump"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kv(&["check", "--dump", "examples/false-alarm", "-n", "nope,shop"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("checkout"), "{}", stdout(&o));
+}
+
+/// A badly shaped file is skipped with a warning naming it and what is wrong; the rest of the
+/// dump is judged. A bare JSON array and a single file given as the dump are read.
+#[test]
+fn badly_shaped_files_are_skipped_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("examples/false-alarm"), tmp.path());
+    let bad = [
+        (
+            "items.json",
+            "{\"kind\": \"List\", \"items\": 5}",
+            "`items` is not a list",
+        ),
+        (
+            "kind.json",
+            "{\"kind\": [1], \"items\": []}",
+            "`kind` or `apiVersion` is not a string",
+        ),
+        (
+            "scalar.yaml",
+            "just a string\n",
+            "YAML document 1 is a scalar",
+        ),
+        ("number.json", "42", "a JSON scalar"),
+        (
+            "bom.yaml",
+            "\u{feff}kind: List\nitems: {}\n",
+            "`items` is not a list",
+        ),
+        (
+            "deep.yaml",
+            &"a: {".repeat(50_000),
+            "YAML nested deeper than 64 levels",
+        ),
+    ];
+    for (name, text, _) in &bad {
+        std::fs::write(tmp.path().join(name), text).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let o = kv(&["check", "--dump", tmp.path().to_str().unwrap()]);
+    eprintln!(
+        "check with a 200 kB nested YAML file took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("verified"), "{text}");
+    for (name, _, why) in &bad {
+        assert!(
+            text.contains(&format!("{name}: skipped: {why}")),
+            "{name}: {text}"
+        );
+    }
+
+    // `jq .items` output (a bare array) and a single file as the dump.
+    let pods: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("examples/false-alarm/shop/deployments.json")).unwrap(),
+    )
+    .unwrap();
+    let mut items = pods["items"].as_array().unwrap().clone();
+    for i in &mut items {
+        i["kind"] = "Deployment".into();
+        i["apiVersion"] = "apps/v1".into();
+    }
+    let one = tmp.path().join("one.json");
+    std::fs::write(&one, serde_json::to_vec(&items).unwrap()).unwrap();
+    let o = kv(&[
+        "check",
+        "--dump",
+        one.to_str().unwrap(),
+        "--now",
+        "2026-11-20T10:00:00Z",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("checkout"), "{}", stdout(&o));
+    let o = kv(&["check", "--dump", "Cargo.toml"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no timestamps"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("neither a directory nor a .json/.yaml file"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

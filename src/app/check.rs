@@ -36,11 +36,35 @@ fn scope_text(scope: &Scope) -> String {
     }
 }
 
+/// The stderr line of a `check` that judged nothing (exit 3): which scope was searched where.
+pub fn nothing_judged(cfg: &CheckConfig) -> String {
+    let source = match &cfg.dump {
+        Some(dir) => format!("of the dump {}", dir.display()),
+        None => "of the cluster".to_string(),
+    };
+    let targets = if cfg.targets.is_empty() {
+        String::new()
+    } else {
+        format!(" named {}", cfg.targets.join(", "))
+    };
+    format!(
+        "no Deployment{targets} {} {source}: nothing was judged (exit 3)",
+        scope_text(&cfg.scope)
+    )
+}
+
 /// `check --dump`: reads the dump and judges the Deployments in scope.
 pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
-    let judged = judge_dump(dir, cfg.now, &cfg.policy, |d| {
+    let mut judged = judge_dump(dir, cfg.now, &cfg.policy, |d| {
         selected(cfg, &d.meta.namespace, &d.meta.name)
     })?;
+    if judged.counts.iter().all(|(_, n)| *n == 0) {
+        judged.warnings.push(format!(
+            "{}: holds no Kubernetes objects; make a dump with `kubectl cluster-info dump --all-namespaces --output-directory={}`",
+            dir.display(),
+            dir.display()
+        ));
+    }
     for t in &cfg.targets {
         if !judged.verdicts.iter().any(|d| &d.name == t) {
             return Err(Error::TargetNotFound(format!(

@@ -48,9 +48,12 @@ pub fn judge_dump(
     for w in &stats.warnings {
         tracing::warn!("{w}");
     }
-    let now = now
-        .or(view.newest_timestamp())
-        .ok_or_else(|| Error::NoTime(dir.display().to_string()))?;
+    let now = match now.or(view.newest_timestamp()) {
+        Some(t) => t,
+        // Nothing to judge (an empty dump): no time is needed, and `check` says so with exit 3.
+        None if !view.deployments().any(&keep) => Timestamp::now(),
+        None => return Err(Error::NoTime(dir.display().to_string())),
+    };
     let builds = collect_builds(&view);
     let verdicts: Vec<DeploymentVerdict> = view
         .deployments()

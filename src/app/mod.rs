@@ -37,6 +37,9 @@ pub fn run(cli: Cli) -> ExitCode {
                     };
                     // A closed pipe (`| head`) is not an error worth a panic.
                     let _ = std::io::stdout().lock().write_all(out.as_bytes());
+                    if report.deployments.is_empty() {
+                        eprintln!("kube-verdict: {}", check::nothing_judged(&cfg));
+                    }
                     ExitCode::from(report.exit_code() as u8)
                 }
                 Err(e) => fail(1, &e),

@@ -21,8 +21,12 @@ pub struct Report {
 
 impl Report {
     /// The `check` exit code (DESIGN §3): 4 if any stale/blocked/failed, else 3 if any
-    /// converging/unknown, else 0.
+    /// converging/unknown, else 0; 3 when nothing was judged (no Deployment in scope), since a CI
+    /// gate must not pass on an empty answer.
     pub fn exit_code(&self) -> i32 {
+        if self.deployments.is_empty() {
+            return 3;
+        }
         self.deployments
             .iter()
             .map(|d| d.verdict.exit_code())

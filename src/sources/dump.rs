@@ -16,11 +16,16 @@ use crate::engine::view::{Change, Kind, Object};
 /// Why a dump could not be read. Each variant names the path.
 #[derive(Debug, thiserror::Error)]
 pub enum DumpError {
-    /// The path does not exist or is not a directory.
+    /// The path does not exist.
     #[error(
-        "{0}: not a directory (expected the output of kubectl cluster-info dump --output-directory)"
+        "{0}: does not exist (make a dump with `kubectl cluster-info dump --all-namespaces --output-directory=DIR`)"
     )]
-    NotADirectory(PathBuf),
+    NotFound(PathBuf),
+    /// The path is neither a directory nor a `.json`/`.yaml`/`.yml` file.
+    #[error(
+        "{0}: neither a directory nor a .json/.yaml file (expected the output of `kubectl cluster-info dump --output-directory=DIR`, or one `kubectl get -o json` file)"
+    )]
+    NotADump(PathBuf),
     /// A file or directory could not be read.
     #[error("{path}: {source}")]
     Io {
@@ -52,18 +57,39 @@ pub struct DumpStats {
 /// Kinds `kubectl cluster-info dump` writes that the engine does not need: skipped silently.
 const DUMP_KINDS_UNUSED: [&str; 3] = ["Service", "DaemonSet", "ReplicationController"];
 
-/// Largest JSON/YAML file accepted (a whole-cluster events.json can be large, but not this).
+/// Largest JSON file accepted (a whole-cluster events.json can be large, but not this).
 const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Largest YAML file accepted: YAML is parsed through a generic tree (several times the file in
+/// memory) and dumps are written as JSON; `kubectl get -o yaml` of a whole cluster stays below.
+const MAX_YAML_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Deepest flow (`[`/`{`) nesting accepted in a YAML file. Kubernetes objects nest about 15
+/// levels; libyaml's scanner is quadratic in flow depth (a 200 kB `{a: {a: …` took 8 s), so a
+/// deeper file is skipped before it is parsed.
+const MAX_YAML_FLOW_DEPTH: usize = 64;
 
 /// Reads the dump under `dir`, feeding every change to `sink`. Object files are parsed on all
 /// cores; changes reach `sink` in file order, so the result does not depend on scheduling.
 pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpError> {
-    if !dir.is_dir() {
-        return Err(DumpError::NotADirectory(dir.to_path_buf()));
-    }
     let mut object_files: Vec<PathBuf> = Vec::new();
     let mut log_files: Vec<(String, String, PathBuf)> = Vec::new();
-    for entry in sorted_entries(dir)? {
+    if !dir.exists() {
+        return Err(DumpError::NotFound(dir.to_path_buf()));
+    }
+    if !dir.is_dir() {
+        // One `kubectl get -o json` file is a one-file dump.
+        if !is_object_file(dir) {
+            return Err(DumpError::NotADump(dir.to_path_buf()));
+        }
+        object_files.push(dir.to_path_buf());
+    }
+    let entries = if dir.is_dir() {
+        sorted_entries(dir)?
+    } else {
+        Vec::new()
+    };
+    for entry in entries {
         if entry.is_dir() {
             let ns = file_name(&entry);
             for inner in sorted_entries(&entry)? {
@@ -199,13 +225,27 @@ fn is_object_file(p: &Path) -> bool {
     )
 }
 
+/// The top of a dump document, every field kept raw so that a badly shaped one (`items` not a
+/// list, `kind` not a string) is skipped with a warning instead of failing the whole dump.
 #[derive(Deserialize)]
 struct Top<'a> {
-    kind: Option<String>,
-    #[serde(rename = "apiVersion")]
-    api_version: Option<String>,
     #[serde(borrow)]
-    items: Option<Vec<&'a RawValue>>,
+    kind: Option<&'a RawValue>,
+    #[serde(rename = "apiVersion", borrow)]
+    api_version: Option<&'a RawValue>,
+    #[serde(borrow)]
+    items: Option<&'a RawValue>,
+}
+
+/// A raw JSON value as a string, if it is one (`null` counts as absent).
+fn raw_string(v: Option<&RawValue>) -> Result<Option<String>, ()> {
+    match v {
+        None => Ok(None),
+        Some(r) if r.get() == "null" => Ok(None),
+        Some(r) => serde_json::from_str::<String>(r.get())
+            .map(Some)
+            .map_err(|_| ()),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -232,36 +272,106 @@ fn read_object_file(
         path: path.to_path_buf(),
         source: e,
     };
-    let f = File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    f.take(MAX_FILE_BYTES).read_to_end(&mut bytes).map_err(io)?;
-    stats.files += 1;
     let yaml = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("yaml") | Some("yml")
     );
-    if yaml {
-        let text = String::from_utf8_lossy(&bytes);
-        for doc in serde_yaml::Deserializer::from_str(&text) {
-            let v = serde_json::Value::deserialize(doc).map_err(|e| DumpError::Parse {
-                path: path.to_path_buf(),
-                format: "YAML",
-                message: e.to_string(),
-            })?;
-            if v.is_null() {
-                continue;
-            }
-            let json = serde_json::to_vec(&v).map_err(|e| DumpError::Parse {
-                path: path.to_path_buf(),
-                format: "YAML",
-                message: e.to_string(),
-            })?;
-            read_json_document(path, &json, stats, emit)?;
-        }
-        Ok(())
-    } else {
-        read_json_document(path, &bytes, stats, emit)
+    let limit = if yaml { MAX_YAML_BYTES } else { MAX_FILE_BYTES };
+    let f = File::open(path).map_err(io)?;
+    let size = f.metadata().map_err(io)?.len();
+    let mut bytes = Vec::new();
+    if size <= limit {
+        f.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
     }
+    stats.files += 1;
+    if size > limit || bytes.len() as u64 > limit {
+        skip_file(path, stats, &format!("larger than {} MiB", limit >> 20));
+        return Ok(());
+    }
+    // A UTF-8 byte order mark (editors on Windows write one) is not part of the document.
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    if !yaml {
+        return read_json_document(path, bytes, stats, emit);
+    }
+    let text = String::from_utf8_lossy(bytes);
+    if let Some(depth) = yaml_flow_depth_over(&text, MAX_YAML_FLOW_DEPTH) {
+        skip_file(
+            path,
+            stats,
+            &format!("YAML nested deeper than {MAX_YAML_FLOW_DEPTH} levels (at byte {depth})"),
+        );
+        return Ok(());
+    }
+    for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
+        let v = serde_json::Value::deserialize(doc).map_err(|e| DumpError::Parse {
+            path: path.to_path_buf(),
+            format: "YAML",
+            message: e.to_string(),
+        })?;
+        if v.is_null() {
+            continue;
+        }
+        if !(v.is_object() || v.is_array()) {
+            skip_file(
+                path,
+                stats,
+                &format!(
+                    "YAML document {} is a scalar, not a Kubernetes object or list",
+                    i + 1
+                ),
+            );
+            continue;
+        }
+        let json = serde_json::to_vec(&v).map_err(|e| DumpError::Parse {
+            path: path.to_path_buf(),
+            format: "YAML",
+            message: e.to_string(),
+        })?;
+        read_json_document(path, &json, stats, emit)?;
+    }
+    Ok(())
+}
+
+/// Records a skipped file (or document) with a warning naming it and what is wrong.
+fn skip_file(path: &Path, stats: &mut DumpStats, why: &str) {
+    stats.skipped += 1;
+    stats
+        .warnings
+        .push(format!("{}: skipped: {why}", path.display()));
+}
+
+/// The byte offset where YAML flow collections (`[`, `{`) nest deeper than `max`, if they do.
+/// Quoted scalars and comments are skipped; block nesting is bounded by the parser's own
+/// recursion limit, which fails fast.
+fn yaml_flow_depth_over(text: &str, max: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut comment = false;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match (quote, b) {
+            (_, b'\n') if comment => comment = false,
+            _ if comment => {}
+            (Some(b'"'), b'\\') => i += 1,
+            (Some(b'\''), b'\'') if bytes.get(i + 1) == Some(&b'\'') => i += 1,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'#') if i == 0 || bytes[i - 1].is_ascii_whitespace() => comment = true,
+            (None, b'[' | b'{') => {
+                depth += 1;
+                if depth > max {
+                    return Some(i);
+                }
+            }
+            (None, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn read_json_document(
@@ -270,16 +380,49 @@ fn read_json_document(
     stats: &mut DumpStats,
     emit: &mut dyn FnMut(Object, &mut DumpStats),
 ) -> Result<(), DumpError> {
-    let top: Top = serde_json::from_slice(bytes).map_err(|e| DumpError::Parse {
+    let parse_error = |e: serde_json::Error| DumpError::Parse {
         path: path.to_path_buf(),
         format: "JSON",
         message: e.to_string(),
-    })?;
-    match top.items {
-        Some(items) => {
+    };
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        Some(b'[') => {
+            // A bare JSON array (`jq '.items'` output): a list whose items carry their kind.
+            let items: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(parse_error)?;
+            for (i, raw) in items.iter().enumerate() {
+                read_item(path, i, raw.get(), None, None, stats, emit);
+            }
+            return Ok(());
+        }
+        Some(_) => {
+            // Validate first: a syntax error stays an error; a well-formed scalar is skipped.
+            serde_json::from_slice::<&RawValue>(bytes).map_err(parse_error)?;
+            skip_file(
+                path,
+                stats,
+                "a JSON scalar, not a Kubernetes object or list",
+            );
+            return Ok(());
+        }
+        None => {
+            skip_file(path, stats, "empty file");
+            return Ok(());
+        }
+    }
+    let top: Top = serde_json::from_slice(bytes).map_err(parse_error)?;
+    let (Ok(kind), Ok(api_version)) = (raw_string(top.kind), raw_string(top.api_version)) else {
+        skip_file(path, stats, "`kind` or `apiVersion` is not a string");
+        return Ok(());
+    };
+    match top.items.filter(|r| r.get() != "null") {
+        Some(raw_items) => {
+            let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw_items.get()) else {
+                skip_file(path, stats, "`items` is not a list");
+                return Ok(());
+            };
             // `PodList` -> `Pod`; `List` items carry their own kind.
-            let list_kind = top
-                .kind
+            let list_kind = kind
                 .as_deref()
                 .and_then(|k| k.strip_suffix("List"))
                 .filter(|k| !k.is_empty())
@@ -290,31 +433,29 @@ fn read_json_document(
                     i,
                     raw.get(),
                     list_kind.as_deref(),
-                    top.api_version.as_deref(),
+                    api_version.as_deref(),
                     stats,
                     emit,
                 );
             }
         }
-        None if top.kind.is_some() => {
+        None if kind.is_some() => {
             let raw = std::str::from_utf8(bytes).unwrap_or("");
             read_item(
                 path,
                 0,
                 raw,
-                top.kind.as_deref(),
-                top.api_version.as_deref(),
+                kind.as_deref(),
+                api_version.as_deref(),
                 stats,
                 emit,
             );
         }
-        None => {
-            stats.skipped += 1;
-            stats.warnings.push(format!(
-                "{}: skipped: not a Kubernetes object or list (no kind, no items)",
-                path.display()
-            ));
-        }
+        None => skip_file(
+            path,
+            stats,
+            "not a Kubernetes object or list (no kind, no items)",
+        ),
     }
     Ok(())
 }
@@ -556,6 +697,23 @@ mod tests {
         );
         assert_eq!(buf, b"last");
         assert!(!read_bounded_line(&mut r, &mut buf, 10).unwrap().0);
+    }
+
+    #[test]
+    fn yaml_flow_depth_ignores_quotes_and_comments() {
+        assert_eq!(yaml_flow_depth_over("a: [1, {b: [2]}]\n", 3), None);
+        assert_eq!(yaml_flow_depth_over("a: [1, {b: [2]}]\n", 2), Some(11));
+        let quoted = format!(
+            "a: \"{}\"\nb: '{}'\n# {}\n",
+            "[".repeat(100),
+            "{{".repeat(50),
+            "[".repeat(100)
+        );
+        assert_eq!(yaml_flow_depth_over(&quoted, 2), None);
+        assert_eq!(
+            yaml_flow_depth_over("a: 'it''s [' \nb: [[[x]]]\n", 2),
+            Some(19)
+        );
     }
 
     #[test]

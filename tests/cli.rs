@@ -579,3 +579,34 @@ fn color_always_paints_and_help_explains() {
         assert!(h.contains(needle), "help lacks {needle}");
     }
 }
+
+/// No input may panic the process: a name longer than `format!`'s 65,535 width limit is printed
+/// in the text report (it once exited 101).
+#[test]
+fn huge_names_do_not_panic_the_text_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("examples/false-alarm"), tmp.path());
+    let path = tmp.path().join("shop/deployments.json");
+    let mut list: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let long = "d".repeat(70_000);
+    list["items"][0]["metadata"]["name"] = long.clone().into();
+    std::fs::write(&path, serde_json::to_vec(&list).unwrap()).unwrap();
+    for color in ["never", "always"] {
+        let o = kv(&[
+            "check",
+            "--dump",
+            tmp.path().to_str().unwrap(),
+            "--color",
+            color,
+        ]);
+        assert!(matches!(o.status.code(), Some(0 | 3 | 4)), "{}", stderr(&o));
+        assert!(stdout(&o).contains(&long), "{color}");
+        let header = stdout(&o)
+            .lines()
+            .find(|l| l.starts_with("NAMESPACE"))
+            .unwrap()
+            .to_string();
+        assert!(header.len() < 400, "the column is capped: {header}");
+    }
+}

@@ -19,6 +19,17 @@ pub struct Report {
     pub warnings: Vec<String>,
 }
 
+/// Widest table column: longer names (which Kubernetes never produces: names are at most 253
+/// characters) overflow their column instead of widening every row.
+const MAX_COLUMN: usize = 253;
+
+/// Appends `text` and spaces up to `width` characters, then the two-space column gap.
+fn pad(s: &mut String, text: &str, width: usize) {
+    s.push_str(text);
+    let n = text.chars().count();
+    s.push_str(&" ".repeat(width.saturating_sub(n) + 2));
+}
+
 impl Report {
     /// The `check` exit code (DESIGN §3): 4 if any stale/blocked/failed, else 3 if any
     /// converging/unknown, else 0; 3 when nothing was judged (no Deployment in scope), since a CI
@@ -65,31 +76,36 @@ impl Report {
         s
     }
 
-    /// One line per deployment: namespace, name, verdict, cause, owner.
+    /// One line per deployment: namespace, name, verdict, cause, owner. Columns are padded by
+    /// hand, in characters: `format!`'s width argument panics above 65,535, and a name comes
+    /// from the input.
     fn write_table(&self, s: &mut String, paint: Paint) {
         let width = |f: fn(&DeploymentVerdict) -> usize, min: usize| {
-            self.deployments.iter().map(f).max().unwrap_or(0).max(min)
+            self.deployments
+                .iter()
+                .map(f)
+                .max()
+                .unwrap_or(0)
+                .clamp(min, MAX_COLUMN)
         };
-        let w_ns = width(|d| d.namespace.len(), 9);
-        let w_name = width(|d| d.name.len(), 10);
+        let w_ns = width(|d| d.namespace.chars().count(), 9);
+        let w_name = width(|d| d.name.chars().count(), 10);
         let w_cause = width(|d| d.cause.as_str().len(), 5);
         let _ = writeln!(s);
-        let _ = writeln!(
-            s,
-            "{:w_ns$}  {:w_name$}  {:10}  {:w_cause$}  OWNER",
-            "NAMESPACE", "DEPLOYMENT", "VERDICT", "CAUSE"
-        );
+        pad(s, "NAMESPACE", w_ns);
+        pad(s, "DEPLOYMENT", w_name);
+        pad(s, "VERDICT", 10);
+        pad(s, "CAUSE", w_cause);
+        s.push_str("OWNER\n");
         for d in &self.deployments {
-            let verdict = format!("{:10}", d.verdict.as_str());
-            let _ = writeln!(
-                s,
-                "{:w_ns$}  {:w_name$}  {}  {:w_cause$}  {}",
-                d.namespace,
-                d.name,
-                paint.verdict(d.verdict, &verdict),
-                d.cause.as_str(),
-                d.owner.as_str()
-            );
+            pad(s, &d.namespace, w_ns);
+            pad(s, &d.name, w_name);
+            let verdict = d.verdict.as_str();
+            s.push_str(&paint.verdict(d.verdict, verdict));
+            s.push_str(&" ".repeat(10usize.saturating_sub(verdict.len()) + 2));
+            pad(s, d.cause.as_str(), w_cause);
+            s.push_str(d.owner.as_str());
+            s.push('\n');
         }
     }
 

@@ -264,6 +264,28 @@ pub struct ServeArgs {
     #[arg(long, value_name = "LABEL", default_value = "platform")]
     pub label_platform: String,
 
+    /// The platform names that keep their own `platform` label value in the report counters
+    /// (comma-separated); every other name is counted as `other`. Default: the names the
+    /// Alertmanager matcher selects (`platform="argo"`) plus the first 10 other names seen
+    /// (each 1-63 characters of [A-Za-z0-9._-]).
+    #[arg(
+        long,
+        value_name = "NAMES",
+        value_delimiter = ',',
+        env = "KUBE_VERDICT_PLATFORMS"
+    )]
+    pub platforms: Vec<String>,
+
+    /// Open HTTP connections at most; more are closed at once (counted in
+    /// kube_verdict_http_connections_rejected_total).
+    #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// Time a client has to send a request's headers (also how long an idle keep-alive
+    /// connection is kept), and then its body; a slower client is disconnected.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub http_read_timeout: SignedDuration,
+
     /// Largest report or webhook body accepted (larger: 413).
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,

@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::cli::{CheckArgs, ColorChoice, EngineArgs, LinkBuildsArg, OutputFormat, ServeArgs};
 use crate::engine::events::Owner;
-use crate::engine::ledger::AlertLabels;
+use crate::engine::ledger::{AlertLabels, DEFAULT_EXTRA_PLATFORMS, PlatformNames};
 use crate::engine::verdict::{LinkBuilds, OwnerTable, Policy};
 
 /// Configuration of `serve`.
@@ -28,8 +28,35 @@ pub struct ServeConfig {
     pub reports: ReportEndpoints,
     /// How long after a platform failure report the cluster may still contradict it.
     pub report_window: SignedDuration,
+    /// The platform names that keep their own label value.
+    pub platforms: PlatformNames,
+    /// Timeouts and the connection cap of the HTTP server.
+    pub http: HttpLimits,
     /// Poll Alertmanager for platform alerts.
     pub alertmanager: Option<AlertmanagerPoll>,
+}
+
+/// Limits of the HTTP server.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Time a client has to send a request's headers, counted from when the server starts
+    /// waiting for them: also how long an idle keep-alive connection is kept, and how long a
+    /// report body may take once the headers are read.
+    pub header_read_timeout: Duration,
+    /// Open connections at most; a connection beyond is closed at once (and counted).
+    pub max_connections: usize,
+    /// How long shutdown waits for requests in flight before closing every connection.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 512,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
 }
 
 /// Settings of the report endpoints (`POST /api/v1/reports`, the Alertmanager webhook).
@@ -40,6 +67,8 @@ pub struct ReportEndpoints {
     pub labels: AlertLabels,
     /// Largest accepted body, in bytes.
     pub max_body: usize,
+    /// Time a body may take once the headers are read.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for ReportEndpoints {
@@ -48,6 +77,7 @@ impl Default for ReportEndpoints {
             token: None,
             labels: AlertLabels::default(),
             max_body: 1024 * 1024,
+            body_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -271,9 +301,13 @@ impl ServeConfig {
             label_namespace,
             label_deployment,
             label_platform,
+            platforms,
+            max_connections,
+            http_read_timeout,
             max_body_bytes,
             engine,
         } = a;
+        let platforms = platform_names(&platforms, &alertmanager_matcher, &label_platform);
         let labels = AlertLabels {
             namespace: label_namespace,
             deployment: label_deployment,
@@ -312,6 +346,7 @@ impl ServeConfig {
             None => None,
         };
         let recheck = at_least_a_second("recheck-interval", recheck_interval)?;
+        let read_timeout = at_least_a_second("http-read-timeout", http_read_timeout)?;
         Ok(ServeConfig {
             listen,
             dump,
@@ -325,16 +360,69 @@ impl ServeConfig {
                 token,
                 labels,
                 max_body: max_body_bytes,
+                body_read_timeout: read_timeout,
             },
             report_window,
+            platforms,
+            http: HttpLimits {
+                max_connections: max_connections as usize,
+                header_read_timeout: read_timeout,
+                ..HttpLimits::default()
+            },
             alertmanager,
         })
     }
 }
 
+/// The platform allow-list: `--platforms` alone when given; else the names an equality matcher
+/// on the platform label selects (`platform="argo"`) plus the first
+/// [`DEFAULT_EXTRA_PLATFORMS`] names seen.
+fn platform_names(flag: &[String], matcher: &str, label: &str) -> PlatformNames {
+    let given: Vec<String> = flag.iter().filter(|n| !n.is_empty()).cloned().collect();
+    if !given.is_empty() {
+        return PlatformNames::new(given, 0);
+    }
+    let from_matcher = matcher.split(',').filter_map(|m| {
+        let (name, value) = m.split_once('=')?;
+        // `=` only: `!=`, `=~` and `!~` do not name one platform.
+        if name.ends_with('!') || value.starts_with('~') || name.trim() != label {
+            return None;
+        }
+        let v = value.trim().trim_matches('"');
+        (!v.is_empty()).then(|| v.to_string())
+    });
+    PlatformNames::new(from_matcher, DEFAULT_EXTRA_PLATFORMS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn platform_names_come_from_the_flag_or_the_matcher() {
+        let mut strict = platform_names(&["argo".into(), "flux".into()], "", "platform");
+        assert_eq!(strict.label("argo"), "argo");
+        assert_eq!(
+            strict.label("jenkins"),
+            "other",
+            "a given list is the whole list"
+        );
+        let mut m = platform_names(
+            &[],
+            "alertname=\"PlatformDeploymentFailed\",platform=\"argo\",team!=\"x\"",
+            "platform",
+        );
+        for i in 0..DEFAULT_EXTRA_PLATFORMS {
+            assert_eq!(m.label(&format!("p{i}")), format!("p{i}"));
+        }
+        assert_eq!(m.label("late"), "other");
+        assert_eq!(
+            m.label("argo"),
+            "argo",
+            "the matcher's platform always keeps its name"
+        );
+        assert_eq!(m.label("team"), "other");
+    }
 
     #[test]
     fn targets() {

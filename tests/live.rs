@@ -64,11 +64,13 @@ fn seed_timeline_is_converging_while_the_build_runs_then_verified() {
         "{logs:?}"
     );
 
-    // Deleting the deployment removes its series.
+    // Deleting the deployment removes its series, and the namespace's last Deployment gone
+    // takes its rollout-duration series with it.
     fake.delete("Deployment", "shop", "checkout");
     wait_until("series removed", LIMIT, || {
-        http_get(s.addr, "/metrics", None)
-            .is_some_and(|(_, _, m)| !m.contains("deployment=\"checkout\""))
+        http_get(s.addr, "/metrics", None).is_some_and(|(_, _, m)| {
+            !m.contains("deployment=\"checkout\"") && !m.contains("namespace=\"shop\"")
+        })
     });
     assert_eq!(
         http_get(s.addr, "/api/v1/verdicts/shop/checkout", None)

@@ -87,7 +87,11 @@ pub async fn check_live(cfg: &CheckConfig) -> Result<Report, Error> {
     let client = live::client().await?;
     let mut registry = prometheus_client::registry::Registry::default();
     let source_metrics = SourceMetrics::register(&mut registry);
-    let published = Arc::new(Published::new(SourceKind::ApiServer, Default::default()));
+    let published = Arc::new(Published::new(
+        SourceKind::ApiServer,
+        Default::default(),
+        Default::default(),
+    ));
     let (tx, mut rx) = mpsc::channel(8192);
     let namespaces = match &cfg.scope {
         Scope::All => vec![],

@@ -52,6 +52,9 @@ pub struct NamespaceLabels {
 pub struct ControllerMetrics {
     /// Time from a rollout's start (its new ReplicaSet) to verified/complete.
     pub rollout_duration: Family<NamespaceLabels, Histogram>,
+    /// The namespaces `rollout_duration` has a series for (a `Family` cannot list them): a
+    /// namespace's series goes when its last Deployment does.
+    rollout_namespaces: std::collections::BTreeSet<String>,
 }
 
 impl ControllerMetrics {
@@ -61,6 +64,7 @@ impl ControllerMetrics {
             rollout_duration: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(5.0, 2.0, 10))
             }),
+            rollout_namespaces: Default::default(),
         };
         r.register_with_unit(
             "deploy_rollout_duration",
@@ -190,8 +194,8 @@ impl Controller {
                     dirty = Dirty::all();
                 }
                 let now = self.clock.now();
-                self.recompute(now, dirty);
-                self.published.judge_reports(now);
+                let changed = self.recompute(now, dirty);
+                self.published.judge_reports(now, Some(&changed));
             }
             if done(self) {
                 return;
@@ -223,7 +227,9 @@ impl Controller {
                 dirty.status |= changed;
             }
             SourceEvent::Report(r) => {
-                self.published.submit_report(r, self.clock.now());
+                if let Err(e) = self.published.submit_report(r, self.clock.now()) {
+                    tracing::warn!("platform report rejected: {e}");
+                }
             }
             SourceEvent::Change(c) => dirty.add(self.view.apply(c)),
         }
@@ -263,7 +269,9 @@ impl Controller {
     }
 
     /// Recomputes what is dirty at `now`, publishes the snapshot and starts log fetches.
-    fn recompute(&mut self, now: Timestamp, dirty: Dirty) {
+    /// Returns the deployments whose verdict (verdict, cause or image) is new, changed or gone:
+    /// the only ones whose pending platform reports can be decided by it.
+    fn recompute(&mut self, now: Timestamp, dirty: Dirty) -> Vec<Key> {
         if dirty.all {
             self.view.prune_events(now - EVENT_RETENTION);
         }
@@ -313,6 +321,9 @@ impl Controller {
             {
                 let secs = now.duration_since(started).as_secs_f64().max(0.0);
                 self.metrics
+                    .rollout_namespaces
+                    .insert(d.meta.namespace.clone());
+                self.metrics
                     .rollout_duration
                     .get_or_create(&NamespaceLabels {
                         namespace: d.meta.namespace.clone(),
@@ -321,8 +332,47 @@ impl Controller {
             }
             next.insert(key, Arc::new(v));
         }
+        let same = |a: &DeploymentVerdict, b: &DeploymentVerdict| {
+            (a.verdict, a.cause, &a.image) == (b.verdict, b.cause, &b.image)
+        };
+        let changed: Vec<Key> = next
+            .iter()
+            .filter(|(k, v)| self.verdicts.get(*k).is_none_or(|p| !same(p, v)))
+            .map(|(k, _)| k.clone())
+            .chain(
+                self.verdicts
+                    .keys()
+                    .filter(|k| !next.contains_key(*k))
+                    .cloned(),
+            )
+            .collect();
         self.verdicts = next;
+        self.drop_gone_namespaces();
         self.publish(now);
+        changed
+    }
+
+    /// Removes the rollout-duration series of namespaces that no longer hold a Deployment.
+    fn drop_gone_namespaces(&mut self) {
+        let verdicts = &self.verdicts;
+        let gone: Vec<String> = self
+            .metrics
+            .rollout_namespaces
+            .iter()
+            .filter(|ns| {
+                verdicts
+                    .range(((*ns).clone(), String::new())..)
+                    .next()
+                    .is_none_or(|((n, _), _)| n != *ns)
+            })
+            .cloned()
+            .collect();
+        for ns in gone {
+            self.metrics.rollout_duration.remove(&NamespaceLabels {
+                namespace: ns.clone(),
+            });
+            self.metrics.rollout_namespaces.remove(&ns);
+        }
     }
 
     fn publish(&self, now: Timestamp) {

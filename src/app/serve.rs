@@ -13,6 +13,7 @@ use crate::config::ServeConfig;
 use crate::sinks::http::{self, RequestMetrics};
 use crate::sinks::metrics;
 use crate::sinks::published::{Published, SourceKind};
+use crate::sinks::server::{self, ConnectionMetrics};
 use crate::sources::logs::LogFetcher;
 use crate::sources::{SourceEvent, SourceMetrics, alertmanager, live};
 
@@ -29,13 +30,18 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
         Some(_) => SourceKind::Dump,
         None => SourceKind::ApiServer,
     };
-    let published = Arc::new(Published::new(source, cfg.report_window));
+    let published = Arc::new(Published::new(
+        source,
+        cfg.report_window,
+        cfg.platforms.clone(),
+    ));
     // One registry, each component registering what it counts (in the order of the goldens).
     let mut registry = Registry::default();
     let source_metrics = SourceMetrics::register(&mut registry);
     let controller_metrics = ControllerMetrics::register(&mut registry);
     published.report_metrics.register(&mut registry);
     let requests = RequestMetrics::register(&mut registry);
+    let connections = ConnectionMetrics::register(&mut registry);
     metrics::register_state(&mut registry, published.clone());
 
     let (tx, mut rx) = mpsc::channel(8192);
@@ -95,27 +101,26 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
             controller.run_until(&mut rx, recheck, |_| false).await;
         });
     } else {
-        // A dump never changes: only platform reports arrive, judged on its verdicts.
-        let published = published.clone();
-        tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                if let SourceEvent::Report(r) = ev {
-                    published.submit_report(r, jiff::Timestamp::now());
-                }
-            }
-        });
+        tokio::spawn(dump_reports(published.clone(), rx));
     }
 
     tracing::info!(listen = %cfg.listen, "serving /metrics, /healthz, /readyz, /api/v1/verdicts");
-    axum::serve(
-        listener,
-        http::router(published, registry, requests, cfg.reports.clone()),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(listen_error)?;
+    let router = http::router(published, registry, requests, cfg.reports.clone());
+    server::serve(listener, router, cfg.http, connections, shutdown_signal()).await;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// With a dump, which never changes, only platform reports arrive: each is judged on the dump's
+/// verdicts at the dump's time (as the HTTP endpoints do), when it arrives.
+async fn dump_reports(published: Arc<Published>, mut rx: mpsc::Receiver<SourceEvent>) {
+    while let Some(ev) = rx.recv().await {
+        if let SourceEvent::Report(r) = ev
+            && let Err(e) = published.submit_report(r, published.snapshot().now)
+        {
+            tracing::warn!("platform report rejected: {e}");
+        }
+    }
 }
 
 /// SIGTERM (Kubernetes stopping the pod) or Ctrl-C.

@@ -56,6 +56,7 @@ impl RequestMetrics {
             "400" => "400",
             "401" => "401",
             "403" => "403",
+            "408" => "408",
             "413" => "413",
             _ => "other",
         };
@@ -141,9 +142,18 @@ async fn authorized_body(
         );
         return Err(r);
     }
-    match axum::body::to_bytes(req.into_body(), app.reports.max_body).await {
-        Ok(b) => Ok(b),
+    let read = axum::body::to_bytes(req.into_body(), app.reports.max_body);
+    let limit = app.reports.body_read_timeout;
+    match tokio::time::timeout(limit, read).await {
+        Ok(Ok(b)) => Ok(b),
         Err(_) => {
+            count(StatusCode::REQUEST_TIMEOUT);
+            Err(error(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!("body not received within {limit:?} (--http-read-timeout)"),
+            ))
+        }
+        Ok(Err(_)) => {
             count(StatusCode::PAYLOAD_TOO_LARGE);
             Err(error(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -170,12 +180,21 @@ async fn post_webhook(State(app): State<App>, req: axum::extract::Request) -> Re
         Ok(b) => b,
         Err(r) => return r,
     };
+    // Parsing and judging thousands of alerts is CPU work: off the runtime's workers, so
+    // `/healthz` and `/metrics` keep answering during a storm.
+    tokio::task::spawn_blocking(move || accept_webhook(&app, &body))
+        .await
+        .unwrap_or_else(|e| error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))
+}
+
+/// Turns a webhook body into reports (blocking: runs on the blocking pool).
+fn accept_webhook(app: &App, body: &[u8]) -> Response {
     let bad = |m: String| {
         app.requests
             .count("alertmanager_webhook", StatusCode::BAD_REQUEST);
         error(StatusCode::BAD_REQUEST, &m)
     };
-    let payload: WebhookPayload = match serde_json::from_slice(&body) {
+    let payload: WebhookPayload = match serde_json::from_slice(body) {
         Ok(p) => p,
         Err(e) => return bad(format!("not an Alertmanager webhook payload: {e}")),
     };
@@ -185,15 +204,18 @@ async fn post_webhook(State(app): State<App>, req: axum::extract::Request) -> Re
             payload.version
         ));
     }
-    let now = report_now(&app);
+    let now = report_now(app);
     let (mut new, mut skipped) = (0, Vec::new());
     for a in &payload.alerts {
         // Resolved alerts are not new reports.
         if a.status.as_ref().and_then(|s| s.as_str()) == Some("resolved") {
             continue;
         }
-        match a.to_report(&app.reports.labels, ReportSource::AlertmanagerWebhook) {
-            Ok(r) => new += app.published.submit_report(r, now) as u32,
+        match a
+            .to_report(&app.reports.labels, ReportSource::AlertmanagerWebhook)
+            .and_then(|r| app.published.submit_report(r, now))
+        {
+            Ok(fresh) => new += u32::from(fresh),
             Err(e) => skipped.push(e.to_string()),
         }
     }
@@ -222,10 +244,12 @@ async fn post_report(State(app): State<App>, req: axum::extract::Request) -> Res
         }
     };
     let now = report_now(&app);
-    match parsed.to_report(now) {
-        Ok(r) => {
-            let id = r.id.clone();
-            let new = app.published.submit_report(r, now);
+    let submitted = parsed.to_report(now).and_then(|r| {
+        let id = r.id.clone();
+        app.published.submit_report(r, now).map(|new| (id, new))
+    });
+    match submitted {
+        Ok((id, new)) => {
             app.requests.count("reports", StatusCode::ACCEPTED);
             json(
                 StatusCode::ACCEPTED,

@@ -5,3 +5,4 @@ pub mod http;
 pub mod metrics;
 pub mod published;
 pub mod report;
+pub mod server;

@@ -13,7 +13,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::engine::ledger::{Ledger, Outcome, PlatformReport, TrackedReport};
+use crate::engine::ledger::{
+    Ledger, Outcome, PlatformNames, PlatformReport, ReportError, TrackedReport,
+};
 use crate::engine::verdict::DeploymentVerdict;
 use crate::engine::view::{Key, Kind};
 
@@ -59,7 +61,7 @@ pub struct Snapshot {
 /// Labels of the platform report counters.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PlatformLabels {
-    /// Bounded by the ledger: the first 20 platforms keep their name, later ones are `other`.
+    /// Bounded by the ledger's allow-list ([`PlatformNames`]): other names are `other`.
     pub platform: String,
 }
 
@@ -72,6 +74,11 @@ pub struct ReportMetrics {
     pub unresolved: Family<PlatformLabels, Counter>,
     /// Seconds from a false report to the verdict that contradicted it.
     pub truth_delay: Family<PlatformLabels, Histogram>,
+    /// Reports forgotten because the ledger was full.
+    pub evicted: Counter,
+    /// Reports held, and those still pending.
+    pub held: prometheus_client::metrics::gauge::Gauge,
+    pub pending: prometheus_client::metrics::gauge::Gauge,
 }
 
 impl Default for ReportMetrics {
@@ -84,6 +91,9 @@ impl Default for ReportMetrics {
             truth_delay: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(5.0, 2.0, 10))
             }),
+            evicted: Counter::default(),
+            held: Default::default(),
+            pending: Default::default(),
         }
     }
 }
@@ -117,6 +127,21 @@ impl ReportMetrics {
             Unit::Seconds,
             self.truth_delay.clone(),
         );
+        r.register(
+            "kube_verdict_reports_evicted",
+            "Platform reports forgotten because the ledger was full (oldest first)",
+            self.evicted.clone(),
+        );
+        r.register(
+            "kube_verdict_reports_held",
+            "Platform reports held in the ledger",
+            self.held.clone(),
+        );
+        r.register(
+            "kube_verdict_reports_pending",
+            "Platform reports whose window has not ended and that are not decided yet",
+            self.pending.clone(),
+        );
     }
 }
 
@@ -131,8 +156,13 @@ pub struct Published {
 }
 
 impl Published {
-    /// Nothing judged yet: every kind unsynced; reports judged over `report_window`.
-    pub fn new(source: SourceKind, report_window: SignedDuration) -> Published {
+    /// Nothing judged yet: every kind unsynced; reports judged over `report_window`, their
+    /// `platform` label bounded by `platforms`.
+    pub fn new(
+        source: SourceKind,
+        report_window: SignedDuration,
+        platforms: PlatformNames,
+    ) -> Published {
         Published {
             snapshot: RwLock::new(Arc::new(Snapshot {
                 now: Timestamp::UNIX_EPOCH,
@@ -146,7 +176,7 @@ impl Published {
                 warnings: Vec::new(),
                 watch_health: Vec::new(),
             })),
-            ledger: Mutex::new(Ledger::new(report_window)),
+            ledger: Mutex::new(Ledger::new(report_window, platforms)),
             report_metrics: ReportMetrics::default(),
         }
     }
@@ -156,27 +186,59 @@ impl Published {
         self.ledger.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records a report (counted once per id) and judges it against the current verdicts.
-    /// Returns false for a duplicate.
-    pub fn submit_report(&self, r: PlatformReport, now: Timestamp) -> bool {
-        let Some(platform) = self.ledger().submit(r) else {
-            return false;
+    /// Records a report received at `now` (counted once per id) and judges it against the
+    /// current verdicts. `Ok(false)` for a duplicate; an error for a time too far in the future.
+    /// Holds the ledger lock for O(log n) work.
+    pub fn submit_report(&self, r: PlatformReport, now: Timestamp) -> Result<bool, ReportError> {
+        let key = (r.namespace.clone(), r.deployment.clone());
+        let snap = self.snapshot();
+        let (submitted, decisions) = {
+            let mut ledger = self.ledger();
+            let Some(submitted) = ledger.submit(r, now)? else {
+                return Ok(false);
+            };
+            let decisions = if snap.synced {
+                ledger.observe_changed(&snap.verdicts, [&key], now)
+            } else {
+                Vec::new()
+            };
+            self.report_metrics.held.set(ledger.len() as i64);
+            self.report_metrics.pending.set(ledger.pending() as i64);
+            (submitted, decisions)
         };
+        if submitted.evicted {
+            self.report_metrics.evicted.inc();
+        }
         self.report_metrics
             .received
-            .get_or_create(&PlatformLabels { platform })
+            .get_or_create(&PlatformLabels {
+                platform: submitted.platform,
+            })
             .inc();
-        self.judge_reports(now);
-        true
+        self.count(decisions);
+        Ok(true)
     }
 
-    /// Judges pending reports against the published verdicts and counts the decisions.
-    pub fn judge_reports(&self, now: Timestamp) {
+    /// Judges the pending reports of the deployments whose verdict changed (`None`: every
+    /// pending report) and those whose window ended, against the published verdicts.
+    pub fn judge_reports(&self, now: Timestamp, changed: Option<&[Key]>) {
         let snap = self.snapshot();
         if !snap.synced {
             return;
         }
-        let decisions = self.ledger().observe(&snap.verdicts, now);
+        let decisions = {
+            let mut ledger = self.ledger();
+            let d = match changed {
+                Some(keys) => ledger.observe_changed(&snap.verdicts, keys, now),
+                None => ledger.observe(&snap.verdicts, now),
+            };
+            self.report_metrics.pending.set(ledger.pending() as i64);
+            d
+        };
+        self.count(decisions);
+    }
+
+    fn count(&self, decisions: Vec<crate::engine::ledger::Decision>) {
         let m = &self.report_metrics;
         for d in decisions {
             let labels = PlatformLabels {

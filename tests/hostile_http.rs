@@ -1,0 +1,263 @@
+//! `serve` against hostile clients (issue 9, items 5–7): slow headers and bodies are cut off,
+//! open connections are capped, SIGTERM ends the process while a client holds a connection, a
+//! report storm leaves the ledger bounded and `/healthz` answering, and platform names an
+//! outsider sends cannot grow `/metrics`.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use support::{http_get, http_post, metric, serve};
+
+fn dump() -> String {
+    support::root()
+        .join("examples/false-alarm")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn token_file() -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(b"s3cret\n").unwrap();
+    f
+}
+
+/// True when the server closed `s` (EOF or reset) within `limit`.
+fn closed_within(s: &mut TcpStream, limit: Duration) -> bool {
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 512];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            // A 408 or similar before closing is fine; keep reading to the close.
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return false,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => return false,
+            Err(_) => return true,
+        }
+    }
+}
+
+#[test]
+fn slow_headers_and_bodies_are_cut_off() {
+    let tok = token_file();
+    let s = serve(
+        None,
+        &[
+            "--dump",
+            &dump(),
+            "--http-read-timeout",
+            "1s",
+            "--token-file",
+            tok.path().to_str().unwrap(),
+        ],
+    );
+    // A header byte now and then, never finishing.
+    let mut slow = TcpStream::connect(s.addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHo").unwrap();
+    let started = Instant::now();
+    assert!(
+        closed_within(&mut slow, Duration::from_secs(5)),
+        "a client that never finishes its headers is disconnected"
+    );
+    eprintln!("slow header client closed after {:?}", started.elapsed());
+
+    // An idle keep-alive connection is closed too.
+    let mut idle = TcpStream::connect(s.addr).unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    assert!(closed_within(&mut idle, Duration::from_secs(5)));
+
+    // A body announced but not sent: 408.
+    let mut body = TcpStream::connect(s.addr).unwrap();
+    body.write_all(
+        b"POST /api/v1/reports HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer s3cret\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .unwrap();
+    body.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut answer = String::new();
+    let _ = body.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("--http-read-timeout"), "{answer}");
+    assert_eq!(http_get(s.addr, "/healthz", None).unwrap().0, 200);
+}
+
+#[test]
+fn open_connections_are_capped_and_counted() {
+    let s = serve(None, &["--dump", &dump(), "--max-connections", "4"]);
+    let held: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut c = TcpStream::connect(s.addr).unwrap();
+            c.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                .unwrap();
+            c
+        })
+        .collect();
+    // Let the server accept the four.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut extra = TcpStream::connect(s.addr).unwrap();
+    assert!(
+        closed_within(&mut extra, Duration::from_secs(3)),
+        "the fifth connection is closed at once"
+    );
+    drop(held);
+    support::wait_until("slots to free", Duration::from_secs(10), || {
+        metric(s.addr, "kube_verdict_http_connections_rejected_total").is_some_and(|v| v >= 1.0)
+    });
+}
+
+#[test]
+fn sigterm_ends_serve_while_a_client_holds_a_connection() {
+    let mut s = serve(None, &["--dump", &dump(), "--http-read-timeout", "60s"]);
+    let mut half = TcpStream::connect(s.addr).unwrap();
+    half.write_all(b"POST /api/v1/reports HTTP/1.1\r\nHost: t\r\nContent-")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let pid = s.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut ended = None;
+    while started.elapsed() < Duration::from_secs(20) {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            ended = Some(status);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = ended.expect("serve ended within 20 s of SIGTERM (its grace is 5 s)");
+    assert!(status.success(), "{status:?}");
+    eprintln!("serve ended {:?} after SIGTERM", started.elapsed());
+}
+
+fn alert(i: usize, platform: &str) -> serde_json::Value {
+    serde_json::json!({
+        "status": "firing",
+        "labels": {"alertname": "PlatformDeploymentFailed", "namespace": format!("ns{i}"),
+                   "deployment": "app", "platform": platform},
+        "startsAt": "2026-11-20T10:00:00Z"
+    })
+}
+
+fn webhook(addr: SocketAddr, alerts: Vec<serde_json::Value>) -> (u16, String) {
+    let body = serde_json::json!({"version": "4", "alerts": alerts}).to_string();
+    http_post(
+        addr,
+        "/api/v1/alertmanager/webhook",
+        &[("Authorization", "Bearer s3cret")],
+        body.as_bytes(),
+    )
+    .expect("webhook answered")
+}
+
+#[test]
+fn a_report_storm_stays_bounded_and_healthz_keeps_answering() {
+    let tok = token_file();
+    let s = serve(
+        None,
+        &[
+            "--dump",
+            &dump(),
+            "--token-file",
+            tok.path().to_str().unwrap(),
+            "--max-body-bytes",
+            "8000000",
+        ],
+    );
+    let addr = s.addr;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let prober = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut worst = Duration::ZERO;
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = Instant::now();
+                let ok = http_get(addr, "/healthz", None).is_some_and(|r| r.0 == 200);
+                assert!(ok, "/healthz answered during the storm");
+                worst = worst.max(t.elapsed());
+                n += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            (n, worst)
+        })
+    };
+    let started = Instant::now();
+    let senders: Vec<_> = (0..3)
+        .map(|b| {
+            std::thread::spawn(move || {
+                for round in 0..3 {
+                    let alerts = (0..2000)
+                        .map(|i| alert(b * 100_000 + round * 10_000 + i, "ci"))
+                        .collect();
+                    let (code, body) = webhook(addr, alerts);
+                    assert_eq!(code, 200, "{body}");
+                }
+            })
+        })
+        .collect();
+    for h in senders {
+        h.join().unwrap();
+    }
+    let storm = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (probes, worst) = prober.join().unwrap();
+    eprintln!(
+        "18,000 reports in 9 webhook calls of 2,000 from 3 senders: {storm:?}; {probes} /healthz probes, slowest {worst:?}"
+    );
+    assert_eq!(
+        metric(addr, "platform_failure_reports_total{"),
+        Some(18_000.0)
+    );
+    assert_eq!(metric(addr, "kube_verdict_reports_held"), Some(10_000.0));
+    assert_eq!(
+        metric(addr, "kube_verdict_reports_evicted_total"),
+        Some(8_000.0)
+    );
+}
+
+#[test]
+fn platform_names_from_outsiders_cannot_grow_metrics() {
+    let tok = token_file();
+    let s = serve(
+        None,
+        &[
+            "--dump",
+            &dump(),
+            "--token-file",
+            tok.path().to_str().unwrap(),
+            "--max-body-bytes",
+            "30000000",
+        ],
+    );
+    let junk: Vec<_> = (0..20)
+        .map(|i| alert(i, &format!("{i}{}", "x".repeat(900_000))))
+        .collect();
+    let (code, answer) = webhook(s.addr, junk);
+    assert_eq!(code, 200);
+    assert_eq!(
+        answer.matches("platform is longer than 253 bytes").count(),
+        20,
+        "junk names are refused, not counted"
+    );
+    let many: Vec<_> = (0..30).map(|i| alert(100 + i, &format!("p{i}"))).collect();
+    assert_eq!(webhook(s.addr, many).0, 200);
+    let (_, _, body) = http_get(s.addr, "/metrics", None).unwrap();
+    assert!(body.len() < 200_000, "/metrics is {} bytes", body.len());
+    let platforms: std::collections::BTreeSet<&str> = body
+        .lines()
+        .filter(|l| l.starts_with("platform_failure_reports_total{"))
+        .collect();
+    assert_eq!(platforms.len(), 11, "10 names and other: {platforms:?}");
+    assert!(
+        body.contains("platform_failure_reports_total{platform=\"other\"} 20"),
+        "{platforms:?}"
+    );
+}

@@ -246,7 +246,9 @@ pub fn parse_failed_scheduling(message: &str, nodes: &[&NodeInfo]) -> Option<Sch
             truncated: false,
         });
     }
-    let rest = msg.strip_prefix("0/")?;
+    let Some(rest) = msg.strip_prefix("0/") else {
+        return whole_message_failure(msg, nodes);
+    };
     let (n, rest) = rest.split_once(' ')?;
     let total: u32 = n.parse().ok()?;
     let body = rest.strip_prefix("nodes are available:")?.trim_start();
@@ -266,10 +268,20 @@ pub fn parse_failed_scheduling(message: &str, nodes: &[&NodeInfo]) -> Option<Sch
     };
     let items: Vec<&str> = hist.split(", ").collect();
     let last = items.len().saturating_sub(1);
+    // 1.10–1.20 print the generic inter-pod text next to the specific one on the same node:
+    // the specific one says which it is, the generic one would count the nodes twice.
+    let specific_inter_pod = items.iter().any(|i| {
+        i.ends_with("didn't match pod affinity rules")
+            || i.ends_with("didn't match pod anti-affinity rules")
+            || i.ends_with("didn't satisfy existing pods anti-affinity rules")
+    });
     for (i, item) in items.iter().enumerate() {
         let item = item.trim();
         // ≤1.23 wording `{k: v}, that the pod didn't tolerate` contains the separator itself.
         if item.is_empty() || item.starts_with("that the pod didn't tolerate") {
+            continue;
+        }
+        if specific_inter_pod && item.ends_with("didn't match pod affinity/anti-affinity") {
             continue;
         }
         // A truncated message may cut its last item in half: keep it only if it still parses.
@@ -293,6 +305,40 @@ pub fn parse_failed_scheduling(message: &str, nodes: &[&NodeInfo]) -> Option<Sch
     Some(out)
 }
 
+/// A scheduler error that is not the `0/N nodes are available` histogram, as older versions
+/// printed it for volumes: `pod has unbound immediate PersistentVolumeClaims (repeated 3 times)`
+/// (1.10–1.16, aggregated per node), `error while running "VolumeBinding" filter plugin for pod
+/// "p": …` (1.17), `running "VolumeBinding" filter plugin for pod "p": …` (1.18), and
+/// `persistentvolumeclaim "x" not found` (to 1.19). None for any other text.
+fn whole_message_failure(msg: &str, nodes: &[&NodeInfo]) -> Option<SchedulingFailure> {
+    let mut inner = msg.trim_end_matches('.');
+    for prefix in ["error while running ", "running "] {
+        if let Some(rest) = inner.strip_prefix(prefix)
+            && let Some(i) = rest.find(" filter plugin for pod ")
+            && let Some(j) = rest[i..].find("\": ")
+        {
+            inner = &rest[i + j + 3..];
+            break;
+        }
+    }
+    if let Some(i) = inner.rfind(" (repeated ")
+        && inner.ends_with(" times)")
+    {
+        inner = &inner[..i];
+    }
+    let (reason, custom_taint) = classify_filter_reason(inner, nodes);
+    (reason != BlockerReason::Other).then(|| SchedulingFailure {
+        total_nodes: None,
+        reasons: vec![ReasonCount {
+            reason,
+            nodes: 0,
+            text: inner.to_string(),
+            custom_taint,
+        }],
+        truncated: false,
+    })
+}
+
 /// Maps one scheduler filter reason to a blocker reason; the bool says "custom taint".
 pub fn classify_filter_reason(text: &str, nodes: &[&NodeInfo]) -> (BlockerReason, bool) {
     use BlockerReason as R;
@@ -303,6 +349,8 @@ pub fn classify_filter_reason(text: &str, nodes: &[&NodeInfo]) -> (BlockerReason
                 "cpu" => R::InsufficientCpu,
                 "memory" => R::InsufficientMemory,
                 "ephemeral-storage" => R::InsufficientEphemeralStorage,
+                // 1.10–1.17 counted pods as a resource.
+                "pods" => R::TooManyPods,
                 _ => R::InsufficientResource,
             },
             false,
@@ -310,6 +358,23 @@ pub fn classify_filter_reason(text: &str, nodes: &[&NodeInfo]) -> (BlockerReason
     }
     if t == "Too many pods" {
         return (R::TooManyPods, false);
+    }
+    // 1.10–1.16 node-condition predicates (default only through 1.11; later the node lifecycle
+    // taints such nodes instead): the node's problem.
+    if matches!(
+        t,
+        "node(s) were not ready"
+            | "node(s) had unavailable network"
+            | "node(s) were out of disk space"
+            | "node(s) had memory pressure"
+            | "node(s) had disk pressure"
+            | "node(s) had pid pressure"
+    ) {
+        return (R::NodesUnschedulable, false);
+    }
+    // 1.10–1.17: the taint is not named; the nodes' taints decide, as for 1.35's keyless text.
+    if t == "node(s) had taints that the pod didn't tolerate" {
+        return classify_taint_keys(&tainted_keys(nodes));
     }
     // 1.24–1.34.1: `node(s) had untolerated taint {key: value}`; ≤1.23: `node(s) had taint {key:
     // value}, that the pod didn't tolerate`; 1.34.2+/1.35: `node(s) had untolerated taint(s)`.
@@ -326,7 +391,9 @@ pub fn classify_filter_reason(text: &str, nodes: &[&NodeInfo]) -> (BlockerReason
         return (R::NodesUnschedulable, false);
     }
     if t.starts_with("node(s) didn't match Pod's node affinity")
+        || t == "node(s) didn't match node selector"
         || t == "node(s) didn't match the requested node name"
+        || t == "node(s) didn't match the requested hostname"
         || t == "node(s) didn't match scheduler-enforced node affinity"
         || t == "pod affinity terms conflict"
         || t.starts_with("node(s) didn't satisfy plugin")
@@ -356,6 +423,8 @@ pub fn classify_filter_reason(text: &str, nodes: &[&NodeInfo]) -> (BlockerReason
         return (R::VolumeNodeAffinityConflict, false);
     }
     if t.starts_with("pod has unbound immediate PersistentVolumeClaims")
+        || t.starts_with("pod has unbound PersistentVolumeClaims")
+        || t == "pvc(s) bound to non-existent pv(s)"
         || t == "node(s) didn't find available persistent volumes to bind"
         || t == "node(s) did not have enough free storage"
         || t.starts_with(
@@ -540,6 +609,189 @@ mod tests {
             vec![(R::InsufficientMemory, 3), (R::UntoleratedTaint, 3)]
         );
         assert_eq!(f.primary(), Some(R::InsufficientMemory));
+    }
+
+    /// Every per-node reason kube-scheduler 1.10–1.20 printed (source and version range of each
+    /// in tests/fixtures/README.md, "Scheduler wordings 1.10–1.20").
+    #[test]
+    fn every_reason_of_kubernetes_1_10_to_1_20_maps() {
+        let cases: &[(&str, R)] = &[
+            ("node(s) were not ready", R::NodesUnschedulable),
+            ("node(s) had unavailable network", R::NodesUnschedulable),
+            ("node(s) were out of disk space", R::NodesUnschedulable),
+            ("node(s) had memory pressure", R::NodesUnschedulable),
+            ("node(s) had disk pressure", R::NodesUnschedulable),
+            ("node(s) had pid pressure", R::NodesUnschedulable),
+            ("node(s) were unschedulable", R::NodesUnschedulable),
+            ("node(s) had unknown conditions", R::NodesUnschedulable),
+            (
+                "node(s) had taints that the pod didn't tolerate",
+                R::UntoleratedTaint,
+            ),
+            (
+                "node(s) had taint {node-role.kubernetes.io/master: }, that the pod didn't tolerate",
+                R::UntoleratedTaint,
+            ),
+            (
+                "node(s) had taint {node.kubernetes.io/not-ready: }, that the pod didn't tolerate",
+                R::NodesUnschedulable,
+            ),
+            (
+                "node(s) didn't match node selector",
+                R::NodeAffinityMismatch,
+            ),
+            (
+                "node(s) didn't match Pod's node affinity",
+                R::NodeAffinityMismatch,
+            ),
+            (
+                "node(s) didn't match scheduler-enforced node affinity",
+                R::NodeAffinityMismatch,
+            ),
+            (
+                "node(s) didn't match the requested hostname",
+                R::NodeAffinityMismatch,
+            ),
+            (
+                "node(s) didn't match pod affinity/anti-affinity",
+                R::PodAffinityMismatch,
+            ),
+            (
+                "node(s) didn't match pod affinity rules",
+                R::PodAffinityMismatch,
+            ),
+            (
+                "node(s) didn't match pod anti-affinity rules",
+                R::PodAntiAffinityConflict,
+            ),
+            (
+                "node(s) didn't satisfy existing pods anti-affinity rules",
+                R::PodAntiAffinityConflict,
+            ),
+            (
+                "node(s) didn't match pod topology spread constraints",
+                R::TopologySpreadMismatch,
+            ),
+            (
+                "node(s) didn't match pod topology spread constraints (missing required label)",
+                R::TopologySpreadMismatch,
+            ),
+            (
+                "node(s) didn't have free ports for the requested pod ports",
+                R::NoFreePorts,
+            ),
+            (
+                "node(s) had no available volume zone",
+                R::VolumeNodeAffinityConflict,
+            ),
+            (
+                "node(s) had volume node affinity conflict",
+                R::VolumeNodeAffinityConflict,
+            ),
+            (
+                "node(s) didn't find available persistent volumes to bind",
+                R::UnboundPvc,
+            ),
+            ("node(s) did not have enough free storage", R::UnboundPvc),
+            ("pvc(s) bound to non-existent pv(s)", R::UnboundPvc),
+            (
+                "pod has unbound immediate PersistentVolumeClaims",
+                R::UnboundPvc,
+            ),
+            ("persistentvolumeclaim \"uploads\" not found", R::UnboundPvc),
+            (
+                "persistentvolumeclaim \"uploads\" is being deleted",
+                R::UnboundPvc,
+            ),
+            ("node(s) exceed max volume count", R::Other),
+            ("node(s) had no available disk", R::Other),
+            ("node(s) didn't have the requested labels", R::Other),
+            ("node(s) didn't match service affinity", R::Other),
+            ("Insufficient cpu", R::InsufficientCpu),
+            ("Insufficient memory", R::InsufficientMemory),
+            (
+                "Insufficient ephemeral-storage",
+                R::InsufficientEphemeralStorage,
+            ),
+            ("Insufficient pods", R::TooManyPods),
+            ("Too many pods", R::TooManyPods),
+            ("Insufficient nvidia.com/gpu", R::InsufficientResource),
+            (
+                "Insufficient alpha.kubernetes.io/nvidia-gpu",
+                R::InsufficientResource,
+            ),
+            ("Insufficient hugepages-2Mi", R::InsufficientResource),
+        ];
+        for (text, want) in cases {
+            assert_eq!(classify_filter_reason(text, &[]).0, *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn aggregates_of_kubernetes_1_10_to_1_20() {
+        let f = parse(
+            "0/5 nodes are available: 2 node(s) were not ready, 3 node(s) had memory pressure.",
+        );
+        assert_eq!(pairs(&f), vec![(R::NodesUnschedulable, 5)]);
+        assert_eq!(f.primary(), Some(R::NodesUnschedulable));
+        let f = parse(
+            "0/130 nodes are available: 1 node(s) were not ready, 1 node(s) were out of disk space, 14 Insufficient memory, 31 Insufficient cpu, 97 node(s) didn't match node selector.",
+        );
+        assert_eq!(
+            pairs(&f),
+            vec![
+                (R::NodesUnschedulable, 2),
+                (R::InsufficientMemory, 14),
+                (R::InsufficientCpu, 31),
+                (R::NodeAffinityMismatch, 97)
+            ]
+        );
+        assert_eq!(f.primary(), Some(R::InsufficientCpu));
+        let f = parse(
+            "0/4 nodes are available: 1 node(s) had taints that the pod didn't tolerate, 3 Insufficient pods.",
+        );
+        assert_eq!(f.primary(), Some(R::TooManyPods));
+        // The generic inter-pod text beside the specific one counts its nodes once.
+        let f = parse(
+            "0/3 nodes are available: 1 node(s) had taints that the pod didn't tolerate, 2 node(s) didn't match pod affinity/anti-affinity, 2 node(s) didn't satisfy existing pods anti-affinity rules.",
+        );
+        assert_eq!(
+            pairs(&f),
+            vec![(R::UntoleratedTaint, 1), (R::PodAntiAffinityConflict, 2)]
+        );
+        // 1.17 prints the generic one alone.
+        let f = parse(
+            "0/3 nodes are available: 1 node(s) had taints that the pod didn't tolerate, 2 node(s) didn't match pod affinity/anti-affinity.",
+        );
+        assert_eq!(f.primary(), Some(R::PodAffinityMismatch));
+        let f = parse(
+            "0/4 nodes are available: 1 node(s) had taint {node-role.kubernetes.io/master: }, that the pod didn't tolerate, 1 node(s) were unschedulable, 2 Insufficient cpu, 2 Insufficient memory.",
+        );
+        assert_eq!(f.primary(), Some(R::InsufficientCpu));
+        let f = parse(
+            "0/13 nodes are available: 1 node(s) had taint {node-role.kubernetes.io/master: }, that the pod didn't tolerate, 10 Insufficient cpu, 2 node(s) didn't match Pod's node affinity.",
+        );
+        assert_eq!(pairs(&f)[1], (R::InsufficientCpu, 10));
+        let f =
+            parse("0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims.");
+        assert_eq!(f.primary(), Some(R::UnboundPvc));
+    }
+
+    #[test]
+    fn whole_volume_messages_of_kubernetes_1_10_to_1_19() {
+        for m in [
+            "pod has unbound PersistentVolumeClaims",
+            "pod has unbound immediate PersistentVolumeClaims",
+            "pod has unbound immediate PersistentVolumeClaims (repeated 3 times)",
+            "error while running \"VolumeBinding\" filter plugin for pod \"db-0\": pod has unbound immediate PersistentVolumeClaims",
+            "running \"VolumeBinding\" filter plugin for pod \"rabbitmq-cluster-0\": pod has unbound immediate PersistentVolumeClaims",
+            "persistentvolumeclaim \"uploads-data\" not found",
+        ] {
+            let f = parse(m);
+            assert_eq!(f.primary(), Some(R::UnboundPvc), "{m}");
+            assert_eq!(f.total_nodes, None, "{m}");
+        }
+        assert!(parse_failed_scheduling("skip schedule deleting pod: shop/x", &[]).is_none());
     }
 
     #[test]

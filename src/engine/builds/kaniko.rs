@@ -22,6 +22,11 @@ pub fn is_kaniko_image(image: &str) -> bool {
             .is_some_and(|last| last.starts_with("kaniko"))
 }
 
+/// The values Go's `strconv.ParseBool` (pflag's bool flags, kaniko's env) reads as true.
+fn go_parse_bool_true(v: &str) -> bool {
+    matches!(v, "1" | "t" | "T" | "TRUE" | "true" | "True")
+}
+
 fn has_kaniko_args(argv: &[String]) -> bool {
     argv.iter()
         .any(|a| a == "/kaniko/executor" || a.ends_with("/kaniko/executor"))
@@ -67,12 +72,16 @@ impl Builder for Kaniko {
     }
 
     fn no_push(&self, argv: &[String]) -> bool {
-        argv.iter()
-            .any(|a| a == "--no-push" || a == "--no-push=true")
+        argv.iter().any(|a| {
+            a == "--no-push"
+                || a
+                    .strip_prefix("--no-push=")
+                    .is_some_and(go_parse_bool_true)
+        })
     }
 
     fn env_disables_push(&self, name: &str, value: &str) -> bool {
-        name == "KANIKO_NO_PUSH" && value == "true"
+        name == "KANIKO_NO_PUSH" && go_parse_bool_true(value)
     }
 
     fn done_after_last_push(&self) -> bool {

@@ -89,6 +89,15 @@ impl LogScanner {
         }
         let p = parse_line(clean);
         let msg = p.msg.trim();
+        if let Some(pushed) = registry_digest_line(msg) {
+            if self.facts.pushed.len() < MAX_PUSHED_LINES {
+                self.facts.pushed.push(PushedDigest {
+                    line: clean.to_string(),
+                    ..pushed
+                });
+            }
+            return;
+        }
         if let Some(rest) = msg.strip_prefix("Pushed ") {
             if let Some((repo, digest)) = rest.trim().split_once('@')
                 && let Some(digest) = Digest::parse(digest.trim())
@@ -139,6 +148,61 @@ impl LogScanner {
         }
         s.finish()
     }
+}
+
+/// go-containerregistry's `remote.Write` progress line, which kaniko 0.1 printed to stdout
+/// (`<registry>/<repo>:<tag>: digest: sha256:<hex> size: <n>`) and 0.2–0.10 through Go's
+/// standard logger (the same after a `2019/03/14 10:00:12 ` prefix, in the executor's UTC).
+/// Kaniko 0.11–1.7 print no digest at all; 1.8+ print `Pushed <repo>@sha256:…`.
+fn registry_digest_line(msg: &str) -> Option<PushedDigest> {
+    let (at, rest) = match stdlib_log_time(msg) {
+        Some(at) => (Some(LogTime::At(at)), msg.get(20..)?),
+        None => (None, msg),
+    };
+    let (reference, tail) = rest.split_once(": digest: ")?;
+    if reference.is_empty() || reference.contains(char::is_whitespace) {
+        return None;
+    }
+    let digest = Digest::parse(tail.split_whitespace().next()?)?;
+    if !tail.contains(" size: ") {
+        return None;
+    }
+    // The reference names a tag (or a digest): the repository is what comes before it.
+    let reference = reference.split('@').next().unwrap_or(reference);
+    let slash = reference.rfind('/').map_or(0, |i| i + 1);
+    let repository = match reference[slash..].find(':') {
+        Some(colon) => &reference[..slash + colon],
+        None => reference,
+    };
+    Some(PushedDigest {
+        repository: repository.to_string(),
+        digest,
+        at,
+        line: String::new(),
+    })
+}
+
+/// The time of a Go standard-logger prefix `2019/03/14 10:00:12 ` (UTC), if the line has one.
+fn stdlib_log_time(line: &str) -> Option<Timestamp> {
+    let b = line.as_bytes();
+    let shape = b.len() > 20
+        && b[4] == b'/'
+        && b[7] == b'/'
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b' ';
+    if !shape {
+        return None;
+    }
+    let iso = format!(
+        "{}-{}-{}T{}Z",
+        &line[0..4],
+        &line[5..7],
+        &line[8..10],
+        &line[11..19]
+    );
+    iso.parse().ok()
 }
 
 /// The unformatted fatal errors kaniko prints with `fmt.Fprintln(os.Stderr, err)`.
@@ -259,6 +323,82 @@ fn logfmt_value(s: &str) -> (String, &str) {
         match s.find(' ') {
             Some(i) => (s[..i].to_string(), s[i + 1..].trim_start()),
             None => (s.to_string(), ""),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "4f1c8e2a9b3d5f7e1a2c4b6d8f0e1a3c5b7d9f1e2a4c6b8d0f2e4a6c8b0d2f4e";
+
+    /// Every push-line form kaniko has printed, by version (sources in
+    /// tests/fixtures/README.md, "kaniko push lines").
+    #[test]
+    fn push_lines_of_every_kaniko_version() {
+        let digest = format!("sha256:{HEX}");
+        let cases = [
+            // 0.1: go-containerregistry's progress line on stdout.
+            (
+                format!("registry.example.com/builds/web:0.1.0: digest: {digest} size: 1243"),
+                "registry.example.com/builds/web",
+                None,
+            ),
+            // 0.2–0.10: the same through Go's standard logger.
+            (
+                format!(
+                    "2019/03/14 10:00:12 registry.example.com:5000/builds/api:2.1.0: digest: {digest} size: 1243"
+                ),
+                "registry.example.com:5000/builds/api",
+                Some("2019-03-14T10:00:12Z"),
+            ),
+            // 1.8+ (and the chainguard and osscontainertools forks), color format.
+            (
+                format!(
+                    "\x1b[36mINFO\x1b[0m[0034] Pushed registry.example.com/shop/checkout@{digest} "
+                ),
+                "registry.example.com/shop/checkout",
+                None,
+            ),
+            // 1.8+, json format with --log-timestamp.
+            (
+                format!(
+                    r#"{{"level":"info","msg":"Pushed index.docker.io/acme/app@{digest}","time":"2026-11-20T10:06:30Z"}}"#
+                ),
+                "index.docker.io/acme/app",
+                Some("2026-11-20T10:06:30Z"),
+            ),
+        ];
+        for (i, (line, repo, at)) in cases.into_iter().enumerate() {
+            let facts = LogScanner::scan(&line);
+            assert_eq!(facts.pushed.len(), 1, "{line}");
+            let p = &facts.pushed[0];
+            assert_eq!(p.repository, repo, "{line}");
+            assert_eq!(p.digest.to_string(), digest);
+            let want = match at {
+                Some(t) => Some(LogTime::At(t.parse().unwrap())),
+                None if i == 2 => Some(LogTime::SinceStart(34)),
+                None => None,
+            };
+            assert_eq!(p.at, want, "{line}");
+        }
+    }
+
+    #[test]
+    fn lines_without_a_digest_or_not_a_push_are_not_pushes() {
+        for line in [
+            "INFO[0040] Pushing image to registry.example.com/builds/worker:1.5.0",
+            "INFO[0041] Pushed image to 1 destinations",
+            "INFO[0041] Pushed images to 2 destinations",
+            // 1.21+: the registry refused to overwrite an immutable tag; nothing was pushed.
+            &format!(
+                "INFO[0041] Immutable tag error ignored for registry.example.com/x@sha256:{HEX}"
+            ),
+            "digest: sha256:nothex size: 1",
+            "a sentence: digest: of the day size: 3",
+        ] {
+            assert!(LogScanner::scan(line).pushed.is_empty(), "{line}");
         }
     }
 }

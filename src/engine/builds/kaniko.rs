@@ -73,10 +73,7 @@ impl Builder for Kaniko {
 
     fn no_push(&self, argv: &[String]) -> bool {
         argv.iter().any(|a| {
-            a == "--no-push"
-                || a
-                    .strip_prefix("--no-push=")
-                    .is_some_and(go_parse_bool_true)
+            a == "--no-push" || a.strip_prefix("--no-push=").is_some_and(go_parse_bool_true)
         })
     }
 

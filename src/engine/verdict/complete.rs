@@ -5,7 +5,7 @@ use super::super::builds::Build;
 use super::super::view::{EventInfo, LogState};
 use super::containers::DigestJudgement;
 use super::pods::is_pull_failure;
-use super::{Cause, Ctx, Finding, Outcome, Verdict, wording};
+use super::{Cause, Ctx, Finding, Outcome, PartialProof, Verdict, wording};
 
 /// Step: a complete rollout is stale when a container runs another digest than its build
 /// pushed (after the rollout grace), awaiting its rollout within the grace, verified when every
@@ -39,8 +39,17 @@ pub(super) fn judge_complete<'c>(ctx: &'c Ctx<'_>, evidence: &mut Vec<String>) -
         };
         return Outcome::new(Verdict::Converging, Cause::AwaitingRollout, finding);
     }
+    let partial = ctx.judged.iter().find_map(|j| match (j.digest, j.build) {
+        (DigestJudgement::Partial { proven, local }, Some(b)) => Some(PartialProof {
+            container: &j.report.name,
+            digest: b.digest.as_ref()?,
+            proven,
+            local,
+        }),
+        _ => None,
+    });
     let matched = judged(DigestJudgement::Match).count();
-    if matched > 0 && judged(DigestJudgement::Unavailable).next().is_none() {
+    if matched > 0 && partial.is_none() && judged(DigestJudgement::Unavailable).next().is_none() {
         return verified(ctx, matched, evidence);
     }
     if let Some(b) = pending_log(ctx) {
@@ -54,7 +63,7 @@ pub(super) fn judge_complete<'c>(ctx: &'c Ctx<'_>, evidence: &mut Vec<String>) -
         return Outcome::new(
             Verdict::Complete,
             Cause::DigestUnavailable,
-            Finding::DigestUnavailable,
+            Finding::DigestUnavailable(partial),
         );
     }
     Outcome::new(
@@ -245,6 +254,54 @@ mod tests {
             (Verdict::Complete, Cause::DigestUnavailable, Owner::None)
         );
         assert!(v.evidence.iter().any(|e| e.contains("node-local image ID")));
+    }
+
+    /// DESIGN §5: partial proof is not proof. Two pods report the built digest, one a bare
+    /// node-local image ID (CRI-O 1.28.0–1.28.3 after a restart).
+    #[test]
+    fn partial_proof_is_digest_unavailable_and_says_how_far_it_goes() {
+        let (_, repo) = image_of("shop", "checkout");
+        let local = digest('a').to_string()["sha256:".len()..].to_string();
+        let v = cluster(deployment("shop", "checkout").replicas(3))
+            .pod(
+                pod("shop", "checkout-1")
+                    .ready()
+                    .image_id(&repo_digest(&repo, &digest('a'))),
+            )
+            .pod(
+                pod("shop", "checkout-2")
+                    .ready()
+                    .image_id(&repo_digest(&repo, &digest('a'))),
+            )
+            .pod(pod("shop", "checkout-3").ready().image_id(&local))
+            .image_build(kaniko().succeeded(digest('a'), ago(1200)))
+            .verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Complete, Cause::DigestUnavailable, Owner::None)
+        );
+        assert_eq!(
+            v.summary,
+            format!(
+                "Rollout complete, but the proof is partial: 2 of 3 pods run {} (container app); 1 reports a node-local image ID, which proves nothing.",
+                digest('a').short()
+            )
+        );
+        assert_eq!(v.containers[0].digest_match, None, "not judged");
+        // A comparable digest that differs is stale as before, local IDs or not.
+        let v = cluster(deployment("shop", "checkout").replicas(2))
+            .pod(
+                pod("shop", "checkout-1")
+                    .ready()
+                    .image_id(&repo_digest(&repo, &digest('b'))),
+            )
+            .pod(pod("shop", "checkout-2").ready().image_id(&local))
+            .image_build(kaniko().succeeded(digest('a'), ago(1200)))
+            .verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Stale, Cause::DigestMismatch, Owner::Platform)
+        );
     }
 
     #[test]

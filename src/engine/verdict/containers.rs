@@ -25,6 +25,14 @@ pub(super) enum DigestJudgement {
     AwaitingRollout,
     /// A build is known but its digest or the running digest cannot be compared.
     Unavailable,
+    /// Partial proof (DESIGN §5): every comparable digest is the build's, but some pods report
+    /// a node-local image ID (CRI-O after a restart) that proves nothing.
+    Partial {
+        /// Pods that report the build's digest.
+        proven: usize,
+        /// Pods that report a node-local image ID.
+        local: usize,
+    },
 }
 
 /// One container of the template, judged against the builds of its image (borrowed from the
@@ -44,6 +52,8 @@ pub(super) struct ContainerJudgement<'a> {
 struct Running {
     /// Registry digests, comparable with a pushed digest.
     digests: BTreeSet<Digest>,
+    /// Pods that report a registry digest, by the digest each reports.
+    pods_with_digest: Vec<Digest>,
     /// Containers that report a node-local image ID instead.
     local_ids: usize,
 }
@@ -119,6 +129,7 @@ pub(super) fn judge_container<'a>(
 fn running_digests(c: &ContainerSpec, pods: &[&PodInfo], evidence: &mut Vec<String>) -> Running {
     let mut running = Running {
         digests: BTreeSet::new(),
+        pods_with_digest: Vec::new(),
         local_ids: 0,
     };
     for p in pods {
@@ -131,6 +142,7 @@ fn running_digests(c: &ContainerSpec, pods: &[&PodInfo], evidence: &mut Vec<Stri
         match s.image_id().repo_digest() {
             Some(d) => {
                 running.digests.insert(d.clone());
+                running.pods_with_digest.push(d.clone());
                 evidence.push(wording::running_digest_evidence(p, s));
             }
             None if !s.image_id_raw.is_empty() => {
@@ -217,7 +229,21 @@ fn judge_digest(
         b.finished_at
             .is_none_or(|f| now.duration_since(f) < policy.rollout_grace)
     };
-    let judgement = if all_match {
+    let judgement = if all_match && running.local_ids > 0 {
+        // Partial proof is not proof: not judged, and the summary says how far it goes.
+        let proven = running
+            .pods_with_digest
+            .iter()
+            .filter(|d| *d == built)
+            .count();
+        return (
+            DigestJudgement::Partial {
+                proven,
+                local: running.local_ids,
+            },
+            None,
+        );
+    } else if all_match {
         DigestJudgement::Match
     } else if !complete {
         DigestJudgement::Unavailable

@@ -277,6 +277,16 @@ impl Default for Policy {
     }
 }
 
+/// Some pods of a container proven to run the build's digest, others reporting a node-local
+/// image ID.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PartialProof<'a> {
+    pub container: &'a str,
+    pub digest: &'a crate::engine::image::Digest,
+    pub proven: usize,
+    pub local: usize,
+}
+
 /// The build a container is judged against, as reported.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct BuildReport {
@@ -388,7 +398,8 @@ enum Finding<'a> {
         /// Containers whose digest matched their build.
         matched: usize,
     },
-    DigestUnavailable,
+    /// No digest proof; with partial proof, how far it goes (DESIGN §5).
+    DigestUnavailable(Option<PartialProof<'a>>),
     /// The build's log, which holds its digest, is being read.
     DigestPending(&'a Build),
     NoBuildKnown {

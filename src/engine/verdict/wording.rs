@@ -86,7 +86,16 @@ pub(super) fn summary(f: &Finding<'_>) -> String {
             "Rollout complete; the build {} finished and its log is being read for the digest it pushed.",
             b.pod_ref()
         ),
-        Finding::DigestUnavailable => "Rollout complete, but the digest cannot be compared: the build logged no digest or the runtime reports no repo digest.".into(),
+        Finding::DigestUnavailable(None) => "Rollout complete, but the digest cannot be compared: the build logged no digest or the runtime reports no repo digest.".into(),
+        Finding::DigestUnavailable(Some(p)) => format!(
+            "Rollout complete, but the proof is partial: {} of {} pods run {} (container {}); {} {} a node-local image ID, which proves nothing.",
+            p.proven,
+            p.proven + p.local,
+            p.digest.short(),
+            p.container,
+            p.local,
+            if p.local == 1 { "reports" } else { "report" }
+        ),
         Finding::NoBuildKnown {
             available,
             replicas,
@@ -141,7 +150,7 @@ pub(super) fn next_step(f: &Finding<'_>, d: &DeploymentInfo) -> Option<String> {
         | Finding::ScaledToZero
         | Finding::AwaitingRollout { .. }
         | Finding::Verified { .. }
-        | Finding::DigestUnavailable
+        | Finding::DigestUnavailable(_)
         | Finding::DigestPending(_)
         | Finding::NoBuildKnown { .. }
         | Finding::JustStarted { .. }

@@ -86,6 +86,16 @@ pub struct EngineArgs {
         env = "KUBE_VERDICT_BLOCKED_AFTER", value_parser = parse_duration)]
     pub blocked_after: SignedDuration,
 
+    /// How long a cluster-autoscaler `TriggeredScaleUp` or Karpenter `Nominated` keeps a pending
+    /// pod `converging/scaling_up` (cluster-autoscaler's max-node-provision-time); after that the
+    /// new node did not help and the blocker stands.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "15m",
+        env = "KUBE_VERDICT_SCALE_UP_WINDOW", value_parser = parse_duration)]
+    pub scale_up_window: SignedDuration,
+
     /// How long a newer successful build may wait for its rollout before the pods are `stale`.
     #[arg(
         long,

@@ -168,12 +168,14 @@ pub struct CheckConfig {
 fn policy(e: &EngineArgs) -> Result<Policy, ConfigError> {
     let EngineArgs {
         blocked_after,
+        scale_up_window,
         rollout_grace,
         link_builds,
         owners,
     } = e;
     Ok(Policy {
         blocked_after: *blocked_after,
+        scale_up_window: *scale_up_window,
         rollout_grace: *rollout_grace,
         link_builds: match link_builds {
             LinkBuildsArg::Exact => LinkBuilds::Exact,

@@ -398,6 +398,118 @@ const EXPECTED: &[(&str, &str, &str, &str, &str)] = &[
         "digest_match",
         "none",
     ),
+    (
+        "real-world-truth",
+        "autoscale/ca-expired",
+        "blocked",
+        "insufficient_cpu",
+        "infrastructure",
+    ),
+    (
+        "real-world-truth",
+        "autoscale/ca-late",
+        "converging",
+        "scaling_up",
+        "none",
+    ),
+    (
+        "real-world-truth",
+        "autoscale/ca-refused",
+        "blocked",
+        "insufficient_cpu",
+        "infrastructure",
+    ),
+    (
+        "real-world-truth",
+        "autoscale/karpenter-late",
+        "converging",
+        "scaling_up",
+        "none",
+    ),
+    (
+        "real-world-truth",
+        "autoscale/karpenter-nominated-4x",
+        "blocked",
+        "insufficient_cpu",
+        "infrastructure",
+    ),
+    (
+        "real-world-truth",
+        "builds/api",
+        "verified",
+        "digest_match",
+        "none",
+    ),
+    (
+        "real-world-truth",
+        "builds/web",
+        "verified",
+        "digest_match",
+        "none",
+    ),
+    (
+        "real-world-truth",
+        "builds/worker",
+        "complete",
+        "digest_unavailable",
+        "none",
+    ),
+    (
+        "real-world-truth",
+        "legacy/k8s-1-10-mixed",
+        "blocked",
+        "insufficient_cpu",
+        "infrastructure",
+    ),
+    (
+        "real-world-truth",
+        "legacy/k8s-1-16-pods",
+        "blocked",
+        "too_many_pods",
+        "infrastructure",
+    ),
+    (
+        "real-world-truth",
+        "legacy/not-ready-pressure",
+        "blocked",
+        "nodes_unschedulable",
+        "infrastructure",
+    ),
+    (
+        "real-world-truth",
+        "legacy/pvc-1-17",
+        "blocked",
+        "unbound_pvc",
+        "infrastructure",
+    ),
+    (
+        "real-world-truth",
+        "proof/partial",
+        "complete",
+        "digest_unavailable",
+        "none",
+    ),
+    (
+        "real-world-truth",
+        "quota/must-specify",
+        "blocked",
+        "quota_exceeded",
+        "platform",
+    ),
+    (
+        "real-world-truth",
+        "sandbox/calico-pool-exhausted",
+        "blocked",
+        "sandbox_creation_failed",
+        "infrastructure",
+    ),
+    (
+        "real-world-truth",
+        "sandbox/cni-apiserver-timeout",
+        "blocked",
+        "sandbox_creation_failed",
+        "infrastructure",
+    ),
 ];
 
 fn scenarios() -> Vec<String> {
@@ -501,6 +613,84 @@ fn scenarios_cover_every_verdict_and_every_blocker_reason() {
             r.as_str()
         );
     }
+}
+
+/// Issue "verdict truth on real-world input": each example's summary, evidence and next step
+/// follow from what the cluster showed (autoscaler timing, old wordings and builders, partial
+/// proof, sub-case next steps).
+#[test]
+fn real_world_cases_say_what_the_evidence_shows() {
+    let report = run(
+        "tests/fixtures/scenarios/real-world-truth",
+        Policy::default(),
+    );
+    let get = |who: &str| {
+        report
+            .deployments
+            .iter()
+            .find(|d| format!("{}/{}", d.namespace, d.name) == who)
+            .unwrap_or_else(|| panic!("{who} not judged"))
+    };
+    let step = |who: &str| get(who).next_step.clone().unwrap_or_default();
+    let karpenter = step("autoscale/karpenter-nominated-4x");
+    assert!(
+        karpenter.contains("Karpenter") && !karpenter.contains("cluster autoscaler"),
+        "{karpenter}"
+    );
+    assert!(
+        get("autoscale/karpenter-nominated-4x")
+            .evidence
+            .iter()
+            .any(|e| e.contains("nominated the pod 4 times since")),
+        "{:#?}",
+        get("autoscale/karpenter-nominated-4x").evidence
+    );
+    assert!(
+        get("autoscale/ca-expired")
+            .evidence
+            .iter()
+            .any(|e| e.contains("triggered a scale-up at") && e.contains("did not help"))
+    );
+    assert!(step("autoscale/ca-refused").contains("at their maximum size"));
+    let timeout = step("sandbox/cni-apiserver-timeout");
+    assert!(
+        timeout.contains("API server") && !timeout.contains("IPs"),
+        "{timeout}"
+    );
+    assert!(step("sandbox/calico-pool-exhausted").contains("no free pod IPs (calico)"));
+    assert!(step("quota/must-specify").contains("the quota is not exhausted"));
+    let partial = get("proof/partial");
+    assert!(
+        partial.summary.contains("2 of 3 pods run sha256:")
+            && partial.summary.contains("1 reports a node-local image ID"),
+        "{}",
+        partial.summary
+    );
+    assert!(
+        get("builds/worker")
+            .evidence
+            .iter()
+            .any(|e| e.contains("kaniko 0.11 to 1.7 log no pushed digest")),
+        "{:#?}",
+        get("builds/worker").evidence
+    );
+    for who in ["builds/api", "builds/web"] {
+        assert!(
+            get(who)
+                .evidence
+                .iter()
+                .any(|e| e.contains(": digest: sha256:")),
+            "{who}: the go-containerregistry line is the proof: {:#?}",
+            get(who).evidence
+        );
+    }
+    let legacy = get("legacy/not-ready-pressure");
+    assert_eq!(legacy.blockers[0].nodes, 5);
+    assert!(
+        legacy.blockers[0]
+            .message
+            .contains("2 node(s) were not ready, 3 node(s) had memory pressure")
+    );
 }
 
 #[test]

@@ -611,118 +611,119 @@ mod tests {
         assert_eq!(f.primary(), Some(R::InsufficientMemory));
     }
 
+    const OLD_REASONS: &[(&str, R)] = &[
+        ("node(s) were not ready", R::NodesUnschedulable),
+        ("node(s) had unavailable network", R::NodesUnschedulable),
+        ("node(s) were out of disk space", R::NodesUnschedulable),
+        ("node(s) had memory pressure", R::NodesUnschedulable),
+        ("node(s) had disk pressure", R::NodesUnschedulable),
+        ("node(s) had pid pressure", R::NodesUnschedulable),
+        ("node(s) were unschedulable", R::NodesUnschedulable),
+        ("node(s) had unknown conditions", R::NodesUnschedulable),
+        (
+            "node(s) had taints that the pod didn't tolerate",
+            R::UntoleratedTaint,
+        ),
+        (
+            "node(s) had taint {node-role.kubernetes.io/master: }, that the pod didn't tolerate",
+            R::UntoleratedTaint,
+        ),
+        (
+            "node(s) had taint {node.kubernetes.io/not-ready: }, that the pod didn't tolerate",
+            R::NodesUnschedulable,
+        ),
+        (
+            "node(s) didn't match node selector",
+            R::NodeAffinityMismatch,
+        ),
+        (
+            "node(s) didn't match Pod's node affinity",
+            R::NodeAffinityMismatch,
+        ),
+        (
+            "node(s) didn't match scheduler-enforced node affinity",
+            R::NodeAffinityMismatch,
+        ),
+        (
+            "node(s) didn't match the requested hostname",
+            R::NodeAffinityMismatch,
+        ),
+        (
+            "node(s) didn't match pod affinity/anti-affinity",
+            R::PodAffinityMismatch,
+        ),
+        (
+            "node(s) didn't match pod affinity rules",
+            R::PodAffinityMismatch,
+        ),
+        (
+            "node(s) didn't match pod anti-affinity rules",
+            R::PodAntiAffinityConflict,
+        ),
+        (
+            "node(s) didn't satisfy existing pods anti-affinity rules",
+            R::PodAntiAffinityConflict,
+        ),
+        (
+            "node(s) didn't match pod topology spread constraints",
+            R::TopologySpreadMismatch,
+        ),
+        (
+            "node(s) didn't match pod topology spread constraints (missing required label)",
+            R::TopologySpreadMismatch,
+        ),
+        (
+            "node(s) didn't have free ports for the requested pod ports",
+            R::NoFreePorts,
+        ),
+        (
+            "node(s) had no available volume zone",
+            R::VolumeNodeAffinityConflict,
+        ),
+        (
+            "node(s) had volume node affinity conflict",
+            R::VolumeNodeAffinityConflict,
+        ),
+        (
+            "node(s) didn't find available persistent volumes to bind",
+            R::UnboundPvc,
+        ),
+        ("node(s) did not have enough free storage", R::UnboundPvc),
+        ("pvc(s) bound to non-existent pv(s)", R::UnboundPvc),
+        (
+            "pod has unbound immediate PersistentVolumeClaims",
+            R::UnboundPvc,
+        ),
+        ("persistentvolumeclaim \"uploads\" not found", R::UnboundPvc),
+        (
+            "persistentvolumeclaim \"uploads\" is being deleted",
+            R::UnboundPvc,
+        ),
+        ("node(s) exceed max volume count", R::Other),
+        ("node(s) had no available disk", R::Other),
+        ("node(s) didn't have the requested labels", R::Other),
+        ("node(s) didn't match service affinity", R::Other),
+        ("Insufficient cpu", R::InsufficientCpu),
+        ("Insufficient memory", R::InsufficientMemory),
+        (
+            "Insufficient ephemeral-storage",
+            R::InsufficientEphemeralStorage,
+        ),
+        ("Insufficient pods", R::TooManyPods),
+        ("Too many pods", R::TooManyPods),
+        ("Insufficient nvidia.com/gpu", R::InsufficientResource),
+        (
+            "Insufficient alpha.kubernetes.io/nvidia-gpu",
+            R::InsufficientResource,
+        ),
+        ("Insufficient hugepages-2Mi", R::InsufficientResource),
+    ];
+
     /// Every per-node reason kube-scheduler 1.10–1.20 printed (source and version range of each
     /// in tests/fixtures/README.md, "Scheduler wordings 1.10–1.20").
     #[test]
     fn every_reason_of_kubernetes_1_10_to_1_20_maps() {
-        let cases: &[(&str, R)] = &[
-            ("node(s) were not ready", R::NodesUnschedulable),
-            ("node(s) had unavailable network", R::NodesUnschedulable),
-            ("node(s) were out of disk space", R::NodesUnschedulable),
-            ("node(s) had memory pressure", R::NodesUnschedulable),
-            ("node(s) had disk pressure", R::NodesUnschedulable),
-            ("node(s) had pid pressure", R::NodesUnschedulable),
-            ("node(s) were unschedulable", R::NodesUnschedulable),
-            ("node(s) had unknown conditions", R::NodesUnschedulable),
-            (
-                "node(s) had taints that the pod didn't tolerate",
-                R::UntoleratedTaint,
-            ),
-            (
-                "node(s) had taint {node-role.kubernetes.io/master: }, that the pod didn't tolerate",
-                R::UntoleratedTaint,
-            ),
-            (
-                "node(s) had taint {node.kubernetes.io/not-ready: }, that the pod didn't tolerate",
-                R::NodesUnschedulable,
-            ),
-            (
-                "node(s) didn't match node selector",
-                R::NodeAffinityMismatch,
-            ),
-            (
-                "node(s) didn't match Pod's node affinity",
-                R::NodeAffinityMismatch,
-            ),
-            (
-                "node(s) didn't match scheduler-enforced node affinity",
-                R::NodeAffinityMismatch,
-            ),
-            (
-                "node(s) didn't match the requested hostname",
-                R::NodeAffinityMismatch,
-            ),
-            (
-                "node(s) didn't match pod affinity/anti-affinity",
-                R::PodAffinityMismatch,
-            ),
-            (
-                "node(s) didn't match pod affinity rules",
-                R::PodAffinityMismatch,
-            ),
-            (
-                "node(s) didn't match pod anti-affinity rules",
-                R::PodAntiAffinityConflict,
-            ),
-            (
-                "node(s) didn't satisfy existing pods anti-affinity rules",
-                R::PodAntiAffinityConflict,
-            ),
-            (
-                "node(s) didn't match pod topology spread constraints",
-                R::TopologySpreadMismatch,
-            ),
-            (
-                "node(s) didn't match pod topology spread constraints (missing required label)",
-                R::TopologySpreadMismatch,
-            ),
-            (
-                "node(s) didn't have free ports for the requested pod ports",
-                R::NoFreePorts,
-            ),
-            (
-                "node(s) had no available volume zone",
-                R::VolumeNodeAffinityConflict,
-            ),
-            (
-                "node(s) had volume node affinity conflict",
-                R::VolumeNodeAffinityConflict,
-            ),
-            (
-                "node(s) didn't find available persistent volumes to bind",
-                R::UnboundPvc,
-            ),
-            ("node(s) did not have enough free storage", R::UnboundPvc),
-            ("pvc(s) bound to non-existent pv(s)", R::UnboundPvc),
-            (
-                "pod has unbound immediate PersistentVolumeClaims",
-                R::UnboundPvc,
-            ),
-            ("persistentvolumeclaim \"uploads\" not found", R::UnboundPvc),
-            (
-                "persistentvolumeclaim \"uploads\" is being deleted",
-                R::UnboundPvc,
-            ),
-            ("node(s) exceed max volume count", R::Other),
-            ("node(s) had no available disk", R::Other),
-            ("node(s) didn't have the requested labels", R::Other),
-            ("node(s) didn't match service affinity", R::Other),
-            ("Insufficient cpu", R::InsufficientCpu),
-            ("Insufficient memory", R::InsufficientMemory),
-            (
-                "Insufficient ephemeral-storage",
-                R::InsufficientEphemeralStorage,
-            ),
-            ("Insufficient pods", R::TooManyPods),
-            ("Too many pods", R::TooManyPods),
-            ("Insufficient nvidia.com/gpu", R::InsufficientResource),
-            (
-                "Insufficient alpha.kubernetes.io/nvidia-gpu",
-                R::InsufficientResource,
-            ),
-            ("Insufficient hugepages-2Mi", R::InsufficientResource),
-        ];
-        for (text, want) in cases {
+        for (text, want) in OLD_REASONS {
             assert_eq!(classify_filter_reason(text, &[]).0, *want, "{text}");
         }
     }

@@ -21,7 +21,7 @@ impl BuilderKind {
     pub fn no_digest_hint(self) -> &'static str {
         match self {
             BuilderKind::Kaniko => {
-                "kaniko 0.11 to 1.7 log no pushed digest (0.1 to 0.10 and 1.8 on do); use --digest-file=/dev/termination-log"
+                "kaniko 0.11 to 1.7 log no pushed digest, unlike 0.1 to 0.10 and 1.8 on; use --digest-file=/dev/termination-log"
             }
         }
     }

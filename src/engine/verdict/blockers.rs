@@ -469,7 +469,9 @@ mod tests {
         assert_eq!(v.blockers[0].pods, 2);
         assert_eq!(
             v.next_step.as_deref(),
-            Some("kubectl describe resourcequota -n shop")
+            Some(
+                "The namespace's ResourceQuota is exhausted: raise it or free resources: kubectl describe resourcequota -n shop"
+            )
         );
     }
 }

@@ -21,6 +21,7 @@ use super::view::{ClusterView, Condition, DeploymentInfo, Kind, NodeInfo, PodInf
 mod blockers;
 mod complete;
 mod containers;
+mod next_steps;
 mod pods;
 mod progress;
 #[cfg(test)]
@@ -260,6 +261,9 @@ impl OwnerTable {
 pub struct Policy {
     /// How long a blocker or failure must persist before it is declared (default 2 minutes).
     pub blocked_after: SignedDuration,
+    /// How long an autoscaler's scale-up for a pending pod counts as progress (DESIGN §6,
+    /// default 15 minutes).
+    pub scale_up_window: SignedDuration,
     /// How long a newer build may wait for its rollout before the pods are called stale.
     pub rollout_grace: SignedDuration,
     pub link_builds: LinkBuilds,
@@ -270,6 +274,7 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             blocked_after: SignedDuration::from_mins(2),
+            scale_up_window: SignedDuration::from_mins(15),
             rollout_grace: SignedDuration::from_mins(5),
             link_builds: LinkBuilds::Exact,
             owners: OwnerTable::default(),
@@ -601,7 +606,7 @@ fn observe<'a>(ctx: &Ctx<'a>, evidence: &mut Vec<String>) -> Observed<'a> {
     let nodes: Vec<&NodeInfo> = ctx.view.nodes().collect();
     let mut states = Vec::new();
     for p in &ctx.ro.new_pods {
-        let state = pod_state(ctx.view, p, &nodes);
+        let state = pod_state(ctx.view, p, &nodes, ctx.now, ctx.policy.scale_up_window);
         evidence.extend(wording::pod_state_evidence(p, &state, ctx.now));
         states.push((*p, state));
     }

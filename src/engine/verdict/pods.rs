@@ -79,17 +79,102 @@ pub(super) fn is_pull_failure(e: &EventInfo) -> bool {
     e.kind == EventReason::Failed && e.message.starts_with("Failed to pull image")
 }
 
-/// What one pod of the rollout shows. Ages are judged by the caller (`--blocked-after`).
-pub(super) fn pod_state(view: &ClusterView, p: &PodInfo, nodes: &[&NodeInfo]) -> PodState {
+/// What one pod of the rollout shows at `now`. Ages are judged by the caller
+/// (`--blocked-after`); an autoscaler's scale-up counts for `scale_up_window`.
+pub(super) fn pod_state(
+    view: &ClusterView,
+    p: &PodInfo,
+    nodes: &[&NodeInfo],
+    now: Timestamp,
+    scale_up_window: jiff::SignedDuration,
+) -> PodState {
     if p.is_ready() {
         return PodState::Ready;
     }
     let events = view.events_for(&p.meta.namespace, "Pod", &p.meta.name);
     let scheduled = condition(&p.conditions, "PodScheduled");
     if p.node_name.is_none() && scheduled.is_none_or(|c| !c.is_true()) {
-        return unscheduled_state(&events, scheduled, nodes, p.placement.as_deref());
+        let autoscaler = Autoscaler::read(&events, now, scale_up_window);
+        return unscheduled_state(
+            &events,
+            scheduled,
+            nodes,
+            p.placement.as_deref(),
+            &autoscaler,
+        );
     }
     scheduled_state(p, &events)
+}
+
+/// What the autoscalers said about a pending pod, read by DESIGN §6's rule. The scheduler keeps
+/// re-emitting FailedScheduling while a node is being added, so the autoscaler's one
+/// `TriggeredScaleUp` (or Karpenter's `Nominated`) is usually older than the latest repeat: it
+/// counts when it came after the *start* of the current FailedScheduling streak and is younger
+/// than the scale-up window, and no `NotTriggerScaleUp` came after it.
+pub(super) struct Autoscaler<'a> {
+    /// The latest scale-up (TriggeredScaleUp or Nominated) within the streak.
+    pub scale_up: Option<&'a EventInfo>,
+    /// The scale-up is younger than the window and nothing refused after it: wait.
+    pub in_progress: bool,
+    /// A `NotTriggerScaleUp` after the latest scale-up: blocked without waiting.
+    pub refused: Option<&'a EventInfo>,
+    /// The scale-up is older than the window and the pod is still pending: it did not help.
+    pub expired: bool,
+    /// Karpenter nominations in the streak (repeats of `Nominated` for new node claims), and
+    /// the first one's time.
+    pub nominations: i32,
+    pub first_nomination: Option<Timestamp>,
+}
+
+impl<'a> Autoscaler<'a> {
+    fn read(events: &[&'a EventInfo], now: Timestamp, window: jiff::SignedDuration) -> Self {
+        let streak_start = earliest(events, &[EventReason::FailedScheduling]);
+        let in_streak = |e: &&&EventInfo| {
+            streak_start.is_none_or(|s| e.last.or(e.first).is_some_and(|t| t >= s))
+        };
+        let scale_ups: Vec<&EventInfo> = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EventReason::TriggeredScaleUp | EventReason::Nominated
+                )
+            })
+            .filter(in_streak)
+            .copied()
+            .collect();
+        let scale_up = scale_ups.iter().copied().max_by_key(|e| e.last.or(e.first));
+        let up_at = scale_up.and_then(|e| e.last.or(e.first));
+        let refused = events
+            .iter()
+            .filter(|e| e.kind == EventReason::NotTriggerScaleUp)
+            .filter(in_streak)
+            .filter(|e| {
+                let at = e.last.or(e.first);
+                up_at.is_none_or(|u| at.is_some_and(|a| a > u))
+            })
+            .copied()
+            .max_by_key(|e| e.last.or(e.first));
+        let young = up_at.is_some_and(|u| now.duration_since(u) <= window);
+        let nominated: Vec<&EventInfo> = scale_ups
+            .iter()
+            .copied()
+            .filter(|e| e.kind == EventReason::Nominated)
+            .collect();
+        Autoscaler {
+            scale_up,
+            in_progress: scale_up.is_some() && young && refused.is_none(),
+            refused,
+            expired: scale_up.is_some() && !young && refused.is_none(),
+            nominations: nominated.iter().map(|e| e.count.max(1)).sum(),
+            first_nomination: nominated.iter().filter_map(|e| e.first.or(e.last)).min(),
+        }
+    }
+
+    /// True when Karpenter, not cluster-autoscaler, spoke about the pod.
+    pub fn karpenter(&self) -> bool {
+        self.nominations > 0
+    }
 }
 
 /// A pod not bound to a node: gated, waiting for a scale-up, or blocked by the scheduler.
@@ -98,6 +183,7 @@ fn unscheduled_state(
     scheduled: Option<&Condition>,
     nodes: &[&NodeInfo],
     placement: Option<&Placement>,
+    autoscaler: &Autoscaler<'_>,
 ) -> PodState {
     if let Some(c) = scheduled
         && c.reason == "SchedulingGated"
@@ -105,26 +191,14 @@ fn unscheduled_state(
         return PodState::blocked(BlockerReason::Other, c.message.clone(), c.last_transition);
     }
     let last_fs = latest(events, &[EventReason::FailedScheduling]);
-    let scale_up = latest(
-        events,
-        &[EventReason::TriggeredScaleUp, EventReason::Nominated],
-    );
-    let no_scale_up = latest(events, &[EventReason::NotTriggerScaleUp]);
-    // An autoscaler event counts when it is not older than the last scheduling failure.
-    let after = |e: Option<&EventInfo>| match (e, last_fs) {
-        (Some(e), Some(f)) => e.last >= f.last,
-        (Some(_), None) => true,
-        _ => false,
-    };
+    if autoscaler.in_progress
+        && let Some(up) = autoscaler.scale_up
+    {
+        return PodState::Progress(Cause::ScalingUp, wording::scale_up_message(up, autoscaler));
+    }
     let Some((failure, message)) = scheduling_failure(last_fs, scheduled, nodes) else {
         return PodState::Progress(Cause::RolloutProgressing, "waiting to be scheduled".into());
     };
-    if after(scale_up) && !after(no_scale_up) {
-        return PodState::Progress(
-            Cause::ScalingUp,
-            scale_up.map(|e| e.message.clone()).unwrap_or_default(),
-        );
-    }
     let since = earliest(events, &[EventReason::FailedScheduling])
         .or(scheduled.and_then(|c| c.last_transition));
     let (reasons, primary) = match &failure {
@@ -139,10 +213,13 @@ fn unscheduled_state(
         ),
         _ => (vec![(BlockerReason::Other, 0)], BlockerReason::Other),
     };
-    let definitive = after(no_scale_up);
-    let message = match no_scale_up.filter(|_| definitive) {
-        Some(n) => wording::with_autoscaler_message(&message, n),
-        None => message,
+    let definitive = autoscaler.refused.is_some();
+    let message = match (autoscaler.refused, autoscaler.scale_up) {
+        (Some(n), _) => wording::with_autoscaler_message(&message, n),
+        (None, Some(up)) if autoscaler.expired => {
+            wording::with_expired_scale_up(&message, up, autoscaler)
+        }
+        _ => message,
     };
     PodState::Blocker {
         reasons,

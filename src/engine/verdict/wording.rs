@@ -140,9 +140,19 @@ pub(super) fn next_step(f: &Finding<'_>, d: &DeploymentInfo) -> Option<String> {
             container,
             ..
         } => failure_next_step(*cause, ns, pod, container.as_deref()),
-        Finding::Blocked { primary, pod, .. } => {
-            blocker_next_step(*primary, ns, name, pod.as_deref())
-        }
+        Finding::Blocked {
+            primary,
+            pod,
+            blockers,
+        } => super::next_steps::blocker_next_step(
+            *primary,
+            blockers.first().map_or("", |b| b.message.as_str()),
+            &super::next_steps::Target {
+                ns,
+                name,
+                pod: pod.as_deref(),
+            },
+        ),
         Finding::DeadlineExceeded(_) => format!("kubectl describe deployment -n {ns} {name}"),
         Finding::NoPods { .. } => format!("kubectl get rs,pods -n {ns} -o wide"),
         Finding::Unsynced(_)
@@ -276,61 +286,6 @@ fn blocked_summary(primary: BlockerReason, p: &BlockerReport) -> String {
 }
 
 /// What to do about a blocker reason, with the command that shows it.
-fn blocker_next_step(r: BlockerReason, ns: &str, name: &str, pod: Option<&str>) -> String {
-    use BlockerReason as R;
-    let describe = match pod {
-        Some(p) => format!("kubectl describe pod -n {ns} {p}"),
-        None => format!("kubectl describe rs -n {ns} -l app={name}"),
-    };
-    match r {
-        R::InsufficientCpu
-        | R::InsufficientMemory
-        | R::InsufficientEphemeralStorage
-        | R::InsufficientResource
-        | R::TooManyPods => {
-            format!(
-                "Add nodes (check the cluster autoscaler's node group limits) or lower the pods' requests; {describe}"
-            )
-        }
-        R::NodesUnschedulable => "Uncordon or repair the nodes: kubectl get nodes".to_string(),
-        R::UntoleratedTaint => format!(
-            "Add the toleration for the tainted pool to the deployment, or schedule elsewhere; {describe}"
-        ),
-        R::NodeAffinityMismatch
-        | R::PodAffinityMismatch
-        | R::PodAntiAffinityConflict
-        | R::TopologySpreadMismatch
-        | R::NoFreePorts => {
-            format!("Relax the deployment's placement rules or add matching nodes; {describe}")
-        }
-        R::VolumeNodeAffinityConflict | R::UnboundPvc => {
-            format!("kubectl get pvc -n {ns}; {describe}")
-        }
-        R::SandboxCreationFailed => {
-            format!("Check the CNI plugin and free pod IPs on the node; {describe}")
-        }
-        R::VolumeMountFailed => format!("Check the volume attachment and CSI driver; {describe}"),
-        R::ImagePullNetwork => {
-            format!("Check the nodes' route, DNS and TLS to the registry; {describe}")
-        }
-        R::ImagePullUnauthorized => {
-            format!("Fix the image pull secret or the registry permissions; {describe}")
-        }
-        R::ImagePullRateLimited => {
-            "Authenticate pulls or use a registry mirror; wait for the rate limit to reset"
-                .to_string()
-        }
-        R::QuotaExceeded => format!("kubectl describe resourcequota -n {ns}"),
-        R::AdmissionDenied => {
-            format!("kubectl get events -n {ns} --field-selector reason=FailedCreate")
-        }
-        R::ImageNotFound | R::InvalidImageName => format!(
-            "Fix the image reference in deployment/{name}: kubectl -n {ns} get deployment {name} -o jsonpath='{{.spec.template.spec.containers[*].image}}'"
-        ),
-        R::Other => describe,
-    }
-}
-
 /// A pod runs this registry digest for a container.
 pub(super) fn running_digest_evidence(p: &PodInfo, s: &ContainerStatus) -> String {
     format!(
@@ -410,6 +365,45 @@ pub(super) fn older_build_evidence(d: &Digest, older: &Build) -> String {
 /// A blocker message with the autoscaler's word that it cannot help.
 pub(super) fn with_autoscaler_message(message: &str, not_triggered: &EventInfo) -> String {
     format!("{message} Cluster autoscaler: {}", not_triggered.message)
+}
+
+/// A scale-up in flight: the autoscaler's words, and Karpenter's repeated nominations.
+pub(super) fn scale_up_message(up: &EventInfo, a: &super::pods::Autoscaler<'_>) -> String {
+    match (a.nominations, a.first_nomination) {
+        (n, Some(first)) if n > 1 => format!(
+            "{} (Karpenter nominated it {n} times since {}; the pod is still pending)",
+            up.message,
+            fmt_ts(Some(first))
+        ),
+        _ => up.message.clone(),
+    }
+}
+
+/// A scale-up older than `--scale-up-window` with the pod still pending: it did not help.
+pub(super) fn with_expired_scale_up(
+    message: &str,
+    up: &EventInfo,
+    a: &super::pods::Autoscaler<'_>,
+) -> String {
+    let at = up
+        .last
+        .or(up.first)
+        .map(|t| fmt_ts(Some(t)))
+        .unwrap_or_default();
+    let who = match (a.nominations, a.first_nomination) {
+        (n, Some(first)) if n > 1 => {
+            format!(
+                "Karpenter nominated the pod {n} times since {}",
+                fmt_ts(Some(first))
+            )
+        }
+        _ if a.karpenter() => format!("Karpenter nominated the pod at {at}"),
+        _ => format!("the cluster autoscaler triggered a scale-up at {at}"),
+    };
+    format!(
+        "{message} {who} ({}), longer ago than --scale-up-window, and the pod is still pending: the new capacity did not help.",
+        up.message
+    )
 }
 
 /// A crash-looping container: its restarts and last exit.

@@ -151,6 +151,17 @@ pub struct CheckArgs {
     #[arg(long, env = "KUBE_VERDICT_NO_NODES", conflicts_with = "dump")]
     pub no_nodes: bool,
 
+    /// How long the API server keeps one watch request open before the watch resumes. A list
+    /// or watch connection silent for this long and half again is a hung list or a half-open
+    /// watch: it is dropped, listed again and counted (kube_verdict_watch_restarts_total,
+    /// reason="stalled").
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "60s",
+        env = "KUBE_VERDICT_WATCH_TIMEOUT", value_parser = parse_duration)]
+    pub watch_timeout: SignedDuration,
+
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
@@ -230,6 +241,17 @@ pub struct ServeArgs {
     /// name the taints behind Kubernetes 1.35's keyless `untolerated taint(s)` message.
     #[arg(long, env = "KUBE_VERDICT_NO_NODES")]
     pub no_nodes: bool,
+
+    /// How long the API server keeps one watch request open before the watch resumes. A list
+    /// or watch connection silent for this long and half again is a hung list or a half-open
+    /// watch: it is dropped, listed again and counted (kube_verdict_watch_restarts_total,
+    /// reason="stalled").
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "60s",
+        env = "KUBE_VERDICT_WATCH_TIMEOUT", value_parser = parse_duration)]
+    pub watch_timeout: SignedDuration,
 
     /// Alertmanager to poll for platform failure alerts (its v2 API), e.g.
     /// `http://alertmanager.monitoring:9093`.

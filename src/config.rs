@@ -24,6 +24,8 @@ pub struct ServeConfig {
     pub log_concurrency: usize,
     /// Watch Nodes (false for namespace-scoped RBAC).
     pub watch_nodes: bool,
+    /// How long one watch request stays open (`--watch-timeout`).
+    pub watch_timeout: Duration,
     /// The report endpoints (token, label names, body limit).
     pub reports: ReportEndpoints,
     /// How long after a platform failure report the cluster may still contradict it.
@@ -162,6 +164,8 @@ pub struct CheckConfig {
     pub timeout: Option<SignedDuration>,
     /// List Nodes (false with `--no-nodes`).
     pub watch_nodes: bool,
+    /// How long one watch request stays open (`--watch-timeout`).
+    pub watch_timeout: Duration,
     pub policy: Policy,
 }
 
@@ -246,6 +250,7 @@ impl CheckConfig {
             wait,
             timeout,
             no_nodes,
+            watch_timeout,
             engine,
         } = a;
         if (wait || timeout.is_some()) && dump.is_some() {
@@ -280,6 +285,7 @@ impl CheckConfig {
             wait,
             timeout,
             watch_nodes: !no_nodes,
+            watch_timeout: at_least_a_second("watch-timeout", watch_timeout)?,
             policy: policy(&engine)?,
         })
     }
@@ -295,6 +301,7 @@ impl ServeConfig {
             recheck_interval,
             log_concurrency,
             no_nodes,
+            watch_timeout,
             alertmanager_url,
             alertmanager_matcher,
             alertmanager_poll_interval,
@@ -358,6 +365,7 @@ impl ServeConfig {
             recheck_interval: recheck,
             log_concurrency: usize::from(log_concurrency),
             watch_nodes: !no_nodes,
+            watch_timeout: at_least_a_second("watch-timeout", watch_timeout)?,
             reports: ReportEndpoints {
                 token,
                 labels,

@@ -210,11 +210,7 @@ fn api_errors_throttling_dropped_watches_and_compaction_are_survived() {
         "verified/digest_match",
         Duration::from_secs(30),
     );
-    let restarts = metric(
-        s.addr,
-        "kube_verdict_watch_restarts_total{resource=\"pod\"}",
-    )
-    .unwrap_or(0.0);
+    let restarts = metric_sum(s.addr, "kube_verdict_watch_restarts_total{resource=\"pod\"");
     assert!(
         restarts >= 2.0,
         "a relist after 410 counts as a restart ({restarts})"
@@ -504,11 +500,10 @@ fn resource_versions_going_backwards_and_410_statuses_relist() {
         LIMIT,
     );
     let restarts = || {
-        metric(
+        metric_sum(
             s.addr,
-            "kube_verdict_watch_restarts_total{resource=\"pod\"}",
+            "kube_verdict_watch_restarts_total{resource=\"pod\",reason=\"expired\"}",
         )
-        .unwrap_or(0.0)
     };
     let before = restarts();
 
@@ -609,4 +604,55 @@ fn check_never_answers_with_verdicts_a_failing_watch_froze() {
     assert!(stderr.contains("could not be read to the end"), "{stderr}");
     assert!(stderr.contains("pod"), "names the failing watch: {stderr}");
     assert!(o.stdout.is_empty(), "no report from frozen verdicts");
+}
+
+/// Issue 9 item 4: a list accepted but never answered, and a watch that stays open but sends
+/// nothing, are noticed within the watch timeout and half again, counted as stalled restarts,
+/// and unhealthy meanwhile; a change made during the silence is seen after the relist.
+#[test]
+fn hung_lists_and_silent_watches_are_noticed_and_listed_again() {
+    let fake = FakeApi::spawn();
+    seed_start(&fake);
+    fake.faults(|f| f.hold_lists = vec![Res::Pods]);
+    let s = serve(Some(&fake.kubeconfig()), &["--watch-timeout", "2s"]);
+    let stalled = || {
+        metric_sum(
+            s.addr,
+            "kube_verdict_watch_restarts_total{resource=\"pod\",reason=\"stalled\"}",
+        )
+    };
+    wait_until("a hung list to be dropped", LIMIT, || {
+        metric_sum(s.addr, "kube_verdict_source_errors_total{resource=\"pod\"") >= 1.0
+    });
+    let (code, _, body) = http_get(s.addr, "/readyz", None).unwrap();
+    assert_eq!(code, 503, "{body}");
+    fake.faults(|f| f.hold_lists.clear());
+    wait_verdict(
+        s.addr,
+        "shop",
+        "checkout",
+        "converging/build_running",
+        LIMIT,
+    );
+    assert!(
+        stalled() >= 1.0,
+        "the hung list counts as a stalled restart"
+    );
+
+    // Watches of pods go silent: open, no event, no bookmark, never closed.
+    fake.faults(|f| f.silent_watches = vec![Res::Pods]);
+    fake.drop_watches();
+    let before = stalled();
+    wait_until("the silent watch to be noticed", LIMIT, || {
+        metric(s.addr, "kube_verdict_watch_healthy{resource=\"pod\"}") == Some(0.0)
+            || stalled() > before
+    });
+    seed_finish(&fake);
+    wait_until("a stalled restart", LIMIT, || stalled() > before);
+    fake.faults(|f| f.silent_watches.clear());
+    wait_verdict(s.addr, "shop", "checkout", "verified/digest_match", LIMIT);
+    wait_until("healthy again", LIMIT, || {
+        metric(s.addr, "kube_verdict_watch_healthy{resource=\"pod\"}") == Some(1.0)
+            && metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}") == Some(1.0)
+    });
 }

@@ -84,7 +84,7 @@ pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
 /// `check` against the API server: list and watch like `serve`, judge once everything is listed
 /// and the build logs are read; with `--wait`, keep watching until every target is terminal.
 pub async fn check_live(cfg: &CheckConfig) -> Result<Report, Error> {
-    let client = live::client().await?;
+    let client = live::client(cfg.watch_timeout).await?;
     let mut registry = prometheus_client::registry::Registry::default();
     let source_metrics = SourceMetrics::register(&mut registry);
     let published = Arc::new(Published::new(
@@ -101,6 +101,7 @@ pub async fn check_live(cfg: &CheckConfig) -> Result<Report, Error> {
         client.clone(),
         &namespaces,
         cfg.watch_nodes,
+        cfg.watch_timeout,
         source_metrics.clone(),
         tx.clone(),
     );

@@ -70,11 +70,12 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
             tracing::info!(dump = %dir.display(), "serving the verdicts of a dump");
         }
         None => {
-            let client = live::client().await?;
+            let client = live::client(cfg.watch_timeout).await?;
             let watches = live::start(
                 client.clone(),
                 &cfg.namespaces,
                 cfg.watch_nodes,
+                cfg.watch_timeout,
                 source_metrics.clone(),
                 tx.clone(),
             );

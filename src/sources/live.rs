@@ -19,8 +19,8 @@ use kube::runtime::watcher::{self, Event};
 use tokio::sync::mpsc;
 
 use super::{
-    ResourceLabels, SourceErrorLabels, SourceErrorStep, SourceEvent, SourceMetrics,
-    WatchEventLabels, WatchEventType,
+    ResourceLabels, RestartLabels, RestartReason, SourceErrorLabels, SourceErrorStep, SourceEvent,
+    SourceMetrics, WatchEventLabels, WatchEventType,
 };
 use crate::engine::view::{Change, Kind, Object, ProjectionError};
 
@@ -34,15 +34,21 @@ pub enum LiveError {
 
 /// Builds a client the way kubectl would: `KUBECONFIG`/`~/.kube/config`, else in-cluster.
 ///
+/// Every read has a timeout of [`stall_timeout`]`(watch_timeout)`: a healthy watch is ended by
+/// the server every `watch_timeout` (and carries bookmarks), and a list page arrives at once, so
+/// a connection silent for longer is a hung list or a half-open watch. Its watch fails, is
+/// counted (`reason="stalled"`) and listed again, and health reads unhealthy meanwhile.
+///
 /// The client's own retry of 429/503/504 is off: it retries up to 15 times over minutes, which
 /// would hide an outage from the health signals and keep a watch resuming from a resourceVersion
 /// the server answers "Too large resource version" (504) for. Watches are listed again with
 /// their own short backoff instead, and log fetches retry a bounded number of times.
-pub async fn client() -> Result<Client, LiveError> {
+pub async fn client(watch_timeout: Duration) -> Result<Client, LiveError> {
     let mut config = kube::Config::infer()
         .await
         .map_err(|e| LiveError::Config(e.to_string()))?;
     config.default_retry = false;
+    config.read_timeout = Some(stall_timeout(watch_timeout));
     Client::try_from(config).map_err(|e| LiveError::Config(e.to_string()))
 }
 
@@ -83,6 +89,7 @@ pub fn start(
     client: Client,
     namespaces: &[String],
     watch_nodes: bool,
+    watch_timeout: Duration,
     metrics: SourceMetrics,
     tx: mpsc::Sender<SourceEvent>,
 ) -> RestartWatches {
@@ -121,9 +128,12 @@ pub fn start(
             None => Api::all_with(client.clone(), &ar),
         };
         tokio::spawn(watch_one(
-            kind,
-            ns,
-            api,
+            Watch {
+                kind,
+                ns,
+                api,
+                watch_timeout,
+            },
             metrics.clone(),
             tx.clone(),
             pending.clone(),
@@ -149,7 +159,12 @@ impl RestartWatches {
 /// Seconds the API server keeps one watch request open (it ends it then, and the watch resumes):
 /// the client also gives up on a watch silent for this long plus a margin, so a connection that
 /// died silently is noticed within about a minute even without the probe.
-pub const WATCH_TIMEOUT_SECS: u32 = 60;
+pub const WATCH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a connection may stay silent: the watch timeout and half again.
+pub fn stall_timeout(watch_timeout: Duration) -> Duration {
+    watch_timeout + watch_timeout / 2
+}
 
 /// How soon a watch is listed again after an error: exponential from 0.5 s to 4 s, plus up to
 /// as much again of jitter (so at most 8 s), without end (a watch never gives up). Short
@@ -185,27 +200,53 @@ pub fn must_relist_now(e: &watcher::Error) -> bool {
     })
 }
 
+/// One watch: a kind, in one namespace or everywhere, with its server-side timeout.
+struct Watch {
+    kind: Kind,
+    ns: Option<String>,
+    api: Api<DynamicObject>,
+    watch_timeout: Duration,
+}
+
+/// Why a failed watch is listed again: expired resourceVersions, a read that timed out (a hung
+/// list or a silent watch), or any other error.
+fn restart_reason(e: &watcher::Error) -> RestartReason {
+    if must_relist_now(e) {
+        return RestartReason::Expired;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return RestartReason::Stalled;
+        }
+        source = err.source();
+    }
+    RestartReason::Error
+}
+
 /// One watch (a kind, in one namespace or everywhere). Every error ends the watch: it is listed
 /// again after [`relist_backoff`] (at once for [`must_relist_now`] errors), because a completed
 /// list is the only point where a watch is known to be healthy again (kube-runtime's watcher
 /// resumes silently). The controller hears `WatchHealth` after every completed list and every
 /// error, so `kube_verdict_source_up` and `/readyz` never say healthy for a failing watch.
 async fn watch_one(
-    kind: Kind,
-    ns: Option<String>,
-    api: Api<DynamicObject>,
+    w: Watch,
     metrics: SourceMetrics,
     tx: mpsc::Sender<SourceEvent>,
     pending: Arc<std::sync::Mutex<HashMap<Kind, usize>>>,
     mut restarted: tokio::sync::watch::Receiver<u64>,
 ) {
+    let (kind, ns, api, watch_timeout) = (w.kind, w.ns, w.api, w.watch_timeout);
     let mut first_list = true;
     let mut backoff = relist_backoff();
     let mut failures_in_a_row = 0u32;
+    let mut reason = RestartReason::Initial;
     loop {
         let config = watcher::Config::default()
             .page_size(500)
-            .timeout(WATCH_TIMEOUT_SECS);
+            .timeout(watch_timeout.as_secs().clamp(1, u64::from(u32::MAX)) as u32);
         let stream = watcher::watcher(api.clone(), config);
         futures::pin_mut!(stream);
         let mut delay = None;
@@ -227,6 +268,7 @@ async fn watch_one(
                     if tx.send(health).await.is_err() {
                         return;
                     }
+                    reason = RestartReason::Recovered;
                     break;
                 }
                 _ = sleep_until(confirm_at) => {
@@ -252,6 +294,7 @@ async fn watch_one(
                 }
                 Err(e) => {
                     failures_in_a_row += 1;
+                    reason = restart_reason(&e);
                     delay = Some(if must_relist_now(&e) && failures_in_a_row == 1 {
                         Duration::ZERO
                     } else {
@@ -263,7 +306,7 @@ async fn watch_one(
             };
             let listed = matches!(ev, Event::InitDone);
             let delivered = matches!(ev, Event::Apply(_) | Event::Delete(_));
-            let change = watch_change(kind, &ns, &metrics, ev);
+            let change = watch_change(kind, &ns, &metrics, reason, ev);
             if let Some(c) = change
                 && tx.send(SourceEvent::Change(c)).await.is_err()
             {
@@ -345,6 +388,7 @@ fn watch_change(
     kind: Kind,
     ns: &Option<String>,
     metrics: &SourceMetrics,
+    reason: RestartReason,
     ev: Event<DynamicObject>,
 ) -> Option<Change> {
     let resource = kind.resource();
@@ -358,7 +402,7 @@ fn watch_change(
         Event::Init => {
             metrics
                 .watch_restarts
-                .get_or_create(&ResourceLabels { resource })
+                .get_or_create(&RestartLabels { resource, reason })
                 .inc();
             Some(Change::Relist(kind, ns.clone()))
         }

@@ -107,6 +107,31 @@ label_values!(
     }
 );
 
+label_values!(
+    /// Why a watch listed again, the `reason` of `kube_verdict_watch_restarts`.
+    RestartReason {
+        /// The first list after start.
+        Initial => "initial",
+        /// The list or watch request failed (5xx, 429, network, a broken stream).
+        Error => "error",
+        /// The resourceVersion is gone or ahead of the server (410 in any form, "Too large
+        /// resource version" after an etcd restore): listed again at once.
+        Expired => "expired",
+        /// No byte for longer than the watch timeout plus half (a hung list or a half-open
+        /// watch): the read timed out.
+        Stalled => "stalled",
+        /// The `/version` probe saw the API server answer again after an outage.
+        Recovered => "recovered",
+    }
+);
+
+/// Labels of `kube_verdict_watch_restarts`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RestartLabels {
+    pub resource: &'static str,
+    pub reason: RestartReason,
+}
+
 /// Labels of `kube_verdict_watch_events`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WatchEventLabels {
@@ -140,8 +165,8 @@ pub struct LogFetchLabels {
 pub struct SourceMetrics {
     /// Watch events by resource and type.
     pub watch_events: Family<WatchEventLabels, Counter>,
-    /// Watch (re)lists by resource.
-    pub watch_restarts: Family<ResourceLabels, Counter>,
+    /// Watch (re)lists by resource and reason.
+    pub watch_restarts: Family<RestartLabels, Counter>,
     /// Source errors by resource and failed step.
     pub source_errors: Family<SourceErrorLabels, Counter>,
     /// Objects skipped because they did not deserialize or lacked a field, by resource.
@@ -161,7 +186,7 @@ impl SourceMetrics {
         );
         r.register(
             "kube_verdict_watch_restarts",
-            "Watch (re)lists, by resource.",
+            "Watch (re)lists, by resource and reason.",
             m.watch_restarts.clone(),
         );
         r.register(

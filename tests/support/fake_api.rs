@@ -108,6 +108,9 @@ pub struct Faults {
     pub forbid: Vec<Res>,
     /// Watch requests of these resources answer 500 (lists still work): a partial failure.
     pub watch_errors: Vec<Res>,
+    /// Watch requests of these resources are answered 200 and then send nothing, no event and
+    /// no bookmark, and are never closed: a half-open connection.
+    pub silent_watches: Vec<Res>,
     /// An expired resourceVersion is answered with an HTTP 410 status on the watch request
     /// instead of a 410 ERROR event inside the stream (some proxies and older servers).
     pub gone_as_status: bool,
@@ -520,15 +523,24 @@ async fn watch(
         .unwrap_or(290)
         .min(30);
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(64);
-    let (expired, current, failing, gone_as_status) = {
+    let (expired, current, failing, gone_as_status, silent) = {
         let g = fake.lock();
         (
             from < g.compacted,
             g.rv,
             g.faults.watch_errors.contains(&res),
             g.faults.gone_as_status,
+            g.faults.silent_watches.contains(&res),
         )
     };
+    if silent {
+        let never = futures::stream::pending::<Result<Bytes, Infallible>>();
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from_stream(never))
+            .unwrap_or_else(|_| status(500, "InternalError", "body"));
+    }
     if failing {
         return status(
             500,

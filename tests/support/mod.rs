@@ -170,6 +170,17 @@ pub fn metric(addr: SocketAddr, prefix: &str) -> Option<f64> {
         .and_then(|v| v.parse().ok())
 }
 
+/// The sum of every sample whose line starts with `prefix` (all label sets of a family).
+pub fn metric_sum(addr: SocketAddr, prefix: &str) -> f64 {
+    let Some((_, _, body)) = http_get(addr, "/metrics", None) else {
+        return 0.0;
+    };
+    body.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// A plain HTTP/1.0 POST with extra headers; returns (status, body).
 pub fn http_post(
     addr: SocketAddr,

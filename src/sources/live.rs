@@ -208,6 +208,13 @@ struct Watch {
     watch_timeout: Duration,
 }
 
+/// Lists in pages of 500; each watch request ends after `timeout` (server side).
+fn watch_config(timeout: Duration) -> watcher::Config {
+    watcher::Config::default()
+        .page_size(500)
+        .timeout(timeout.as_secs().clamp(1, u64::from(u32::MAX)) as u32)
+}
+
 /// Why a failed watch is listed again: expired resourceVersions, a read that timed out (a hung
 /// list or a silent watch), or any other error.
 fn restart_reason(e: &watcher::Error) -> RestartReason {
@@ -244,10 +251,7 @@ async fn watch_one(
     let mut failures_in_a_row = 0u32;
     let mut reason = RestartReason::Initial;
     loop {
-        let config = watcher::Config::default()
-            .page_size(500)
-            .timeout(watch_timeout.as_secs().clamp(1, u64::from(u32::MAX)) as u32);
-        let stream = watcher::watcher(api.clone(), config);
+        let stream = watcher::watcher(api.clone(), watch_config(watch_timeout));
         futures::pin_mut!(stream);
         let mut delay = None;
         // After a failure, a completed list is not yet health: the watch request that follows

@@ -26,6 +26,7 @@ fn config(dump: &Path, policy: Policy) -> CheckConfig {
         wait: false,
         timeout: None,
         watch_nodes: true,
+        watch_timeout: std::time::Duration::from_secs(60),
         policy,
     }
 }

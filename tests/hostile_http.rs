@@ -261,3 +261,71 @@ fn platform_names_from_outsiders_cannot_grow_metrics() {
         "{platforms:?}"
     );
 }
+
+/// A fake Alertmanager on 127.0.0.1 answering every request with `answer` (the body written by
+/// the closure, which may never finish). Returns its URL.
+fn fake_alertmanager(answer: fn(&mut TcpStream)) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                answer(&mut conn);
+            });
+        }
+    });
+    url
+}
+
+/// The poll has a size cap and a time limit: a huge answer and one that drips forever are
+/// counted as poll errors, and serve stays healthy.
+#[test]
+fn a_hostile_alertmanager_cannot_hold_the_poller_or_fill_memory() {
+    let huge = fake_alertmanager(|c| {
+        let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n[");
+        let chunk = vec![b' '; 1 << 20];
+        for _ in 0..64 {
+            if c.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    let drip = fake_alertmanager(|c| {
+        let _ = c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n[");
+        for _ in 0..60 {
+            std::thread::sleep(Duration::from_secs(1));
+            if c.write_all(b" ").is_err() {
+                return;
+            }
+        }
+    });
+    for (url, what) in [(huge, "64 MiB answer"), (drip, "a byte a second")] {
+        let s = serve(
+            None,
+            &[
+                "--dump",
+                &dump(),
+                "--alertmanager-url",
+                &url,
+                "--alertmanager-poll-interval",
+                "1s",
+            ],
+        );
+        let started = Instant::now();
+        support::wait_until(what, Duration::from_secs(30), || {
+            metric(
+                s.addr,
+                "kube_verdict_source_errors_total{resource=\"alertmanager\",error=\"poll\"}",
+            )
+            .is_some_and(|v| v >= 1.0)
+        });
+        eprintln!("{what}: poll error counted after {:?}", started.elapsed());
+        assert_eq!(http_get(s.addr, "/healthz", None).unwrap().0, 200);
+        let pid = s.child.id();
+        let rss = support::rss_kib(pid, "VmHWM:");
+        assert!(rss < 200 * 1024, "{what}: peak RSS {rss} KiB");
+    }
+}

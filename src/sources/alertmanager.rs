@@ -37,6 +37,12 @@ pub fn alerts_url(p: &AlertmanagerPoll) -> String {
 
 /// Starts the poller: every firing alert matching the matcher is sent as a
 /// [`SourceEvent::Report`] (the ledger counts the same alert once).
+/// Time for one poll, headers and body.
+pub const POLL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest alert list accepted (about 10,000 alerts with their labels and annotations).
+pub const MAX_ALERTS_BYTES: usize = 16 * 1024 * 1024;
+
 pub fn start(p: AlertmanagerPoll, metrics: SourceMetrics, tx: mpsc::Sender<SourceEvent>) {
     tokio::spawn(async move {
         let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
@@ -48,17 +54,20 @@ pub fn start(p: AlertmanagerPoll, metrics: SourceMetrics, tx: mpsc::Sender<Sourc
                 let uri: hyper::Uri = url
                     .parse()
                     .map_err(|e| format!("bad --alertmanager-url: {e}"))?;
-                let resp = tokio::time::timeout(Duration::from_secs(10), client.get(uri))
-                    .await
-                    .map_err(|_| "timed out".to_string())?
-                    .map_err(|e| e.to_string())?;
-                let status = resp.status();
-                let body = resp
-                    .into_body()
-                    .collect()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .to_bytes();
+                // The whole answer, headers and body, within the time limit and size cap: a
+                // stuck or hostile Alertmanager cannot hold the poller or fill memory.
+                let (status, body) = tokio::time::timeout(POLL_TIMEOUT, async {
+                    let resp = client.get(uri).await.map_err(|e| e.to_string())?;
+                    let status = resp.status();
+                    let body = http_body_util::Limited::new(resp.into_body(), MAX_ALERTS_BYTES)
+                        .collect()
+                        .await
+                        .map_err(|e| format!("reading the answer: {e}"))?
+                        .to_bytes();
+                    Ok::<_, String>((status, body))
+                })
+                .await
+                .map_err(|_| format!("no whole answer within {POLL_TIMEOUT:?}"))??;
                 if !status.is_success() {
                     return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)));
                 }

@@ -42,8 +42,8 @@ pub enum Command {
     /// Judge deployments once and print a report.
     ///
     /// Exit codes: 0 every deployment is verified or complete; 3 some are converging or unknown
-    /// and none worse; 4 at least one is stale, blocked or failed; 1 the input could not be read;
-    /// 2 usage error.
+    /// and none worse, or nothing was in scope (no Deployment found: never a pass); 4 at least
+    /// one is stale, blocked or failed; 1 the input could not be read; 2 usage error.
     Check(Box<CheckArgs>),
     /// Run continuously: a Prometheus exporter (`/metrics`) and the verdict API
     /// (`/api/v1/verdicts`), fed by watching the cluster (or by a dump, to try it out).

@@ -258,6 +258,13 @@ impl CheckConfig {
                 "--wait and --timeout need a live cluster: a dump never changes".into(),
             ));
         }
+        // `-n 'shop, ci'`: the spaces around a comma are not part of a name.
+        let namespaces: Vec<String> = namespaces.iter().map(|n| n.trim().to_string()).collect();
+        if namespaces.iter().any(String::is_empty) {
+            return Err(ConfigError::Unsupported(
+                "-n/--namespace: an empty namespace name (check the comma-separated list)".into(),
+            ));
+        }
         let scope = if all_namespaces || namespaces.is_empty() {
             Scope::All
         } else {
@@ -360,7 +367,11 @@ impl ServeConfig {
             listen,
             dump,
             now,
-            namespaces: namespaces.into_iter().filter(|n| !n.is_empty()).collect(),
+            namespaces: namespaces
+                .iter()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect(),
             policy: policy(&engine)?,
             recheck_interval: recheck,
             log_concurrency: usize::from(log_concurrency),

@@ -239,9 +239,27 @@ fn nothing_in_scope_exits_3_naming_the_scope() {
         "{}",
         stderr(&o)
     );
-    let o = kv(&["check", "--dump", "examples/false-alarm", "-n", "nope,shop"]);
+    let o = kv(&[
+        "check",
+        "--dump",
+        "examples/false-alarm",
+        "-n",
+        "nope, shop",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("checkout"), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("warning: namespace nope: no Deployment found (check -n)"),
+        "a typo in a list is named: {}",
+        stderr(&o)
+    );
+    let o = kv(&["check", "--dump", "examples/false-alarm", "-n", "shop,"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("an empty namespace name"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// A badly shaped file is skipped with a warning naming it and what is wrong; the rest of the

@@ -36,6 +36,21 @@ fn scope_text(scope: &Scope) -> String {
     }
 }
 
+/// A warning for each namespace given with `-n` in which no Deployment was judged: a typo in a
+/// list must not pass silently because another namespace of the list had Deployments.
+pub fn empty_namespaces(
+    cfg: &CheckConfig,
+    judged: &[crate::engine::verdict::DeploymentVerdict],
+) -> Vec<String> {
+    let Scope::Namespaces(list) = &cfg.scope else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter(|ns| !judged.iter().any(|d| &d.namespace == *ns))
+        .map(|ns| format!("namespace {ns}: no Deployment found (check -n)"))
+        .collect()
+}
+
 /// The stderr line of a `check` that judged nothing (exit 3): which scope was searched where.
 pub fn nothing_judged(cfg: &CheckConfig) -> String {
     let source = match &cfg.dump {
@@ -74,6 +89,9 @@ pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
             )));
         }
     }
+    judged
+        .warnings
+        .extend(empty_namespaces(cfg, &judged.verdicts));
     Ok(Report {
         now: judged.now,
         deployments: judged.verdicts,
@@ -169,7 +187,7 @@ pub async fn check_live(cfg: &CheckConfig) -> Result<Report, Error> {
     }
     Ok(Report {
         now: controller.now(),
+        warnings: empty_namespaces(cfg, &deployments),
         deployments,
-        warnings: vec![],
     })
 }

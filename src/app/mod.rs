@@ -39,6 +39,10 @@ pub fn run(cli: Cli) -> ExitCode {
                     let _ = std::io::stdout().lock().write_all(out.as_bytes());
                     if report.deployments.is_empty() {
                         eprintln!("kube-verdict: {}", check::nothing_judged(&cfg));
+                    } else {
+                        for w in check::empty_namespaces(&cfg, &report.deployments) {
+                            eprintln!("kube-verdict: warning: {w}");
+                        }
                     }
                     ExitCode::from(report.exit_code() as u8)
                 }

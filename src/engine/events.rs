@@ -359,12 +359,18 @@ pub fn classify_filter_reason(text: &str, nodes: &[&NodeInfo]) -> (BlockerReason
     if t == "Too many pods" {
         return (R::TooManyPods, false);
     }
+    // The node's attachable-volume limit (EBS, GCE PD, Azure disk, CSI) is reached: node
+    // capacity, like an extended resource.
+    if t == "node(s) exceed max volume count" {
+        return (R::InsufficientResource, false);
+    }
     // 1.10–1.16 node-condition predicates (default only through 1.11; later the node lifecycle
     // taints such nodes instead): the node's problem.
     if matches!(
         t,
         "node(s) were not ready"
             | "node(s) had unavailable network"
+            | "node(s) had network unavailable"
             | "node(s) were out of disk space"
             | "node(s) had memory pressure"
             | "node(s) had disk pressure"
@@ -416,7 +422,10 @@ pub fn classify_filter_reason(text: &str, nodes: &[&NodeInfo]) -> (BlockerReason
     if t.starts_with("node(s) didn't have free ports") {
         return (R::NoFreePorts, false);
     }
+    // A disk (GCE PD, EBS, RBD, iSCSI) already in use on those nodes: a volume that cannot go
+    // there, like a zone conflict.
     if t == "node(s) had volume node affinity conflict"
+        || t == "node(s) had no available disk"
         || t == "node(s) didn't match PersistentVolume's node affinity"
         || t.starts_with("node(s) had no available volume zone")
     {
@@ -699,8 +708,12 @@ mod tests {
             "persistentvolumeclaim \"uploads\" is being deleted",
             R::UnboundPvc,
         ),
-        ("node(s) exceed max volume count", R::Other),
-        ("node(s) had no available disk", R::Other),
+        ("node(s) had network unavailable", R::NodesUnschedulable),
+        ("node(s) exceed max volume count", R::InsufficientResource),
+        (
+            "node(s) had no available disk",
+            R::VolumeNodeAffinityConflict,
+        ),
         ("node(s) didn't have the requested labels", R::Other),
         ("node(s) didn't match service affinity", R::Other),
         ("Insufficient cpu", R::InsufficientCpu),

@@ -283,11 +283,34 @@ mod tests {
         assert_eq!(
             v.summary,
             format!(
-                "Rollout complete, but the proof is partial: 2 of 3 pods run {} (container app); 1 reports a node-local image ID, which proves nothing.",
+                "Rollout complete, but the proof is partial: 2 of 3 pods run {} (container app); 1 reports a node-local image ID or none, which proves nothing.",
                 digest('a').short()
             )
         );
         assert_eq!(v.containers[0].digest_match, None, "not judged");
+        // A running container that reports no imageID proves nothing either, and with no pod
+        // proven the summary still says how far the proof goes.
+        let v = cluster(deployment("shop", "checkout").replicas(2))
+            .pod(
+                pod("shop", "checkout-1")
+                    .ready()
+                    .image_id(&repo_digest(&repo, &digest('a'))),
+            )
+            .pod(pod("shop", "checkout-2").ready().image_id(""))
+            .image_build(kaniko().succeeded(digest('a'), ago(1200)))
+            .verdict();
+        assert_eq!(
+            outcome(&v),
+            (Verdict::Complete, Cause::DigestUnavailable, Owner::None)
+        );
+        assert!(v.summary.contains("1 of 2 pods run"), "{}", v.summary);
+        assert!(v.evidence.iter().any(|e| e.contains("reports no imageID")));
+        let v = cluster(deployment("shop", "checkout").replicas(2))
+            .pod(pod("shop", "checkout-1").ready().image_id(&local))
+            .pod(pod("shop", "checkout-2").ready().image_id(&local))
+            .image_build(kaniko().succeeded(digest('a'), ago(1200)))
+            .verdict();
+        assert!(v.summary.contains("0 of 2 pods run"), "{}", v.summary);
         // A comparable digest that differs is stale as before, local IDs or not.
         let v = cluster(deployment("shop", "checkout").replicas(2))
             .pod(

@@ -30,7 +30,7 @@ pub(super) enum DigestJudgement {
     Partial {
         /// Pods that report the build's digest.
         proven: usize,
-        /// Pods that report a node-local image ID.
+        /// Pods that report a node-local image ID, or none at all.
         local: usize,
     },
 }
@@ -54,7 +54,7 @@ struct Running {
     digests: BTreeSet<Digest>,
     /// Pods that report a registry digest, by the digest each reports.
     pods_with_digest: Vec<Digest>,
-    /// Containers that report a node-local image ID instead.
+    /// Containers that report a node-local image ID instead, or none although running.
     local_ids: usize,
 }
 
@@ -136,7 +136,8 @@ fn running_digests(c: &ContainerSpec, pods: &[&PodInfo], evidence: &mut Vec<Stri
         let Some(s) = p.statuses.iter().find(|s| s.name == c.name) else {
             continue;
         };
-        if !matches!(s.state, ContainerState::Running { .. }) && s.image_id_raw.is_empty() {
+        let running_now = matches!(s.state, ContainerState::Running { .. });
+        if !running_now && s.image_id_raw.is_empty() {
             continue;
         }
         match s.image_id().repo_digest() {
@@ -145,11 +146,11 @@ fn running_digests(c: &ContainerSpec, pods: &[&PodInfo], evidence: &mut Vec<Stri
                 running.pods_with_digest.push(d.clone());
                 evidence.push(wording::running_digest_evidence(p, s));
             }
-            None if !s.image_id_raw.is_empty() => {
+            // A node-local ID, or none although the container runs: nothing proven for it.
+            None => {
                 running.local_ids += 1;
                 evidence.push(wording::local_image_id_evidence(p, s));
             }
-            None => {}
         }
     }
     running
@@ -213,7 +214,11 @@ fn judge_digest(
     evidence: &mut Vec<String>,
 ) -> (DigestJudgement, Option<bool>) {
     let built = match (&b.digest, b.status) {
-        (Some(built), BuildStatus::Succeeded) if !running.digests.is_empty() => built,
+        (Some(built), BuildStatus::Succeeded)
+            if !running.digests.is_empty() || running.local_ids > 0 =>
+        {
+            built
+        }
         _ if running.local_ids > 0 || b.status == BuildStatus::Succeeded => {
             return (DigestJudgement::Unavailable, None);
         }

@@ -141,13 +141,21 @@ fn sandbox(m: &str, message: &str, describe: &str) -> String {
     let cni = cni_plugin(message)
         .map(|p| format!(" ({p})"))
         .unwrap_or_default();
-    const IP_EXHAUSTED: [&str; 6] = [
+    // The pause image first: its pull error quotes network texts of its own.
+    if m.contains("failed to get sandbox image") {
+        return format!(
+            "The pod's node cannot pull the pause (sandbox) image named in the message: fix the runtime's sandbox_image or its registry access; {describe}"
+        );
+    }
+    const IP_EXHAUSTED: [&str; 8] = [
         "failed to assign an ip address",
         "no ips available in pools",
         "no more free affine blocks",
         "range is full",
         "no ip addresses available in range set",
         "no available ip/prefix addresses",
+        "no available addresses",
+        "unable to allocate ip address",
     ];
     if IP_EXHAUSTED.iter().any(|p| m.contains(p)) {
         return format!(
@@ -162,11 +170,13 @@ fn sandbox(m: &str, message: &str, describe: &str) -> String {
             "The CNI plugin's API token on the pod's node is stale{cni}: restart the CNI agent pod on that node; {describe}"
         );
     }
-    const AGENT_DOWN: [&str; 4] = [
+    const AGENT_DOWN: [&str; 5] = [
         "failed to connect to backend server",
         "addnetwork grpc call",
         "unable to connect to cilium daemon",
         "check that the calico/node container is running",
+        // The plugin's own daemon on the node (weave 127.0.0.1:6784, ipamd 127.0.0.1:50051).
+        "dial tcp 127.0.0.1:",
     ];
     if AGENT_DOWN.iter().any(|p| m.contains(p)) {
         return format!(
@@ -192,11 +202,6 @@ fn sandbox(m: &str, message: &str, describe: &str) -> String {
     if m.contains("failed to find plugin") {
         return format!(
             "The CNI binary named in the message is missing from /opt/cni/bin on the pod's node: reinstall the CNI there; {describe}"
-        );
-    }
-    if m.contains("failed to get sandbox image") {
-        return format!(
-            "The pod's node cannot pull the pause (sandbox) image named in the message: fix the runtime's sandbox_image or its registry access; {describe}"
         );
     }
     if m.contains("failed to create containerd task")

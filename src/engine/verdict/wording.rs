@@ -88,7 +88,8 @@ pub(super) fn summary(f: &Finding<'_>) -> String {
         ),
         Finding::DigestUnavailable(None) => "Rollout complete, but the digest cannot be compared: the build logged no digest or the runtime reports no repo digest.".into(),
         Finding::DigestUnavailable(Some(p)) => format!(
-            "Rollout complete, but the proof is partial: {} of {} pods run {} (container {}); {} {} a node-local image ID, which proves nothing.",
+            "Rollout complete, but {}: {} of {} pods run {} (container {}); {} {} a node-local image ID or none, which proves nothing.",
+            if p.proven == 0 { "nothing proves the digest" } else { "the proof is partial" },
             p.proven,
             p.proven + p.local,
             p.digest.short(),
@@ -298,6 +299,13 @@ pub(super) fn running_digest_evidence(p: &PodInfo, s: &ContainerStatus) -> Strin
 
 /// A pod reports a node-local image ID for a container: no digest to compare.
 pub(super) fn local_image_id_evidence(p: &PodInfo, s: &ContainerStatus) -> String {
+    if s.image_id_raw.is_empty() {
+        return format!(
+            "pod {} container {}: runs but reports no imageID",
+            p.meta.full_name(),
+            s.name
+        );
+    }
     format!(
         "pod {} container {}: imageID {} is a node-local image ID, not a registry digest",
         p.meta.full_name(),

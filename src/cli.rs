@@ -272,9 +272,16 @@ pub struct ServeArgs {
     pub alertmanager_poll_interval: SignedDuration,
 
     /// File holding the bearer token that `POST /api/v1/alertmanager/webhook` and
-    /// `POST /api/v1/reports` require. Without it those endpoints answer 403.
+    /// `POST /api/v1/reports` require. Without it those endpoints answer 403. The file is read
+    /// again when it changes (a rotated Secret), without a restart.
     #[arg(long, value_name = "FILE", env = "KUBE_VERDICT_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
+
+    /// File holding a bearer token that `GET /api/v1/verdicts[/…]` and `GET /api/v1/reports`
+    /// then require (off by default: they show what /metrics shows). Read again when the file
+    /// changes, like --token-file.
+    #[arg(long, value_name = "FILE", env = "KUBE_VERDICT_READ_TOKEN_FILE")]
+    pub read_token_file: Option<PathBuf>,
 
     /// How long after a platform failure report the cluster may still contradict it.
     #[arg(

@@ -61,11 +61,87 @@ impl Default for HttpLimits {
     }
 }
 
+/// A bearer token read from a file and read again whenever the file changes (its modification
+/// time or size), so a rotated Kubernetes Secret takes effect without a restart. A rotation
+/// that leaves the file empty or unreadable keeps the last good token (and logs why).
+#[derive(Debug)]
+pub struct TokenFile {
+    path: PathBuf,
+    cached: std::sync::Mutex<(Option<(std::time::SystemTime, u64)>, String)>,
+}
+
+impl TokenFile {
+    /// Reads the token once; an unreadable or empty file is an error naming `flag`.
+    pub fn load(flag: &'static str, path: &Path) -> Result<TokenFile, ConfigError> {
+        let err = |message: String| ConfigError::TokenFile {
+            flag,
+            path: path.to_path_buf(),
+            message,
+        };
+        let stamp = file_stamp(path);
+        let t = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let t = t.trim().to_string();
+        if t.is_empty() {
+            return Err(err("the file is empty".into()));
+        }
+        Ok(TokenFile {
+            path: path.to_path_buf(),
+            cached: std::sync::Mutex::new((stamp, t)),
+        })
+    }
+
+    /// A token held in memory (tests, and callers without a file).
+    pub fn fixed(token: &str) -> TokenFile {
+        TokenFile {
+            path: PathBuf::new(),
+            cached: std::sync::Mutex::new((None, token.to_string())),
+        }
+    }
+
+    /// The current token: the file is read again when its stamp changed since the last read.
+    pub fn current(&self) -> String {
+        let mut c = match self.cached.lock() {
+            Ok(c) => c,
+            Err(p) => p.into_inner(),
+        };
+        if self.path.as_os_str().is_empty() {
+            return c.1.clone();
+        }
+        let stamp = file_stamp(&self.path);
+        if stamp.is_some() && stamp != c.0 {
+            match std::fs::read_to_string(&self.path).map(|t| t.trim().to_string()) {
+                Ok(t) if !t.is_empty() => {
+                    if t != c.1 {
+                        tracing::info!(path = %self.path.display(), "token file changed: using the new token");
+                    }
+                    *c = (stamp, t);
+                }
+                Ok(_) => {
+                    tracing::warn!(path = %self.path.display(), "token file is empty: keeping the last token")
+                }
+                Err(e) => {
+                    tracing::warn!(path = %self.path.display(), error = %e, "token file unreadable: keeping the last token")
+                }
+            }
+        }
+        c.1.clone()
+    }
+}
+
+/// Modification time and size of a file (following symlinks, as a Secret volume's are).
+fn file_stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
 /// Settings of the report endpoints (`POST /api/v1/reports`, the Alertmanager webhook).
 #[derive(Debug, Clone)]
 pub struct ReportEndpoints {
     /// The bearer token POSTs must carry; None disables the endpoints (403).
-    pub token: Option<String>,
+    pub token: Option<std::sync::Arc<TokenFile>>,
+    /// The bearer token `GET /api/v1/verdicts…` and `GET /api/v1/reports` require; None leaves
+    /// them open (the default: the verdicts are what /metrics shows anyway).
+    pub read_token: Option<std::sync::Arc<TokenFile>>,
     pub labels: AlertLabels,
     /// Largest accepted body, in bytes.
     pub max_body: usize,
@@ -77,6 +153,7 @@ impl Default for ReportEndpoints {
     fn default() -> Self {
         ReportEndpoints {
             token: None,
+            read_token: None,
             labels: AlertLabels::default(),
             max_body: 1024 * 1024,
             body_read_timeout: Duration::from_secs(10),
@@ -112,9 +189,13 @@ pub enum ConfigError {
     /// The owners file cannot be read or holds an unknown cause or owner.
     #[error("--owners {path}: {message}")]
     Owners { path: PathBuf, message: String },
-    /// The token file cannot be read or is empty.
-    #[error("--token-file {path}: {message}")]
-    TokenFile { path: PathBuf, message: String },
+    /// A token file cannot be read or is empty.
+    #[error("--{flag} {path}: {message}")]
+    TokenFile {
+        flag: &'static str,
+        path: PathBuf,
+        message: String,
+    },
     /// A combination that is not supported.
     #[error("{0}")]
     Unsupported(String),
@@ -313,6 +394,7 @@ impl ServeConfig {
             alertmanager_matcher,
             alertmanager_poll_interval,
             token_file,
+            read_token_file,
             report_window,
             label_namespace,
             label_deployment,
@@ -330,18 +412,11 @@ impl ServeConfig {
             platform: label_platform,
         };
         let token = match &token_file {
-            Some(p) => {
-                let err = |message: String| ConfigError::TokenFile {
-                    path: p.clone(),
-                    message,
-                };
-                let t = std::fs::read_to_string(p).map_err(|e| err(e.to_string()))?;
-                let t = t.trim().to_string();
-                if t.is_empty() {
-                    return Err(err("the file is empty".into()));
-                }
-                Some(t)
-            }
+            Some(p) => Some(std::sync::Arc::new(TokenFile::load("token-file", p)?)),
+            None => None,
+        };
+        let read_token = match &read_token_file {
+            Some(p) => Some(std::sync::Arc::new(TokenFile::load("read-token-file", p)?)),
             None => None,
         };
         let poll = alertmanager_poll_interval;
@@ -379,6 +454,7 @@ impl ServeConfig {
             watch_timeout: at_least_a_second("watch-timeout", watch_timeout)?,
             reports: ReportEndpoints {
                 token,
+                read_token,
                 labels,
                 max_body: max_body_bytes,
                 body_read_timeout: read_timeout,

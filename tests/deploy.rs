@@ -170,15 +170,57 @@ fn the_readme_install_command_builds_the_base() {
 
 #[test]
 fn the_optional_steps_build_and_validate() {
-    for dir in ["deploy/build-logs", "deploy/prometheus-operator"] {
+    for dir in [
+        "deploy/build-logs",
+        "deploy/prometheus-operator",
+        "deploy/network-policy",
+    ] {
         let Some(docs) = kustomize(dir) else {
             return;
         };
         assert!(!docs.is_empty(), "{dir} is empty");
         check_rbac(&docs);
-        if dir.ends_with("build-logs") {
+        if !dir.ends_with("prometheus-operator") {
             validate(&docs);
         }
+    }
+}
+
+/// The NetworkPolicy selects kube-verdict's pods and admits only its named port, and only from
+/// Prometheus and the report senders.
+#[test]
+fn the_network_policy_admits_only_scrapes_and_report_senders() {
+    let Some(docs) = kustomize("deploy/network-policy") else {
+        return;
+    };
+    let Some(base) = kustomize("deploy/base") else {
+        return;
+    };
+    let np = docs
+        .iter()
+        .find(|d| kind(d) == "NetworkPolicy")
+        .expect("a NetworkPolicy");
+    let pod_labels = &base.iter().find(|d| kind(d) == "Deployment").unwrap()["spec"]["template"]["metadata"]
+        ["labels"];
+    for (k, v) in np["spec"]["podSelector"]["matchLabels"]
+        .as_mapping()
+        .unwrap()
+    {
+        assert_eq!(
+            pod_labels.get(k),
+            Some(v),
+            "the policy selects kube-verdict's pods"
+        );
+    }
+    assert_eq!(np["metadata"]["namespace"].as_str(), Some("kube-verdict"));
+    let rules = np["spec"]["ingress"].as_sequence().unwrap();
+    assert_eq!(rules.len(), 2);
+    for r in rules {
+        assert_eq!(r["ports"][0]["port"].as_str(), Some("http"));
+        assert!(
+            !r["from"].as_sequence().unwrap().is_empty(),
+            "no rule admits everyone"
+        );
     }
 }
 
@@ -239,4 +281,15 @@ fn dockerfile_is_multi_stage_and_non_root() {
         "non-root"
     );
     assert!(d.contains("ENTRYPOINT [\"/usr/local/bin/kube-verdict\"]"));
+    // Every base image is pinned by digest.
+    for from in d.lines().filter(|l| l.starts_with("FROM ")) {
+        let image = from.split_whitespace().nth(1).unwrap();
+        let (_, digest) = image
+            .split_once("@sha256:")
+            .unwrap_or_else(|| panic!("{from}: not pinned by digest"));
+        assert!(
+            digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{from}"
+        );
+    }
 }

@@ -329,3 +329,77 @@ fn a_hostile_alertmanager_cannot_hold_the_poller_or_fill_memory() {
         assert!(rss < 200 * 1024, "{what}: peak RSS {rss} KiB");
     }
 }
+
+/// GET with an optional bearer token; returns the status code.
+fn get_code(addr: SocketAddr, path: &str, token: Option<&str>) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: t\r\n{auth}\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+fn post_report(addr: SocketAddr, token: &str, id: &str) -> u16 {
+    let body = format!(
+        r#"{{"platform": "ci", "namespace": "shop", "deployment": "checkout", "id": "{id}"}}"#
+    );
+    http_post(
+        addr,
+        "/api/v1/reports",
+        &[("Authorization", &format!("Bearer {token}"))],
+        body.as_bytes(),
+    )
+    .map_or(0, |r| r.0)
+}
+
+/// `--read-token-file` guards the read API (not /metrics or the probes), and both token files
+/// are read again when they change: a rotated Secret takes effect without a restart.
+#[test]
+fn read_token_and_token_rotation() {
+    let write = token_file();
+    let mut read = tempfile::NamedTempFile::new().unwrap();
+    read.write_all(b"reader\n").unwrap();
+    let s = serve(
+        None,
+        &[
+            "--dump",
+            &dump(),
+            "--token-file",
+            write.path().to_str().unwrap(),
+            "--read-token-file",
+            read.path().to_str().unwrap(),
+        ],
+    );
+    for path in [
+        "/api/v1/verdicts",
+        "/api/v1/verdicts/shop/checkout",
+        "/api/v1/reports",
+    ] {
+        assert_eq!(get_code(s.addr, path, None), 401, "{path}");
+        assert_eq!(get_code(s.addr, path, Some("wrong")), 401, "{path}");
+        assert_eq!(get_code(s.addr, path, Some("reader")), 200, "{path}");
+    }
+    for path in ["/metrics", "/healthz", "/readyz"] {
+        assert_eq!(get_code(s.addr, path, None), 200, "{path}");
+    }
+
+    assert_eq!(post_report(s.addr, "s3cret", "r1"), 202);
+    // Rotate: a new token of another length (the stamp changes with the size at once).
+    std::fs::write(write.path(), "rotated-token\n").unwrap();
+    assert_eq!(
+        post_report(s.addr, "s3cret", "r2"),
+        401,
+        "the old token is refused"
+    );
+    assert_eq!(post_report(s.addr, "rotated-token", "r3"), 202);
+    // A rotation that empties the file keeps the last good token.
+    std::fs::write(write.path(), "").unwrap();
+    assert_eq!(post_report(s.addr, "rotated-token", "r4"), 202);
+}

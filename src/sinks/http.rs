@@ -105,9 +105,47 @@ fn error(status: StatusCode, message: &str) -> Response {
     json(status, serde_json::json!({ "error": message }).to_string())
 }
 
-/// Compares without stopping at the first difference.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Compares a presented token with the secret in time that depends only on the secret's
+/// length: every byte of the secret is compared, and a length difference is folded into the
+/// result instead of returning early.
+fn same_secret(given: &[u8], secret: &[u8]) -> bool {
+    let mut diff = u8::from(given.len() != secret.len());
+    for (i, s) in secret.iter().enumerate() {
+        diff |= given.get(i).copied().unwrap_or(0) ^ s;
+    }
+    diff == 0
+}
+
+/// The bearer token of a request, if any.
+fn bearer(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+        .trim()
+}
+
+fn unauthorized(flag: &str) -> Response {
+    let mut r = error(
+        StatusCode::UNAUTHORIZED,
+        &format!("missing or wrong bearer token (Authorization: Bearer <token from {flag}>)"),
+    );
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    r
+}
+
+/// With `--read-token-file`, the read endpoints require its token: the 401 to send, if any.
+fn read_refused(app: &App, headers: &HeaderMap) -> Option<Response> {
+    match &app.reports.read_token {
+        Some(t) if !same_secret(bearer(headers).as_bytes(), t.current().as_bytes()) => {
+            Some(unauthorized("--read-token-file"))
+        }
+        _ => None,
+    }
 }
 
 /// Checks the bearer token and reads a bounded body. Err is the response to send.
@@ -124,23 +162,9 @@ async fn authorized_body(
             "report endpoints are disabled: start serve with --token-file",
         ));
     };
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !same_secret(given.trim().as_bytes(), token.as_bytes()) {
+    if !same_secret(bearer(req.headers()).as_bytes(), token.current().as_bytes()) {
         count(StatusCode::UNAUTHORIZED);
-        let mut r = error(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong bearer token (Authorization: Bearer <token from --token-file>)",
-        );
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-        return Err(r);
+        return Err(unauthorized("--token-file"));
     }
     let read = axum::body::to_bytes(req.into_body(), app.reports.max_body);
     let limit = app.reports.body_read_timeout;
@@ -265,7 +289,14 @@ struct ReportsQuery {
     limit: Option<usize>,
 }
 
-async fn list_reports(State(app): State<App>, Query(q): Query<ReportsQuery>) -> Response {
+async fn list_reports(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<ReportsQuery>,
+) -> Response {
+    if let Some(r) = read_refused(&app, &headers) {
+        return r;
+    }
     let recent = app
         .published
         .recent_reports(q.limit.unwrap_or(100).min(1000));
@@ -328,7 +359,14 @@ fn json(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn verdicts(State(app): State<App>, Query(q): Query<VerdictQuery>) -> Response {
+async fn verdicts(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<VerdictQuery>,
+) -> Response {
+    if let Some(r) = read_refused(&app, &headers) {
+        return r;
+    }
     let s = app.published.snapshot();
     let report = Report {
         now: s.now,
@@ -345,8 +383,12 @@ async fn verdicts(State(app): State<App>, Query(q): Query<VerdictQuery>) -> Resp
 
 async fn verdict(
     State(app): State<App>,
+    headers: HeaderMap,
     Path((namespace, name)): Path<(String, String)>,
 ) -> Response {
+    if let Some(r) = read_refused(&app, &headers) {
+        return r;
+    }
     let s = app.published.snapshot();
     match s.verdicts.get(&(namespace.clone(), name.clone())) {
         Some(d) => json(
@@ -358,5 +400,20 @@ async fn verdict(
             serde_json::json!({"error": format!("deployment {namespace}/{name} is not known")})
                 .to_string(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_secret;
+
+    #[test]
+    fn secrets_compare_whole_and_by_length() {
+        assert!(same_secret(b"s3cret", b"s3cret"));
+        for given in [&b""[..], b"s3cre", b"s3cret!", b"S3cret", b"s3cret\0"] {
+            assert!(!same_secret(given, b"s3cret"), "{given:?}");
+        }
+        // A prefix of the secret padded with zero bytes is still wrong.
+        assert!(!same_secret(b"s3c", b"s3c\0\0\0"));
     }
 }

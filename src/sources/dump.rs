@@ -288,8 +288,33 @@ fn read_object_file(
         skip_file(path, stats, &format!("larger than {} MiB", limit >> 20));
         return Ok(());
     }
+    read_object_bytes(path, &bytes, yaml, stats, emit)
+}
+
+/// Reads one JSON or YAML file's bytes (already bounded in size): what [`load`] does per file.
+/// For fuzzing and tests: the objects it holds and the warnings, or the parse error.
+pub fn read_document(
+    name: &str,
+    bytes: &[u8],
+    yaml: bool,
+) -> Result<(Vec<Object>, Vec<String>), DumpError> {
+    let mut stats = DumpStats::default();
+    let mut objects = Vec::new();
+    read_object_bytes(Path::new(name), bytes, yaml, &mut stats, &mut |o, _| {
+        objects.push(o)
+    })?;
+    Ok((objects, stats.warnings))
+}
+
+fn read_object_bytes(
+    path: &Path,
+    bytes: &[u8],
+    yaml: bool,
+    stats: &mut DumpStats,
+    emit: &mut dyn FnMut(Object, &mut DumpStats),
+) -> Result<(), DumpError> {
     // A UTF-8 byte order mark (editors on Windows write one) is not part of the document.
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     if !yaml {
         return read_json_document(path, bytes, stats, emit);
     }

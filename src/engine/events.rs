@@ -201,7 +201,8 @@ impl SchedulingFailure {
     /// Merges repeated reasons (several items can map to one reason) by summing their counts.
     fn push(&mut self, rc: ReasonCount) {
         if let Some(e) = self.reasons.iter_mut().find(|e| e.reason == rc.reason) {
-            e.nodes += rc.nodes;
+            // Counts come from the message: saturate rather than overflow on absurd ones.
+            e.nodes = e.nodes.saturating_add(rc.nodes);
             e.custom_taint |= rc.custom_taint;
             if !e.text.contains(&rc.text) {
                 e.text = format!("{}, {}", e.text, rc.text);
@@ -789,6 +790,15 @@ mod tests {
         let f =
             parse("0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims.");
         assert_eq!(f.primary(), Some(R::UnboundPvc));
+    }
+
+    /// Found by the `event_message` fuzz target: node counts that overflow when merged.
+    #[test]
+    fn absurd_node_counts_saturate() {
+        let f = parse(
+            "0/3 nodes are available: 4294967295 Insufficient cpu, 4294967295 Insufficient cpu.",
+        );
+        assert_eq!(pairs(&f), vec![(R::InsufficientCpu, u32::MAX)]);
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub fn analyse<'a>(view: &'a ClusterView, d: &'a DeploymentInfo) -> Rollout<'a> 
             false,
             format!(
                 "Waiting for deployment \"{name}\" rollout to finish: {} old replicas are pending termination...",
-                s.replicas - s.updated
+                s.replicas.saturating_sub(s.updated)
             ),
         )
     } else if s.available < s.updated {

@@ -132,9 +132,13 @@ fn tally(ctx: &Ctx<'_>, seen: &Observed<'_>) -> Tally {
     if let Some(b) = &seen.rs_blocker
         && ctx.mature(b.since)
     {
-        let missing = (ctx.d.spec_replicas - ctx.ro.new_pods.len() as i32).max(1) as u32;
-        *t.votes.entry(b.reason).or_default() += missing;
-        t.report(b.reason, &b.message, b.since, ctx.policy).pods += missing;
+        // Counts come from the input: saturate rather than overflow on absurd replica counts.
+        let pods = i32::try_from(ctx.ro.new_pods.len()).unwrap_or(i32::MAX);
+        let missing = ctx.d.spec_replicas.saturating_sub(pods).max(1) as u32;
+        let votes = t.votes.entry(b.reason).or_default();
+        *votes = votes.saturating_add(missing);
+        let report = t.report(b.reason, &b.message, b.since, ctx.policy);
+        report.pods = report.pods.saturating_add(missing);
     }
     t
 }

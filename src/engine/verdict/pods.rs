@@ -166,7 +166,9 @@ impl<'a> Autoscaler<'a> {
             in_progress: scale_up.is_some() && young && refused.is_none(),
             refused,
             expired: scale_up.is_some() && !young && refused.is_none(),
-            nominations: nominated.iter().map(|e| e.count.max(1)).sum(),
+            nominations: nominated
+                .iter()
+                .fold(0i32, |n, e| n.saturating_add(e.count.max(1))),
             first_nomination: nominated.iter().filter_map(|e| e.first.or(e.last)).min(),
         }
     }
@@ -542,7 +544,12 @@ fn unready_state(events: &[&EventInfo]) -> PodState {
     match probes.last() {
         Some(last) => PodState::Failure {
             cause: Cause::ReadinessFailing,
-            message: wording::probe_message(last, probes.iter().map(|e| e.count.max(1)).sum()),
+            message: wording::probe_message(
+                last,
+                probes
+                    .iter()
+                    .fold(0i32, |n, e| n.saturating_add(e.count.max(1))),
+            ),
             since: probes.iter().filter_map(|e| e.first).min(),
         },
         None => PodState::Progress(Cause::Starting, "containers running, not ready yet".into()),

@@ -471,7 +471,9 @@ pub(super) fn early_pull_evidence(p: &PodInfo, early: &[&EventInfo], b: &Build) 
     Some(format!(
         "pod {}: {} image pull failures between {} and {}, before the build pushed at {}: the deploy outran the build, then recovered by itself",
         p.meta.full_name(),
-        early.iter().map(|e| e.count.max(1)).sum::<i32>(),
+        early
+            .iter()
+            .fold(0i32, |n, e| n.saturating_add(e.count.max(1))),
         fmt_ts(first.first),
         fmt_ts(last.last),
         fmt_ts(b.finished_at)

@@ -274,6 +274,11 @@ impl Controller {
     fn recompute(&mut self, now: Timestamp, dirty: Dirty) -> Vec<Key> {
         if dirty.all {
             self.view.prune_events(now - EVENT_RETENTION);
+            if let Some(f) = self.fetcher.as_mut() {
+                let alive: std::collections::HashSet<&str> =
+                    self.view.pods().map(|p| p.meta.uid.as_str()).collect();
+                f.forget_gone(|uid| alive.contains(uid));
+            }
         }
         if dirty.all || !dirty.repositories.is_empty() {
             self.builds = collect_builds(&self.view);

@@ -30,6 +30,13 @@ impl IStr {
     }
 }
 
+impl IStr {
+    /// True when another holder than the one asking shares this string.
+    pub fn is_shared(&self) -> bool {
+        std::sync::Arc::strong_count(&self.0) > 1
+    }
+}
+
 impl Default for IStr {
     fn default() -> Self {
         IStr::from("")
@@ -1116,6 +1123,14 @@ pub const MAX_EVENTS_PER_OBJECT: usize = 32;
 /// `(namespace, involved kind, involved name)`.
 type InvolvedKey = (IStr, IStr, String);
 
+/// Gives back a table's memory once it holds less than half of what it has room for (a burst
+/// of events leaves the peak capacity behind otherwise).
+fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(m: &mut HashMap<K, V>) {
+    if m.capacity() > 2 * m.len() + 64 {
+        m.shrink_to_fit();
+    }
+}
+
 /// Everything the engine knows about the cluster.
 #[derive(Debug, Default)]
 pub struct ClusterView {
@@ -1369,7 +1384,9 @@ impl ClusterView {
     }
 
     /// Forgets events last seen before `before` (the live source calls it with `now - 1h`:
-    /// older events no longer decide a verdict, and a watch would otherwise keep them forever).
+    /// older events no longer decide a verdict, and a watch would otherwise keep them forever),
+    /// then the bookkeeping that only grows: interned strings no event uses any more, and the
+    /// capacity the event tables kept from their peak.
     pub fn prune_events(&mut self, before: Timestamp) {
         let index = &mut self.event_index;
         self.events.retain(|_, bucket| {
@@ -1382,6 +1399,25 @@ impl ClusterView {
             });
             !bucket.is_empty()
         });
+        // An interned string held only by the set is no longer used.
+        self.interned.retain(|s| s.is_shared());
+        shrink_if_sparse(&mut self.events);
+        shrink_if_sparse(&mut self.event_index);
+        shrink_if_sparse(&mut self.logs);
+        if self.interned.capacity() > 2 * self.interned.len() + 64 {
+            self.interned.shrink_to_fit();
+        }
+    }
+
+    /// Sizes of the bookkeeping tables: (event buckets, event index, interned strings, log
+    /// states), for tests and the soak bench.
+    pub fn bookkeeping(&self) -> (usize, usize, usize, usize) {
+        (
+            self.events.len(),
+            self.event_index.len(),
+            self.interned.len(),
+            self.logs.len(),
+        )
     }
 
     /// True once every kind has reported `Synced`.
@@ -1549,6 +1585,43 @@ mod tests {
         v.prune_events(Timestamp::from_second(1030).unwrap());
         assert_eq!(v.events_for("shop", "Pod", "p").len(), 12);
         assert_eq!(v.counts()[4].1, 12);
+    }
+
+    /// Issue 9 item 9: bookkeeping is pruned with what it belongs to. Interned strings of
+    /// pruned events go, and the tables give back the capacity of their peak.
+    #[test]
+    fn pruning_events_prunes_interned_strings_and_peak_capacity() {
+        let mut v = ClusterView::new();
+        for i in 0..5000 {
+            let e: core::Event = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": format!("e{i}"), "namespace": format!("ns{i}")},
+                "involvedObject": {"kind": "Pod", "name": "p", "namespace": format!("ns{i}")},
+                "reason": format!("Reason{i}"), "message": "m",
+                "lastTimestamp": Timestamp::from_second(1000).unwrap().to_string()
+            }))
+            .unwrap();
+            v.apply(Change::Apply(Object::Event(
+                EventInfo::try_from(&e).unwrap(),
+            )));
+        }
+        let (events, index, interned, _) = v.bookkeeping();
+        assert_eq!((events, index), (5000, 5000));
+        assert!(
+            interned >= 10_000,
+            "namespaces and reasons interned: {interned}"
+        );
+        let peak = v.events.capacity();
+        v.prune_events(Timestamp::from_second(2000).unwrap());
+        assert_eq!(
+            v.bookkeeping(),
+            (0, 0, 0, 0),
+            "every interned string went with its events"
+        );
+        assert!(
+            v.events.capacity() < peak / 4,
+            "{} of {peak}",
+            v.events.capacity()
+        );
     }
 
     #[test]

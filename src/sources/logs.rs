@@ -102,6 +102,20 @@ impl LogFetcher {
         self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Forgets the fetched (pod UID, container) pairs whose pod is gone (`alive` says which
+    /// UIDs are still in the view), so the set does not grow with every build ever seen.
+    pub fn forget_gone(&mut self, alive: impl Fn(&str) -> bool) {
+        self.fetched.retain(|(uid, _)| alive(uid));
+        if self.fetched.capacity() > 2 * self.fetched.len() + 64 {
+            self.fetched.shrink_to_fit();
+        }
+    }
+
+    /// Pairs remembered as fetched.
+    pub fn remembered(&self) -> usize {
+        self.fetched.len()
+    }
+
     /// Fetches the log of `namespace/pod` container `container` unless this container of this
     /// pod UID was fetched (a pod may hold several build containers).
     pub fn fetch(&mut self, namespace: &str, pod: &str, uid: &str, container: &str) {

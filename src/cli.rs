@@ -74,6 +74,24 @@ pub enum LinkBuildsArg {
     Repository,
 }
 
+/// Which cluster to talk to, as kubectl's global flags say it (a kubectl plugin takes them).
+#[derive(Debug, Clone, Default, Args)]
+pub struct KubeArgs {
+    /// Path to the kubeconfig file. Default: KUBECONFIG, else ~/.kube/config, else the
+    /// in-cluster service account.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use. Default: the current context.
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The kubeconfig cluster to use. Default: the context's.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The kubeconfig user to use. Default: the context's.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+}
+
 /// Options shared by `check` and (later) `serve`.
 #[derive(Debug, Args)]
 pub struct EngineArgs {
@@ -121,8 +139,9 @@ pub struct CheckArgs {
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
 
-    /// Only these namespaces (repeatable, or comma-separated). Default for a dump: every
-    /// namespace in it.
+    /// Only these namespaces (repeatable, or comma-separated). Default: the kubeconfig
+    /// context's namespace, as kubectl (`-A` for every namespace); for a dump, every namespace
+    /// in it.
     #[arg(
         short = 'n',
         long = "namespace",
@@ -183,6 +202,9 @@ pub struct CheckArgs {
     /// list of the cluster (default 60s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<SignedDuration>,
+
+    #[command(flatten)]
+    pub kube: KubeArgs,
 
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -328,6 +350,9 @@ pub struct ServeArgs {
     /// Largest report or webhook body accepted (larger: 413).
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    #[command(flatten)]
+    pub kube: KubeArgs,
 
     #[command(flatten)]
     pub engine: EngineArgs,

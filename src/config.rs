@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::cli::{CheckArgs, ColorChoice, EngineArgs, LinkBuildsArg, OutputFormat, ServeArgs};
+use crate::cli::{
+    CheckArgs, ColorChoice, EngineArgs, KubeArgs, LinkBuildsArg, OutputFormat, ServeArgs,
+};
 use crate::engine::events::Owner;
 use crate::engine::ledger::{AlertLabels, DEFAULT_EXTRA_PLATFORMS, PlatformNames};
 use crate::engine::verdict::{LinkBuilds, OwnerTable, Policy};
@@ -15,6 +17,8 @@ use crate::engine::verdict::{LinkBuilds, OwnerTable, Policy};
 #[derive(Debug)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
+    /// The cluster to watch.
+    pub kube: KubeOptions,
     pub dump: Option<PathBuf>,
     pub now: Option<Timestamp>,
     pub namespaces: Vec<String>,
@@ -218,6 +222,9 @@ fn at_least_a_second(flag: &'static str, d: SignedDuration) -> Result<Duration, 
 pub enum Scope {
     All,
     Namespaces(Vec<String>),
+    /// Neither `-n` nor `-A` on a live cluster: the kubeconfig context's namespace, as kubectl
+    /// (resolved once the client is configured, [`CheckConfig::resolve_scope`]).
+    Context,
 }
 
 impl Scope {
@@ -225,15 +232,22 @@ impl Scope {
         match self {
             Scope::All => true,
             Scope::Namespaces(v) => v.iter().any(|n| n == ns),
+            Scope::Context => false,
         }
     }
 }
+
+/// Which kubeconfig, context, cluster and user to use (kubectl's flags); all None: as kubectl
+/// would without flags, or in-cluster.
+pub type KubeOptions = KubeArgs;
 
 /// Configuration of `check`.
 #[derive(Debug)]
 pub struct CheckConfig {
     pub targets: Vec<String>,
     pub scope: Scope,
+    /// The cluster to read (live only).
+    pub kube: KubeOptions,
     pub dump: Option<PathBuf>,
     pub now: Option<Timestamp>,
     pub output: OutputFormat,
@@ -318,6 +332,13 @@ pub fn parse_target(t: &str) -> Result<String, ConfigError> {
 }
 
 impl CheckConfig {
+    /// Resolves [`Scope::Context`] to the kubeconfig context's namespace.
+    pub fn resolve_scope(&mut self, context_namespace: &str) {
+        if self.scope == Scope::Context {
+            self.scope = Scope::Namespaces(vec![context_namespace.to_string()]);
+        }
+    }
+
     pub fn from_args(a: CheckArgs) -> Result<CheckConfig, ConfigError> {
         let CheckArgs {
             targets,
@@ -332,6 +353,7 @@ impl CheckConfig {
             timeout,
             no_nodes,
             watch_timeout,
+            kube,
             engine,
         } = a;
         if (wait || timeout.is_some()) && dump.is_some() {
@@ -346,7 +368,9 @@ impl CheckConfig {
                 "-n/--namespace: an empty namespace name (check the comma-separated list)".into(),
             ));
         }
-        let scope = if all_namespaces || namespaces.is_empty() {
+        let scope = if namespaces.is_empty() && !all_namespaces && dump.is_none() {
+            Scope::Context
+        } else if all_namespaces || namespaces.is_empty() {
             Scope::All
         } else {
             Scope::Namespaces(namespaces)
@@ -360,6 +384,7 @@ impl CheckConfig {
             }
         };
         Ok(CheckConfig {
+            kube,
             targets: targets
                 .iter()
                 .map(|t| parse_target(t))
@@ -403,6 +428,7 @@ impl ServeConfig {
             max_connections,
             http_read_timeout,
             max_body_bytes,
+            kube,
             engine,
         } = a;
         let platforms = platform_names(&platforms, &alertmanager_matcher, &label_platform);
@@ -440,6 +466,7 @@ impl ServeConfig {
         let read_timeout = at_least_a_second("http-read-timeout", http_read_timeout)?;
         Ok(ServeConfig {
             listen,
+            kube,
             dump,
             now,
             namespaces: namespaces

@@ -380,7 +380,14 @@ fn live_check_and_check_wait() {
         std::thread::sleep(Duration::from_secs(2));
         seed_finish(&fake2);
     });
-    let o = run(&["check", "--wait", "--timeout", "30s", "deployment/checkout"]);
+    let o = run(&[
+        "check",
+        "-A",
+        "--wait",
+        "--timeout",
+        "30s",
+        "deployment/checkout",
+    ]);
     t.join().unwrap();
     assert_eq!(
         o.status.code(),
@@ -589,6 +596,7 @@ fn check_never_answers_with_verdicts_a_failing_watch_froze() {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
         .args([
             "check",
+            "-A",
             "--wait",
             "--timeout",
             "5s",
@@ -655,4 +663,90 @@ fn hung_lists_and_silent_watches_are_noticed_and_listed_again() {
         metric(s.addr, "kube_verdict_watch_healthy{resource=\"pod\"}") == Some(1.0)
             && metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}") == Some(1.0)
     });
+}
+
+/// Issue 12 item 3: `check` takes kubectl's flags, so `kubectl verdict check --context prod`
+/// works: `--kubeconfig`, `--context`, `--cluster`, `--user`, and the context's namespace as
+/// the default of `-n` (`-A` for all).
+#[test]
+fn kubectl_flags_choose_the_cluster_and_the_namespace() {
+    let with_builds = FakeApi::spawn();
+    seed_start(&with_builds);
+    let empty = FakeApi::spawn();
+    let server = |f: &FakeApi| {
+        f.kubeconfig()
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("server: ").map(str::to_string))
+            .unwrap()
+    };
+    let kc = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: prod\n  cluster:\n    server: {}\n- name: staging\n  cluster:\n    server: {}\ncontexts:\n- name: prod\n  context:\n    cluster: prod\n    user: u\n    namespace: shop\n- name: staging\n  context:\n    cluster: staging\n    user: u\n    namespace: shop\ncurrent-context: staging\nusers:\n- name: u\n  user:\n    token: t\n",
+        server(&with_builds),
+        server(&empty)
+    );
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut f, kc.as_bytes()).unwrap();
+    let path = f.path().to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+            .args([
+                "check",
+                "--kubeconfig",
+                &path,
+                "-o",
+                "json",
+                "--timeout",
+                "20s",
+            ])
+            .args(args)
+            .env("KUBECONFIG", "/nonexistent")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+        let names: Vec<String> = doc["deployments"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|d| {
+                        format!(
+                            "{}/{}",
+                            d["namespace"].as_str().unwrap(),
+                            d["name"].as_str().unwrap()
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (
+            o.status.code(),
+            names,
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    // --context prod: the context's namespace (shop) is the default scope.
+    let (code, names, err) = run(&["--context", "prod"]);
+    assert_eq!(
+        (code, names),
+        (Some(3), vec!["shop/checkout".to_string()]),
+        "{err}"
+    );
+    // The current context (staging) is an empty cluster: nothing judged, exit 3, scope named.
+    let (code, names, err) = run(&[]);
+    assert_eq!((code, names.len()), (Some(3), 0));
+    assert!(
+        err.contains("no Deployment in namespace shop of the cluster"),
+        "{err}"
+    );
+    // --cluster overrides the context's cluster; -n overrides its namespace; -A takes all.
+    let (_, names, err) = run(&["--cluster", "prod"]);
+    assert_eq!(names, vec!["shop/checkout".to_string()], "{err}");
+    let (code, names, _) = run(&["--context", "prod", "-n", "ci"]);
+    assert_eq!((code, names.len()), (Some(3), 0));
+    let (_, names, err) = run(&["--context", "prod", "-A"]);
+    assert_eq!(names, vec!["shop/checkout".to_string()], "{err}");
+    // A context that does not exist is a clear error.
+    let (code, _, err) = run(&["--context", "nope"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("nope"), "{err}");
 }

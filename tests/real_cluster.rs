@@ -17,11 +17,21 @@ const LIMIT: Duration = Duration::from_secs(60);
 const DIGEST_A: &str = "sha256:4f1c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
 const DIGEST_B: &str = "sha256:9b8a7c6d5e4f30211203f4e5d6c7b8a90817263544536271809f8e7d6c5b4a39";
 
+/// `-A` unless the arguments scope the check themselves (the default is the context's
+/// namespace, as kubectl's).
+fn all_unless_scoped(args: &[&str]) -> Vec<&'static str> {
+    let scoped = args
+        .iter()
+        .any(|a| *a == "-n" || *a == "-A" || a.starts_with("--namespace"));
+    if scoped { vec![] } else { vec!["-A"] }
+}
+
 /// `kube-verdict check -o json` against the cluster; returns the exit code and the document.
 fn check(cp: &ControlPlane, args: &[&str]) -> (i32, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
         .arg("check")
         .args(["-o", "json", "--timeout", "60s"])
+        .args(all_unless_scoped(args))
         .args(args)
         .env("KUBECONFIG", &cp.kubeconfig)
         .env_remove("KUBERNETES_SERVICE_HOST")
@@ -820,6 +830,7 @@ fn check_as_service_account(cp: &ControlPlane, args: &[&str]) -> (i32, Value, St
     let out = Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
         .arg("check")
         .args(["-o", "json", "--timeout", "30s"])
+        .args(all_unless_scoped(args))
         .args(args)
         .env("KUBECONFIG", kc.path())
         .env_remove("KUBERNETES_SERVICE_HOST")

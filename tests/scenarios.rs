@@ -16,6 +16,7 @@ use support::{golden, root};
 
 fn config(dump: &Path, policy: Policy) -> CheckConfig {
     CheckConfig {
+        kube: Default::default(),
         targets: vec![],
         scope: Scope::All,
         dump: Some(dump.to_path_buf()),

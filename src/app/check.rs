@@ -31,7 +31,7 @@ fn selected(cfg: &CheckConfig, namespace: &str, name: &str) -> bool {
 
 fn scope_text(scope: &Scope) -> String {
     match scope {
-        Scope::All => "in any namespace".to_string(),
+        Scope::All | Scope::Context => "in any namespace".to_string(),
         Scope::Namespaces(n) => format!("in namespace {}", n.join(", ")),
     }
 }
@@ -101,8 +101,7 @@ pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
 
 /// `check` against the API server: list and watch like `serve`, judge once everything is listed
 /// and the build logs are read; with `--wait`, keep watching until every target is terminal.
-pub async fn check_live(cfg: &CheckConfig) -> Result<Report, Error> {
-    let client = live::client(cfg.watch_timeout).await?;
+pub async fn check_live(cfg: &CheckConfig, client: kube::Client) -> Result<Report, Error> {
     let mut registry = prometheus_client::registry::Registry::default();
     let source_metrics = SourceMetrics::register(&mut registry);
     let published = Arc::new(Published::new(
@@ -112,7 +111,7 @@ pub async fn check_live(cfg: &CheckConfig) -> Result<Report, Error> {
     ));
     let (tx, mut rx) = mpsc::channel(8192);
     let namespaces = match &cfg.scope {
-        Scope::All => vec![],
+        Scope::All | Scope::Context => vec![],
         Scope::Namespaces(v) => v.clone(),
     };
     live::start(

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::config::{CheckConfig, ServeConfig};
+use crate::sources::live;
 
 pub mod check;
 pub mod controller;
@@ -21,13 +22,20 @@ pub use error::Error;
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check(args) => {
-            let cfg = match CheckConfig::from_args(*args) {
+            let mut cfg = match CheckConfig::from_args(*args) {
                 Ok(c) => c,
                 Err(e) => return fail(2, &e),
             };
-            let report = match &cfg.dump {
-                Some(dir) => check::check_dump(&cfg, dir),
-                None => runtime().and_then(|rt| rt.block_on(check::check_live(&cfg))),
+            let report = match cfg.dump.clone() {
+                Some(dir) => check::check_dump(&cfg, &dir),
+                None => runtime().and_then(|rt| {
+                    rt.block_on(async {
+                        let (client, namespace) =
+                            live::client(&cfg.kube, cfg.watch_timeout).await?;
+                        cfg.resolve_scope(&namespace);
+                        check::check_live(&cfg, client).await
+                    })
+                }),
             };
             match report {
                 Ok(report) => {

@@ -22,6 +22,7 @@ use super::{
     ResourceLabels, RestartLabels, RestartReason, SourceErrorLabels, SourceErrorStep, SourceEvent,
     SourceMetrics, WatchEventLabels, WatchEventType,
 };
+use crate::config::KubeOptions;
 use crate::engine::view::{Change, Kind, Object, ProjectionError};
 
 /// Why the live source could not start.
@@ -32,7 +33,9 @@ pub enum LiveError {
     Config(String),
 }
 
-/// Builds a client the way kubectl would: `KUBECONFIG`/`~/.kube/config`, else in-cluster.
+/// Builds a client the way kubectl would: `--kubeconfig`, else `KUBECONFIG`/`~/.kube/config`,
+/// else in-cluster; `--context`, `--cluster` and `--user` choose within the kubeconfig. Returns
+/// the client and the context's namespace (kubectl's default for `-n`).
 ///
 /// Every read has a timeout of [`stall_timeout`]`(watch_timeout)`: a healthy watch is ended by
 /// the server every `watch_timeout` (and carries bookmarks), and a list page arrives at once, so
@@ -43,13 +46,36 @@ pub enum LiveError {
 /// would hide an outage from the health signals and keep a watch resuming from a resourceVersion
 /// the server answers "Too large resource version" (504) for. Watches are listed again with
 /// their own short backoff instead, and log fetches retry a bounded number of times.
-pub async fn client(watch_timeout: Duration) -> Result<Client, LiveError> {
-    let mut config = kube::Config::infer()
-        .await
-        .map_err(|e| LiveError::Config(e.to_string()))?;
+pub async fn client(
+    options: &KubeOptions,
+    watch_timeout: Duration,
+) -> Result<(Client, String), LiveError> {
+    let err = |e: &dyn std::fmt::Display| LiveError::Config(e.to_string());
+    let chosen = kube::config::KubeConfigOptions {
+        context: options.context.clone(),
+        cluster: options.cluster.clone(),
+        user: options.user.clone(),
+    };
+    let mut config = match &options.kubeconfig {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| LiveError::Config(format!("{}: {e}", path.display())))?;
+            kube::Config::from_custom_kubeconfig(kc, &chosen)
+                .await
+                .map_err(|e| err(&e))?
+        }
+        None if chosen.context.is_some() || chosen.cluster.is_some() || chosen.user.is_some() => {
+            kube::Config::from_kubeconfig(&chosen)
+                .await
+                .map_err(|e| err(&e))?
+        }
+        None => kube::Config::infer().await.map_err(|e| err(&e))?,
+    };
     config.default_retry = false;
     config.read_timeout = Some(stall_timeout(watch_timeout));
-    Client::try_from(config).map_err(|e| LiveError::Config(e.to_string()))
+    let namespace = config.default_namespace.clone();
+    let client = Client::try_from(config).map_err(|e| err(&e))?;
+    Ok((client, namespace))
 }
 
 fn resource(kind: Kind) -> ApiResource {

@@ -79,14 +79,13 @@ fn app(fake: &FakeApi, ns: &str, name: &str, pods: u32, generation: u32) {
 fn churn(fake: &FakeApi, tick: u32, deployments: u32) {
     let k = tick % deployments;
     let (ns, name) = (format!("team-{:02}", k % 20), format!("svc-{k:04}"));
-    // Replace the pods of one deployment under a new ReplicaSet hash.
+    // Replace the pods of one deployment under a new ReplicaSet hash, and delete the old
+    // ReplicaSet, as the Deployment controller would (revisionHistoryLimit 0).
+    let old_hash = format!("h{:07}", tick / deployments);
     for i in 0..3 {
-        fake.delete(
-            "Pod",
-            &ns,
-            &pod_name(&name, &format!("h{:07}", tick / deployments), i),
-        );
+        fake.delete("Pod", &ns, &pod_name(&name, &old_hash, i));
     }
+    fake.delete("ReplicaSet", &ns, &format!("{name}-{old_hash}"));
     app(fake, &ns, &name, 3, tick / deployments + 1);
     for e in 0..5 {
         let pod = pod_name(&name, &format!("h{:07}", tick / deployments + 1), 0);

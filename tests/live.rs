@@ -195,7 +195,7 @@ fn api_errors_throttling_dropped_watches_and_compaction_are_survived() {
         "converging/build_running",
         Duration::from_secs(30),
     );
-    assert!(metric(s.addr, "kube_verdict_source_errors_total{resource=").unwrap_or(0.0) >= 1.0);
+    assert!(metric_sum(s.addr, "kube_verdict_source_errors_total{resource=") >= 1.0);
 
     // Watches dropped: the client re-watches and still sees the next change.
     fake.drop_watches();
@@ -275,11 +275,22 @@ fn not_ready_until_listed_and_last_verdicts_served_while_the_api_is_down() {
     let (code, _, body) = http_get(s.addr, "/readyz", None).unwrap();
     assert_eq!(code, 503, "{body}");
     assert!(body.contains("Event"), "{body}");
-    assert_eq!(
-        verdict_of(s.addr, "shop", "checkout").as_deref(),
-        Some("unknown/not_synced"),
-        "nothing is judged before sync"
-    );
+    // Before the first list the verdict API says so (503), never an empty cluster.
+    for path in ["/api/v1/verdicts/shop/checkout", "/api/v1/verdicts"] {
+        let (code, _, body) = http_get(s.addr, path, None).unwrap();
+        assert_eq!(code, 503, "{path}: {body}");
+        assert!(body.contains("still listing Event"), "{path}: {body}");
+    }
+    // Every bounded counter is there from the start, at 0.
+    let (_, _, m) = http_get(s.addr, "/metrics", None).unwrap();
+    for series in [
+        "kube_verdict_source_errors_total{resource=\"pod\",error=\"watch\"} 0",
+        "kube_verdict_watch_events_total{resource=\"deployment\",type=\"delete\"} 0",
+        "kube_verdict_log_fetches_total{result=\"error\"} 0",
+        "kube_verdict_report_requests_total{endpoint=\"reports\",code=\"401\"} 0",
+    ] {
+        assert!(m.contains(series), "{series} missing:\n{m}");
+    }
     assert_eq!(metric(s.addr, "kube_verdict_synced"), Some(0.0));
     fake.faults(|f| f.hold_lists.clear());
     wait_verdict(

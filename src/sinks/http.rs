@@ -44,6 +44,12 @@ impl RequestMetrics {
             "Requests to the report endpoints, by endpoint and HTTP code.",
             m.requests.clone(),
         );
+        // Every endpoint and code starts at 0: no gap before the first request.
+        for endpoint in ["reports", "alertmanager_webhook"] {
+            for code in ["200", "202", "400", "401", "403", "408", "413", "other"] {
+                let _ = m.requests.get_or_create(&RequestLabels { endpoint, code });
+            }
+        }
         m
     }
 
@@ -350,6 +356,27 @@ async fn readyz(State(app): State<App>) -> Response {
         .into_response()
 }
 
+/// Before the first complete list, the verdict API answers 503 naming what is still listing
+/// (as `/readyz` does): an empty list would read as an empty cluster.
+fn not_listed_yet(s: &super::published::Snapshot) -> Option<Response> {
+    // A list the API server refuses is an answer: `unknown/forbidden` names the missing RBAC.
+    let forbidden = s
+        .verdicts
+        .values()
+        .any(|d| d.cause == crate::engine::verdict::Cause::Forbidden);
+    if s.synced || forbidden {
+        return None;
+    }
+    let kinds: Vec<&str> = s.unsynced.iter().map(|k| k.as_str()).collect();
+    Some(error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &format!(
+            "the cluster is not listed yet: still listing {}",
+            kinds.join(", ")
+        ),
+    ))
+}
+
 #[derive(Deserialize)]
 struct VerdictQuery {
     namespace: Option<String>,
@@ -368,6 +395,9 @@ async fn verdicts(
         return r;
     }
     let s = app.published.snapshot();
+    if let Some(r) = not_listed_yet(&s) {
+        return r;
+    }
     let report = Report {
         now: s.now,
         deployments: s
@@ -390,6 +420,9 @@ async fn verdict(
         return r;
     }
     let s = app.published.snapshot();
+    if let Some(r) = not_listed_yet(&s) {
+        return r;
+    }
     match s.verdicts.get(&(namespace.clone(), name.clone())) {
         Some(d) => json(
             StatusCode::OK,

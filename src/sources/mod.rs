@@ -50,6 +50,9 @@ macro_rules! label_values {
         }
 
         impl $name {
+            /// Every value, so the counters can start at 0 for each.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
             /// The label value.
             pub fn as_str(self) -> &'static str {
                 match self {
@@ -204,6 +207,42 @@ impl SourceMetrics {
             "Build log fetches, by result.",
             m.log_fetches.clone(),
         );
+        m.start_at_zero();
         m
+    }
+
+    /// Every bounded label set starts at 0, so dashboards and `increase()` see no gap before
+    /// the first event.
+    fn start_at_zero(&self) {
+        for kind in Kind::ALL {
+            let resource = kind.resource();
+            for &r#type in WatchEventType::ALL {
+                let _ = self
+                    .watch_events
+                    .get_or_create(&WatchEventLabels { resource, r#type });
+            }
+            for &reason in RestartReason::ALL {
+                let _ = self
+                    .watch_restarts
+                    .get_or_create(&RestartLabels { resource, reason });
+            }
+            for &error in SourceErrorStep::ALL {
+                if error != SourceErrorStep::Poll {
+                    let _ = self
+                        .source_errors
+                        .get_or_create(&SourceErrorLabels { resource, error });
+                }
+            }
+            let _ = self
+                .skipped_objects
+                .get_or_create(&ResourceLabels { resource });
+        }
+        let _ = self.source_errors.get_or_create(&SourceErrorLabels {
+            resource: "alertmanager",
+            error: SourceErrorStep::Poll,
+        });
+        for &result in LogFetchResult::ALL {
+            let _ = self.log_fetches.get_or_create(&LogFetchLabels { result });
+        }
     }
 }

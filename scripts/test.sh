@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what it needs, then runs every test.
 # `.ci/run` calls this same script after its format and lint checks.
+#
+# What it changes on the machine (as root, or through sudo): Debian packages through apt
+# (python3, python3-venv, prometheus, prometheus-alertmanager, kubectl, openssl, curl) when they
+# are missing; a Python virtual environment with kubernetes-validate in target/pyvenv (never a
+# global pip install); the control plane's binaries in ~/.cache/kube-verdict/. Without apt it
+# names what to install and stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 have() { command -v "$1" >/dev/null 2>&1; }
 apt_install() {
+  if ! have apt-get; then
+    echo "missing: $* (install it with your package manager, then run this script again)" >&2
+    exit 1
+  fi
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "$@" >/dev/null
 }
@@ -18,8 +28,15 @@ have prometheus && have promtool || apt_install prometheus
 have prometheus-alertmanager && have amtool || apt_install prometheus-alertmanager
 # kubectl (for `kubectl kustomize`) ships with this machine image; Debian-based images get it here.
 have kubectl || apt_install kubectl
-# The offline schema validator for the deploy manifests (PyPI).
-have kubernetes-validate || python3 -m pip install --quiet kubernetes-validate
+# The offline schema validator for the deploy manifests (PyPI), in a virtual environment under
+# the build folder unless the machine has it already.
+if ! have kubernetes-validate; then
+  if [ ! -x target/pyvenv/bin/kubernetes-validate ]; then
+    python3 -m venv target/pyvenv 2>/dev/null || { apt_install python3-venv && python3 -m venv target/pyvenv; }
+    target/pyvenv/bin/pip install --quiet kubernetes-validate
+  fi
+  export PATH="$PWD/target/pyvenv/bin:$PATH"
+fi
 
 # A real control plane for tests/real_cluster.rs: kube-apiserver, kube-scheduler and
 # kube-controller-manager v1.35.4, etcd 3.6.5 and KWOK 0.8.0, built from the Go module proxy

@@ -48,6 +48,15 @@ pub enum Command {
     /// Run continuously: a Prometheus exporter (`/metrics`) and the verdict API
     /// (`/api/v1/verdicts`), fed by watching the cluster (or by a dump, to try it out).
     Serve(Box<ServeArgs>),
+    /// Print a shell completion script: `source <(kube-verdict completions bash)`, or write it
+    /// where your shell loads completions from.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `kube-verdict man > kube-verdict.1 && man ./kube-verdict.1`.
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

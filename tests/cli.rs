@@ -628,3 +628,23 @@ fn huge_names_do_not_panic_the_text_report() {
         assert!(header.len() < 400, "the column is capped: {header}");
     }
 }
+
+/// Shell completions and the man page come from the same clap definition as `--help`.
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = kv(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}: {}", stderr(&o));
+        let text = stdout(&o);
+        // fish names long flags without their dashes (`-l kubeconfig`).
+        assert!(
+            text.contains("scale-up-window") && text.contains("kubeconfig"),
+            "{shell}"
+        );
+    }
+    let o = kv(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains(".TH kube-verdict 1"), "{}", stdout(&o));
+    let o = kv(&["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(2));
+}

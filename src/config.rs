@@ -112,21 +112,23 @@ impl TokenFile {
             return c.1.clone();
         }
         let stamp = file_stamp(&self.path);
-        if stamp.is_some() && stamp != c.0 {
+        if stamp != c.0 {
+            // Logged once per change of the file, never per request.
             match std::fs::read_to_string(&self.path).map(|t| t.trim().to_string()) {
                 Ok(t) if !t.is_empty() => {
                     if t != c.1 {
                         tracing::info!(path = %self.path.display(), "token file changed: using the new token");
                     }
-                    *c = (stamp, t);
+                    c.1 = t;
                 }
                 Ok(_) => {
                     tracing::warn!(path = %self.path.display(), "token file is empty: keeping the last token")
                 }
                 Err(e) => {
-                    tracing::warn!(path = %self.path.display(), error = %e, "token file unreadable: keeping the last token")
+                    tracing::warn!(path = %self.path.display(), error = %e, "token file unreadable or gone: keeping the last token")
                 }
             }
+            c.0 = stamp;
         }
         c.1.clone()
     }

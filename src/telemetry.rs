@@ -3,7 +3,13 @@
 /// Initialises tracing to stderr. `KUBE_VERDICT_LOG` takes an env-filter; the default is `info`
 /// for a service (`serve`) and `error` for `check`, which prints a report instead.
 pub fn init(service: bool) {
-    let default = if service { "info" } else { "error" };
+    // kube's client logs every failed request at error level; kube-verdict logs the state
+    // changes itself (one line when a watch starts failing, one when it recovers).
+    let default = if service {
+        "info,kube_client::client::builder=off"
+    } else {
+        "error,kube_client::client::builder=off"
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -295,10 +295,33 @@ fn badly_shaped_files_are_skipped_with_a_warning() {
             &"a: {".repeat(50_000),
             "YAML nested deeper than 64 levels",
         ),
+        (
+            "block.yaml",
+            &format!("{}1\n", "- ".repeat(200)),
+            "YAML document 1: recursion limit exceeded",
+        ),
+        (
+            "keys.yaml",
+            &format!("{}a\n", "? ".repeat(5)),
+            "YAML document 1: invalid type",
+        ),
+        (
+            "null.json",
+            "{\"kind\": \"PodList\", \"items\": null}",
+            "`items` is null, not a list",
+        ),
     ];
     for (name, text, _) in &bad {
         std::fs::write(tmp.path().join(name), text).unwrap();
     }
+    // A FIFO named like a dump file is not read (it would block for ever).
+    assert!(
+        Command::new("mkfifo")
+            .arg(tmp.path().join("fifo.json"))
+            .status()
+            .unwrap()
+            .success()
+    );
     let started = std::time::Instant::now();
     let o = kv(&["check", "--dump", tmp.path().to_str().unwrap()]);
     eprintln!(

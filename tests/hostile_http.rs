@@ -391,6 +391,20 @@ fn read_token_and_token_rotation() {
     }
 
     assert_eq!(post_report(s.addr, "s3cret", "r1"), 202);
+    // The scheme is case-insensitive; a body announced over the limit is refused at once.
+    let lower = http_post(
+        s.addr,
+        "/api/v1/reports",
+        &[("Authorization", "bearer s3cret")],
+        br#"{"platform": "ci", "namespace": "shop", "deployment": "checkout", "id": "r0"}"#,
+    );
+    assert_eq!(lower.map(|r| r.0), Some(202));
+    let mut big = TcpStream::connect(s.addr).unwrap();
+    big.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    big.write_all(b"POST /api/v1/reports HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer s3cret\r\nContent-Length: 10000000000\r\n\r\n{").unwrap();
+    let mut answer = String::new();
+    let _ = big.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     // Rotate: a new token of another length (the stamp changes with the size at once).
     std::fs::write(write.path(), "rotated-token\n").unwrap();
     assert_eq!(

@@ -414,22 +414,43 @@ fn live_check_and_check_wait() {
     );
 }
 
+/// An API server that cannot be reached (refused, or accepting and never answering) fails
+/// `check` at once with one line naming the server and the error, as kubectl does: not after
+/// `--timeout`, and not a line per retry.
 #[test]
 fn unreachable_api_fails_check_with_a_clear_message() {
-    let kc = "apiVersion: v1\nkind: Config\nclusters:\n- name: x\n  cluster:\n    server: http://127.0.0.1:9\ncontexts:\n- name: x\n  context:\n    cluster: x\n    user: x\ncurrent-context: x\nusers:\n- name: x\n  user: {}\n";
-    let mut f = tempfile::NamedTempFile::new().unwrap();
-    std::io::Write::write_all(&mut f, kc.as_bytes()).unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
-        .args(["check", "--timeout", "3s"])
-        .env("KUBECONFIG", f.path())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains("not listed within 3s") && err.contains("last error"),
-        "{err}"
-    );
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    for (server, says) in [
+        ("http://127.0.0.1:9".to_string(), "onnection refused"),
+        (format!("http://{silent_addr}"), "no answer within 10s"),
+    ] {
+        let kc = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: x\n  cluster:\n    server: {server}\ncontexts:\n- name: x\n  context:\n    cluster: x\n    user: x\ncurrent-context: x\nusers:\n- name: x\n  user: {{}}\n"
+        );
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, kc.as_bytes()).unwrap();
+        let started = std::time::Instant::now();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+            .args(["check", "-A", "--timeout", "60s"])
+            .env("KUBECONFIG", f.path())
+            .env_remove("KUBE_VERDICT_LOG")
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        assert_eq!(o.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(
+            err.contains(&format!("cannot reach the API server at {server}")) && err.contains(says),
+            "{err}"
+        );
+        assert!(
+            took < Duration::from_secs(30),
+            "not after --timeout: {took:?}"
+        );
+    }
+    drop(silent);
 }
 
 #[test]

@@ -30,10 +30,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 Some(dir) => check::check_dump(&cfg, &dir),
                 None => runtime().and_then(|rt| {
                     rt.block_on(async {
-                        let (client, namespace) =
-                            live::client(&cfg.kube, cfg.watch_timeout).await?;
-                        cfg.resolve_scope(&namespace);
-                        check::check_live(&cfg, client).await
+                        let c = live::client(&cfg.kube, cfg.watch_timeout).await?;
+                        live::reachable(&c).await?;
+                        cfg.resolve_scope(&c.namespace);
+                        check::check_live(&cfg, c.client).await
                     })
                 }),
             };

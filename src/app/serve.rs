@@ -70,7 +70,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
             tracing::info!(dump = %dir.display(), "serving the verdicts of a dump");
         }
         None => {
-            let (client, _) = live::client(&cfg.kube, cfg.watch_timeout).await?;
+            let client = live::client(&cfg.kube, cfg.watch_timeout).await?.client;
             let watches = live::start(
                 client.clone(),
                 &cfg.namespaces,

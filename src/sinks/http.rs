@@ -124,11 +124,13 @@ fn same_secret(given: &[u8], secret: &[u8]) -> bool {
 
 /// The bearer token of a request, if any.
 fn bearer(headers: &HeaderMap) -> &str {
+    // The scheme is case-insensitive (RFC 7235 §2.1).
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("")
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token)
         .trim()
 }
 
@@ -171,6 +173,22 @@ async fn authorized_body(
     if !same_secret(bearer(req.headers()).as_bytes(), token.current().as_bytes()) {
         count(StatusCode::UNAUTHORIZED);
         return Err(unauthorized("--token-file"));
+    }
+    // A body announced larger than the limit is refused before it is read.
+    let announced = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > app.reports.max_body as u64) {
+        count(StatusCode::PAYLOAD_TOO_LARGE);
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "body larger than {} bytes (--max-body-bytes)",
+                app.reports.max_body
+            ),
+        ));
     }
     let read = axum::body::to_bytes(req.into_body(), app.reports.max_body);
     let limit = app.reports.body_read_timeout;

@@ -218,11 +218,13 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, DumpError> {
     Ok(v)
 }
 
+/// A regular `.json`/`.yaml`/`.yml` file (a FIFO or a device of that name would block or never
+/// end: not read).
 fn is_object_file(p: &Path) -> bool {
     matches!(
         p.extension().and_then(|e| e.to_str()),
         Some("json") | Some("yaml") | Some("yml")
-    )
+    ) && std::fs::metadata(p).is_ok_and(|m| m.is_file())
 }
 
 /// The top of a dump document, every field kept raw so that a badly shaped one (`items` not a
@@ -233,8 +235,14 @@ struct Top<'a> {
     kind: Option<&'a RawValue>,
     #[serde(rename = "apiVersion", borrow)]
     api_version: Option<&'a RawValue>,
-    #[serde(borrow)]
+    /// Present (even as `null`) or absent: `Option<&RawValue>` alone would read `null` as absent.
+    #[serde(borrow, default, deserialize_with = "raw_present")]
     items: Option<&'a RawValue>,
+}
+
+/// A field's raw value when the field is present, `null` included.
+fn raw_present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
 
 /// A raw JSON value as a string, if it is one (`null` counts as absent).
@@ -328,11 +336,22 @@ fn read_object_bytes(
         return Ok(());
     }
     for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
-        let v = serde_json::Value::deserialize(doc).map_err(|e| DumpError::Parse {
-            path: path.to_path_buf(),
-            format: "YAML",
-            message: e.to_string(),
-        })?;
+        let v = match serde_json::Value::deserialize(doc) {
+            Ok(v) => v,
+            // Well-formed YAML that no Kubernetes object has: nesting past the parser's bound
+            // (block style), or keys that are not strings. Skipped, like any bad shape.
+            Err(e) if is_yaml_shape_error(&e) => {
+                skip_file(path, stats, &format!("YAML document {}: {e}", i + 1));
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(DumpError::Parse {
+                    path: path.to_path_buf(),
+                    format: "YAML",
+                    message: e.to_string(),
+                });
+            }
+        };
         if v.is_null() {
             continue;
         }
@@ -355,6 +374,13 @@ fn read_object_bytes(
         read_json_document(path, &json, stats, emit)?;
     }
     Ok(())
+}
+
+/// A YAML error that is about the document's shape, not its syntax: nesting deeper than the
+/// parser allows, or a value of a type JSON (and so Kubernetes) cannot hold, such as a map key.
+fn is_yaml_shape_error(e: &serde_yaml::Error) -> bool {
+    let m = e.to_string();
+    m.starts_with("recursion limit exceeded") || m.starts_with("invalid type")
 }
 
 /// Records a skipped file (or document) with a warning naming it and what is wrong.
@@ -440,6 +466,12 @@ fn read_json_document(
         skip_file(path, stats, "`kind` or `apiVersion` is not a string");
         return Ok(());
     };
+    if top.items.is_some_and(|r| r.get() == "null")
+        && kind.as_deref().is_some_and(|k| k.ends_with("List"))
+    {
+        skip_file(path, stats, "`items` is null, not a list");
+        return Ok(());
+    }
     match top.items.filter(|r| r.get() != "null") {
         Some(raw_items) => {
             let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw_items.get()) else {

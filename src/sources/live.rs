@@ -31,6 +31,41 @@ pub enum LiveError {
     /// No kubeconfig and no in-cluster configuration, or an invalid one.
     #[error("cannot configure a Kubernetes client (KUBECONFIG, ~/.kube/config or in-cluster): {0}")]
     Config(String),
+    /// The API server does not answer (connection refused, DNS, TLS, or no answer in time).
+    #[error("cannot reach the API server at {server}: {error}")]
+    Unreachable { server: String, error: String },
+}
+
+/// Asks the API server for its version, once, within [`PROBE_TIMEOUT`]: a `check` against a
+/// server that cannot be reached fails at once, with one line naming the server and the error
+/// (as kubectl does), instead of retrying its lists until `--timeout`.
+pub async fn reachable(c: &Connected) -> Result<(), LiveError> {
+    let unreachable = |error: String| LiveError::Unreachable {
+        server: c.server.clone(),
+        error,
+    };
+    match tokio::time::timeout(PROBE_TIMEOUT, c.client.apiserver_version()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(unreachable(root_cause(&e))),
+        Err(_) => Err(unreachable(format!(
+            "no answer within {}s",
+            PROBE_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// The innermost error of a chain (`Connection refused (os error 111)`, not `client error
+/// (Connect)`), with the outer one when it says more than that.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = e;
+    while let Some(s) = inner.source() {
+        inner = s;
+    }
+    if std::ptr::addr_eq(inner, e) {
+        e.to_string()
+    } else {
+        format!("{inner} ({e})")
+    }
 }
 
 /// Builds a client the way kubectl would: `--kubeconfig`, else `KUBECONFIG`/`~/.kube/config`,
@@ -46,10 +81,17 @@ pub enum LiveError {
 /// would hide an outage from the health signals and keep a watch resuming from a resourceVersion
 /// the server answers "Too large resource version" (504) for. Watches are listed again with
 /// their own short backoff instead, and log fetches retry a bounded number of times.
+/// A configured client, the context's namespace and the API server's URL (for messages).
+pub struct Connected {
+    pub client: Client,
+    pub namespace: String,
+    pub server: String,
+}
+
 pub async fn client(
     options: &KubeOptions,
     watch_timeout: Duration,
-) -> Result<(Client, String), LiveError> {
+) -> Result<Connected, LiveError> {
     let err = |e: &dyn std::fmt::Display| LiveError::Config(e.to_string());
     let chosen = kube::config::KubeConfigOptions {
         context: options.context.clone(),
@@ -74,8 +116,13 @@ pub async fn client(
     config.default_retry = false;
     config.read_timeout = Some(stall_timeout(watch_timeout));
     let namespace = config.default_namespace.clone();
+    let server = config.cluster_url.to_string();
     let client = Client::try_from(config).map_err(|e| err(&e))?;
-    Ok((client, namespace))
+    Ok(Connected {
+        client,
+        namespace,
+        server,
+    })
 }
 
 fn resource(kind: Kind) -> ApiResource {
@@ -330,7 +377,7 @@ async fn watch_one(
                     } else {
                         backoff.next().unwrap_or(Duration::from_secs(4))
                     });
-                    report_error(kind, &ns, &metrics, &tx, e).await;
+                    report_error(kind, &ns, &metrics, &tx, e, failures_in_a_row == 1).await;
                     break;
                 }
             };
@@ -479,6 +526,7 @@ async fn report_error(
     metrics: &SourceMetrics,
     tx: &mpsc::Sender<SourceEvent>,
     e: watcher::Error,
+    first: bool,
 ) {
     let resource = kind.resource();
     let class = match &e {
@@ -498,8 +546,15 @@ async fn report_error(
     if is_forbidden(&e) {
         let _ = tx.send(SourceEvent::Change(Change::Forbidden(kind))).await;
     }
-    tracing::warn!(resource = %resource, namespace = ns.as_deref().unwrap_or(""), error = %e,
-        "watch failed; listing again");
+    // One line per state change: the first failure of a run is a warning, the retries are
+    // debug (the health metrics and /readyz say the rest).
+    if first {
+        tracing::warn!(resource = %resource, namespace = ns.as_deref().unwrap_or(""), error = %e,
+            "watch failed; listing again until it recovers");
+    } else {
+        tracing::debug!(resource = %resource, namespace = ns.as_deref().unwrap_or(""), error = %e,
+            "watch failed again; listing again");
+    }
     let _ = tx
         .send(SourceEvent::WatchHealth {
             kind,
@@ -541,7 +596,11 @@ pub fn probe(
             };
             let down = matches!(ev, SourceEvent::Down { .. });
             if was_down && !down {
+                tracing::info!("the API server answers again; listing every resource again");
                 watches.restart_all();
+            }
+            if let (false, SourceEvent::Down { error, .. }) = (was_down, &ev) {
+                tracing::warn!(%error, "the API server does not answer its version probe");
             }
             was_down = down;
             if tx.send(ev).await.is_err() {

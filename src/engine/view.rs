@@ -1350,6 +1350,21 @@ impl ClusterView {
         }
     }
 
+    /// Forgets the events about a deleted object: they no longer decide any verdict, and under
+    /// churn (pods replaced every rollout) they would otherwise stay until the hour's pruning.
+    fn forget_events_of(&mut self, involved_kind: &str, key: &Key) {
+        let ikey: InvolvedKey = (
+            IStr::from(key.0.as_str()),
+            IStr::from(involved_kind),
+            key.1.clone(),
+        );
+        if let Some(bucket) = self.events.remove(&ikey) {
+            for e in bucket {
+                self.event_index.remove(&(e.namespace, e.name));
+            }
+        }
+    }
+
     fn delete(&mut self, kind: Kind, key: &Key) {
         match kind {
             Kind::Node => {
@@ -1359,12 +1374,15 @@ impl ClusterView {
                 self.pods.remove(key);
                 self.logs
                     .retain(|(ns, pod, _), _| !(ns == &key.0 && pod == &key.1));
+                self.forget_events_of("Pod", key);
             }
             Kind::Deployment => {
                 self.deployments.remove(key);
+                self.forget_events_of("Deployment", key);
             }
             Kind::ReplicaSet => {
                 self.replicasets.remove(key);
+                self.forget_events_of("ReplicaSet", key);
             }
             Kind::Job => {
                 self.jobs.remove(key);
@@ -1622,6 +1640,18 @@ mod tests {
             "{} of {peak}",
             v.events.capacity()
         );
+    }
+
+    #[test]
+    fn events_go_with_the_object_they_are_about() {
+        let mut v = ClusterView::new();
+        v.apply(Change::Apply(event("a", "p", 10)));
+        v.apply(Change::Apply(event("b", "p", 20)));
+        v.apply(Change::Apply(event("c", "q", 20)));
+        v.apply(Change::Delete(Kind::Pod, ("shop".into(), "p".into())));
+        assert!(v.events_for("shop", "Pod", "p").is_empty());
+        assert_eq!(v.events_for("shop", "Pod", "q").len(), 1);
+        assert_eq!(v.bookkeeping().1, 1, "the index forgot them too");
     }
 
     #[test]

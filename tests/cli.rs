@@ -671,3 +671,44 @@ fn completions_and_man_page() {
     let o = kv(&["completions", "tcsh"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// The README's synopses name every flag `--help` shows, so neither drifts from the other.
+#[test]
+fn readme_synopses_match_help() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for sub in ["check", "serve"] {
+        let start = readme
+            .find(&format!("kube-verdict {sub} ["))
+            .unwrap_or_else(|| panic!("no {sub} synopsis in the README"));
+        let synopsis = &readme[start..start + readme[start..].find("```").unwrap()];
+        let help = stdout(&kv(&[sub, "--help"]));
+        // Option lines: `  -n, --namespace <NS>` or `      --dump <DIR>`.
+        let options: Vec<Vec<String>> = help
+            .lines()
+            .map(str::trim_start)
+            .filter(|l| l.starts_with('-'))
+            .map(|l| {
+                l.split_whitespace()
+                    .take_while(|w| w.starts_with('-') && w.len() > 1)
+                    .map(|w| w.trim_end_matches(',').to_string())
+                    .filter(|w| w != "--help" && w != "-h" && w != "--version" && w != "-V")
+                    .collect::<Vec<String>>()
+            })
+            .filter(|v| !v.is_empty())
+            .collect();
+        assert!(
+            options.len() > 10,
+            "{sub}: options read from --help: {options:?}"
+        );
+        let shown =
+            |f: &String| synopsis.contains(&format!("{f} ")) || synopsis.contains(&format!("{f}]"));
+        let missing: Vec<&Vec<String>> = options
+            .iter()
+            .filter(|names| !names.iter().any(shown))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{sub}: the README synopsis lacks {missing:?}"
+        );
+    }
+}

@@ -72,6 +72,17 @@ impl Report {
             }
             write_details(&mut s, d, paint);
         }
+        if !self.deployments.is_empty()
+            && self
+                .deployments
+                .iter()
+                .all(|d| matches!(d.verdict, Verdict::Verified | Verdict::Complete))
+        {
+            let _ = writeln!(
+                s,
+                "\nNothing to do: every deployment is verified or complete."
+            );
+        }
         self.write_warnings(&mut s);
         s
     }
@@ -191,37 +202,34 @@ fn write_details(s: &mut String, d: &DeploymentVerdict, paint: Paint) {
     }
 }
 
-/// `container NAME (IMAGE): build …; running …; match|MISMATCH|not judged`.
+/// `container NAME (IMAGE): built by … ; pods run …; digest matches|MISMATCH|not compared`.
 fn write_container(s: &mut String, c: &ContainerVerdict) {
     let build = match &c.build {
         Some(b) => format!(
-            "build {} {}{}",
+            "built by {} ({}{})",
             b.pod,
             b.status.as_str(),
             b.digest
                 .as_deref()
-                .map(|d| format!(" {}", short(d)))
+                .map(|d| format!(", {}", short(d)))
                 .unwrap_or_default()
         ),
         None => "no build known".to_string(),
     };
     let running = if c.running_digests.is_empty() {
-        "no registry digest reported".to_string()
+        "pods report no registry digest".to_string()
     } else {
-        c.running_digests
-            .iter()
-            .map(|d| short(d))
-            .collect::<Vec<_>>()
-            .join(", ")
+        let digests: Vec<&str> = c.running_digests.iter().map(|d| short(d)).collect();
+        format!("pods run {}", digests.join(", "))
     };
     let m = match c.digest_match {
-        Some(true) => "match",
-        Some(false) => "MISMATCH",
-        None => "not judged",
+        Some(true) => "digest matches",
+        Some(false) => "digest MISMATCH",
+        None => "digest not compared",
     };
     let _ = writeln!(
         s,
-        "  container {} ({}): {build}; running {running}; {m}",
+        "  container {} ({}): {build}; {running}; {m}",
         c.name, c.image
     );
 }

@@ -116,6 +116,11 @@ impl PlatformNames {
         }
     }
 
+    /// The names that always keep their own label value.
+    pub fn allowed(&self) -> impl Iterator<Item = &str> {
+        self.allowed.iter().map(String::as_str)
+    }
+
     /// The label value for platform `p`.
     pub fn label(&mut self, p: &str) -> String {
         if self.allowed.contains(p) || self.seen.contains(p) {

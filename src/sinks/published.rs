@@ -163,6 +163,24 @@ impl Published {
         report_window: SignedDuration,
         platforms: PlatformNames,
     ) -> Published {
+        let report_metrics = ReportMetrics::default();
+        // The report counters start at 0 for every platform known up front, and `other`.
+        for platform in platforms
+            .allowed()
+            .chain([crate::engine::ledger::OTHER_PLATFORM])
+        {
+            let labels = PlatformLabels {
+                platform: platform.to_string(),
+            };
+            for family in [
+                &report_metrics.received,
+                &report_metrics.false_negative,
+                &report_metrics.confirmed,
+                &report_metrics.unresolved,
+            ] {
+                let _ = family.get_or_create(&labels);
+            }
+        }
         Published {
             snapshot: RwLock::new(Arc::new(Snapshot {
                 now: Timestamp::UNIX_EPOCH,
@@ -177,7 +195,7 @@ impl Published {
                 watch_health: Vec::new(),
             })),
             ledger: Mutex::new(Ledger::new(report_window, platforms)),
-            report_metrics: ReportMetrics::default(),
+            report_metrics,
         }
     }
 

@@ -109,7 +109,9 @@ fn churn(fake: &FakeApi, tick: u32, deployments: u32) {
         let log = kaniko_log(&image, &format!("{REG}/{ns}/{name}"), &digest(&image), 90);
         fake.set_log("ci", &build, "kaniko", &log);
         if tick >= 60 {
-            fake.delete("Pod", "ci", &format!("build-{name}-{}", tick - 60));
+            let before = tick - 60;
+            let old = format!("svc-{:04}", before % deployments);
+            fake.delete("Pod", "ci", &format!("build-{old}-{before}"));
         }
     }
     if tick.is_multiple_of(15) {

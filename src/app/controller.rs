@@ -273,7 +273,7 @@ impl Controller {
     /// the only ones whose pending platform reports can be decided by it.
     fn recompute(&mut self, now: Timestamp, dirty: Dirty) -> Vec<Key> {
         if dirty.all {
-            self.view.prune_events(now - EVENT_RETENTION);
+            self.view.prune_events(now, EVENT_RETENTION);
             if let Some(f) = self.fetcher.as_mut() {
                 let alive: std::collections::HashSet<&str> =
                     self.view.pods().map(|p| p.meta.uid.as_str()).collect();

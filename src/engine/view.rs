@@ -1123,6 +1123,10 @@ pub const MAX_EVENTS_PER_OBJECT: usize = 32;
 /// `(namespace, involved kind, involved name)`.
 type InvolvedKey = (IStr, IStr, String);
 
+/// How long events about an object the view does not hold are kept (an event can arrive just
+/// before its object).
+const ORPHAN_EVENT_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
 /// Gives back a table's memory once it holds less than half of what it has room for (a burst
 /// of events leaves the peak capacity behind otherwise).
 fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(m: &mut HashMap<K, V>) {
@@ -1401,11 +1405,13 @@ impl ClusterView {
         }
     }
 
-    /// Forgets events last seen before `before` (the live source calls it with `now - 1h`:
+    /// Forgets events last seen more than `retention` before `now` (the live source keeps an hour:
     /// older events no longer decide a verdict, and a watch would otherwise keep them forever),
     /// then the bookkeeping that only grows: interned strings no event uses any more, and the
     /// capacity the event tables kept from their peak.
-    pub fn prune_events(&mut self, before: Timestamp) {
+    pub fn prune_events(&mut self, now: Timestamp, retention: jiff::SignedDuration) {
+        self.prune_orphan_events(now - ORPHAN_EVENT_GRACE);
+        let before = now - retention;
         let index = &mut self.event_index;
         self.events.retain(|_, bucket| {
             bucket.retain(|e| {
@@ -1425,6 +1431,31 @@ impl ClusterView {
         if self.interned.capacity() > 2 * self.interned.len() + 64 {
             self.interned.shrink_to_fit();
         }
+    }
+
+    /// Forgets the events about a Pod, ReplicaSet or Deployment that is not in the view, last
+    /// seen before `before`. Deleting an object forgets its events, but a relist brings them
+    /// back (the API server keeps events for an hour after their object is gone); an event may
+    /// also arrive shortly before its object, hence the grace.
+    fn prune_orphan_events(&mut self, before: Timestamp) {
+        let (pods, rss, deps) = (&self.pods, &self.replicasets, &self.deployments);
+        let index = &mut self.event_index;
+        self.events.retain(|(ns, kind, name), bucket| {
+            let key = (ns.to_string(), name.clone());
+            let exists = match kind.as_str() {
+                "Pod" => pods.contains_key(&key),
+                "ReplicaSet" => rss.contains_key(&key),
+                "Deployment" => deps.contains_key(&key),
+                _ => true,
+            };
+            if exists || bucket.iter().any(|e| e.last.is_none_or(|l| l >= before)) {
+                return true;
+            }
+            for e in bucket.drain(..) {
+                index.remove(&(e.namespace, e.name));
+            }
+            false
+        });
     }
 
     /// Sizes of the bookkeeping tables: (event buckets, event index, interned strings, log
@@ -1600,7 +1631,10 @@ mod tests {
         assert_eq!(kept.len(), MAX_EVENTS_PER_OBJECT);
         assert_eq!(kept[0].name, "e10", "the oldest were dropped");
         assert_eq!(v.counts()[4].1, MAX_EVENTS_PER_OBJECT);
-        v.prune_events(Timestamp::from_second(1030).unwrap());
+        v.prune_events(
+            Timestamp::from_second(1030).unwrap(),
+            jiff::SignedDuration::ZERO,
+        );
         assert_eq!(v.events_for("shop", "Pod", "p").len(), 12);
         assert_eq!(v.counts()[4].1, 12);
     }
@@ -1629,7 +1663,10 @@ mod tests {
             "namespaces and reasons interned: {interned}"
         );
         let peak = v.events.capacity();
-        v.prune_events(Timestamp::from_second(2000).unwrap());
+        v.prune_events(
+            Timestamp::from_second(2000).unwrap(),
+            jiff::SignedDuration::ZERO,
+        );
         assert_eq!(
             v.bookkeeping(),
             (0, 0, 0, 0),
@@ -1640,6 +1677,22 @@ mod tests {
             "{} of {peak}",
             v.events.capacity()
         );
+    }
+
+    /// A relist brings back the events of deleted objects (the API server keeps them an hour):
+    /// they are forgotten once older than the grace, while a fresh one (its pod may be on its
+    /// way) stays.
+    #[test]
+    fn orphan_events_are_pruned_after_a_grace() {
+        let mut v = ClusterView::new();
+        v.apply(Change::Apply(event("old", "gone", 1000)));
+        v.apply(Change::Apply(event("fresh", "coming", 1500)));
+        v.prune_events(
+            Timestamp::from_second(1000 + 310).unwrap(),
+            jiff::SignedDuration::from_hours(1),
+        );
+        assert!(v.events_for("shop", "Pod", "gone").is_empty());
+        assert_eq!(v.events_for("shop", "Pod", "coming").len(), 1);
     }
 
     #[test]

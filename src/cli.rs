@@ -55,8 +55,14 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `kube-verdict man > kube-verdict.1 && man ./kube-verdict.1`.
-    Man,
+    /// Print a man page (roff): `kube-verdict man > kube-verdict.1`, `kube-verdict man check >
+    /// kube-verdict-check.1`, `kube-verdict man serve > kube-verdict-serve.1`; read one with
+    /// `man ./kube-verdict-check.1`.
+    Man {
+        /// The subcommand whose page to print (`check`, `serve`); none: the overview.
+        #[arg(value_parser = ["check", "serve"])]
+        command: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

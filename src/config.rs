@@ -382,7 +382,9 @@ impl CheckConfig {
             ColorChoice::Never => false,
             ColorChoice::Auto => {
                 use std::io::IsTerminal;
-                std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+                // no-color.org: only a non-empty NO_COLOR turns colour off.
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
             }
         };
         Ok(CheckConfig {

@@ -668,6 +668,34 @@ fn completions_and_man_page() {
     let o = kv(&["man"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains(".TH kube-verdict 1"), "{}", stdout(&o));
+    for sub in ["check", "serve"] {
+        let o = kv(&["man", sub]);
+        let page = stdout(&o);
+        assert!(
+            page.contains(&format!(".TH kube-verdict-{sub} 1")),
+            "{page}"
+        );
+        assert!(
+            page.contains("scale\\-up\\-window"),
+            "{sub}: its flags are listed"
+        );
+    }
+    // Bash really completes a subcommand's flags (clap's script mislabels hyphenated names).
+    if support::require_tool("bash") {
+        let script = stdout(&kv(&["completions", "bash"]));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bash");
+        std::fs::write(&path, script).unwrap();
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source {}; COMP_WORDS=(kube-verdict check --scale); COMP_CWORD=2; _kube_verdict kube-verdict --scale check; echo \"${{COMPREPLY[@]}}\"",
+                path.display()
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(stdout(&out).trim(), "--scale-up-window", "{}", stderr(&out));
+    }
     let o = kv(&["completions", "tcsh"]);
     assert_eq!(o.status.code(), Some(2));
 }

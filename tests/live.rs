@@ -777,8 +777,18 @@ fn kubectl_flags_choose_the_cluster_and_the_namespace() {
     assert_eq!((code, names.len()), (Some(3), 0));
     let (_, names, err) = run(&["--context", "prod", "-A"]);
     assert_eq!(names, vec!["shop/checkout".to_string()], "{err}");
-    // A context that does not exist is a clear error.
-    let (code, _, err) = run(&["--context", "nope"]);
-    assert_eq!(code, Some(1));
-    assert!(err.contains("nope"), "{err}");
+    // A context, cluster or user the kubeconfig does not have is a clear error, as in kubectl
+    // (an unknown user is not silently "no credentials").
+    for (flag, what) in [
+        ("--context", "context"),
+        ("--cluster", "cluster"),
+        ("--user", "user"),
+    ] {
+        let (code, _, err) = run(&[flag, "nope"]);
+        assert_eq!(code, Some(1), "{flag}");
+        assert!(
+            err.contains(&format!("no {what} named \"nope\"")),
+            "{flag}: {err}"
+        );
+    }
 }

@@ -74,11 +74,18 @@ pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
         selected(cfg, &d.meta.namespace, &d.meta.name)
     })?;
     if judged.counts.iter().all(|(_, n)| *n == 0) {
-        judged.warnings.push(format!(
-            "{}: holds no Kubernetes objects; make a dump with `kubectl cluster-info dump --all-namespaces --output-directory={}`",
-            dir.display(),
-            dir.display()
-        ));
+        judged.warnings.push(if dir.is_dir() {
+            format!(
+                "{}: holds no Kubernetes objects; make a dump with `kubectl cluster-info dump --all-namespaces --output-directory={}`",
+                dir.display(),
+                dir.display()
+            )
+        } else {
+            format!(
+                "{}: holds no object kube-verdict reads (Deployments, ReplicaSets, Pods, Events, Nodes, Jobs; e.g. `kubectl get deployments,replicasets,pods,events -o json`)",
+                dir.display()
+            )
+        });
     }
     for t in &cfg.targets {
         if !judged.verdicts.iter().any(|d| &d.name == t) {

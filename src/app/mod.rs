@@ -68,14 +68,29 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Completions { shell } => {
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "kube-verdict", &mut std::io::stdout());
+            let _ = std::io::stdout()
+                .lock()
+                .write_all(completions(shell).as_bytes());
             ExitCode::SUCCESS
         }
-        Command::Man => {
+        Command::Man { command } => {
             use clap::CommandFactory;
-            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            let top = Cli::command();
+            let page = match command.as_deref() {
+                Some("check") => top
+                    .find_subcommand("check")
+                    .cloned()
+                    .unwrap_or_default()
+                    .name("kube-verdict-check"),
+                Some("serve") => top
+                    .find_subcommand("serve")
+                    .cloned()
+                    .unwrap_or_default()
+                    .name("kube-verdict-serve"),
+                Some(other) => return fail(2, &format!("no subcommand {other}")),
+                None => top,
+            };
+            match clap_mangen::Man::new(page).render(&mut std::io::stdout()) {
                 Ok(()) => ExitCode::SUCCESS,
                 // `| head`: a closed pipe is not an error worth a message.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -83,6 +98,33 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
     }
+}
+
+/// A completion script for `kube-verdict`. clap_complete's bash script mislabels the subcommand
+/// states of a name with a hyphen (clap-rs/clap#6421: no flag after `check` ever completes), so
+/// the script is generated for `kube_verdict` and registered for both names.
+fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    if shell == clap_complete::Shell::Bash {
+        clap_complete::generate(shell, &mut cmd, "kube_verdict", &mut out);
+        let script = String::from_utf8_lossy(&out).into_owned();
+        return script
+            .lines()
+            .map(
+                |l| match l.trim_start().starts_with("complete -F _kube_verdict") {
+                    true => format!(
+                        "{} kube-verdict kubectl-verdict\n",
+                        l.trim_end_matches(" kube_verdict")
+                    ),
+                    false => format!("{l}\n"),
+                },
+            )
+            .collect();
+    }
+    clap_complete::generate(shell, &mut cmd, "kube-verdict", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn fail(code: u8, e: &dyn std::fmt::Display) -> ExitCode {

@@ -1302,6 +1302,10 @@ impl ClusterView {
                 self.pods.insert(p.meta.key(), p);
             }
             Object::Deployment(d) => {
+                // Its conditions' times count too: a dump of only Deployments has a time.
+                for c in &d.conditions {
+                    self.bump(c.last_update.max(c.last_transition));
+                }
                 self.deployments.insert(d.meta.key(), d);
             }
             Object::ReplicaSet(r) => {

@@ -45,8 +45,8 @@ impl RequestMetrics {
             m.requests.clone(),
         );
         // Every endpoint and code starts at 0: no gap before the first request.
-        for endpoint in ["reports", "alertmanager_webhook"] {
-            for code in ["200", "202", "400", "401", "403", "408", "413", "other"] {
+        for (endpoint, ok) in [("reports", "202"), ("alertmanager_webhook", "200")] {
+            for code in [ok, "400", "401", "403", "408", "413", "other"] {
                 let _ = m.requests.get_or_create(&RequestLabels { endpoint, code });
             }
         }

@@ -81,6 +81,40 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 /// would hide an outage from the health signals and keep a watch resuming from a resourceVersion
 /// the server answers "Too large resource version" (504) for. Watches are listed again with
 /// their own short backoff instead, and log fetches retry a bounded number of times.
+/// Refuses a `--context`, `--cluster` or `--user` the kubeconfig does not have, as kubectl does
+/// (kube's loader would fall back to no credentials for an unknown user).
+fn check_names(
+    kc: &kube::config::Kubeconfig,
+    chosen: &kube::config::KubeConfigOptions,
+) -> Result<(), String> {
+    let missing = |what: &str, name: &Option<String>, names: Vec<&str>| match name {
+        Some(n) if !names.contains(&n.as_str()) => Err(format!(
+            "no {what} named {n:?} (it has: {})",
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        )),
+        _ => Ok(()),
+    };
+    missing(
+        "context",
+        &chosen.context,
+        kc.contexts.iter().map(|c| c.name.as_str()).collect(),
+    )?;
+    missing(
+        "cluster",
+        &chosen.cluster,
+        kc.clusters.iter().map(|c| c.name.as_str()).collect(),
+    )?;
+    missing(
+        "user",
+        &chosen.user,
+        kc.auth_infos.iter().map(|c| c.name.as_str()).collect(),
+    )
+}
+
 /// A configured client, the context's namespace and the API server's URL (for messages).
 pub struct Connected {
     pub client: Client,
@@ -98,20 +132,28 @@ pub async fn client(
         cluster: options.cluster.clone(),
         user: options.user.clone(),
     };
-    let mut config = match &options.kubeconfig {
-        Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path)
-                .map_err(|e| LiveError::Config(format!("{}: {e}", path.display())))?;
-            kube::Config::from_custom_kubeconfig(kc, &chosen)
-                .await
-                .map_err(|e| err(&e))?
-        }
-        None if chosen.context.is_some() || chosen.cluster.is_some() || chosen.user.is_some() => {
-            kube::Config::from_kubeconfig(&chosen)
-                .await
-                .map_err(|e| err(&e))?
-        }
-        None => kube::Config::infer().await.map_err(|e| err(&e))?,
+    let explicit = options.kubeconfig.is_some()
+        || chosen.context.is_some()
+        || chosen.cluster.is_some()
+        || chosen.user.is_some();
+    let mut config = if explicit {
+        let (kc, source) = match &options.kubeconfig {
+            Some(path) => (
+                kube::config::Kubeconfig::read_from(path),
+                path.display().to_string(),
+            ),
+            None => (
+                kube::config::Kubeconfig::read(),
+                "KUBECONFIG or ~/.kube/config".to_string(),
+            ),
+        };
+        let kc = kc.map_err(|e| LiveError::Config(format!("{source}: {}", root_cause(&e))))?;
+        check_names(&kc, &chosen).map_err(|m| LiveError::Config(format!("{source}: {m}")))?;
+        kube::Config::from_custom_kubeconfig(kc, &chosen)
+            .await
+            .map_err(|e| LiveError::Config(format!("{source}: {e}")))?
+    } else {
+        kube::Config::infer().await.map_err(|e| err(&e))?
     };
     config.default_retry = false;
     config.read_timeout = Some(stall_timeout(watch_timeout));

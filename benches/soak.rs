@@ -5,7 +5,7 @@
 //! descriptors, threads and the `/metrics` series count, and prints the trend: the median of the
 //! last quarter of the run against the first. No assertion on figures (see BENCHMARKS.md).
 //!
-//!     cargo bench --bench soak -- --seconds 1800 [--deployments 200]
+//!     cargo bench --bench soak -- --seconds 1800 [--deployments 200] [--event-ttl 0]
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -76,7 +76,17 @@ fn app(fake: &FakeApi, ns: &str, name: &str, pods: u32, generation: u32) {
 
 /// One step of churn at second `tick`: replace a pod, emit events, build, open and close a
 /// preview namespace.
-fn churn(fake: &FakeApi, tick: u32, deployments: u32) {
+fn churn(fake: &FakeApi, tick: u32, deployments: u32, event_ttl: u32) {
+    // The API server's event TTL (one hour in Kubernetes): events of `event_ttl` ticks ago go.
+    if event_ttl > 0 && tick >= event_ttl {
+        let then = tick - event_ttl;
+        let k = then % deployments;
+        let (ns, name) = (format!("team-{:02}", k % 20), format!("svc-{k:04}"));
+        let pod = pod_name(&name, &format!("h{:07}", then / deployments + 1), 0);
+        for e in 0..5 {
+            fake.delete("Event", &ns, &format!("{pod}.{then:08x}{e}"));
+        }
+    }
     let k = tick % deployments;
     let (ns, name) = (format!("team-{:02}", k % 20), format!("svc-{k:04}"));
     // Replace the pods of one deployment under a new ReplicaSet hash, and delete the old
@@ -152,6 +162,9 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let seconds = arg("--seconds", if full { 1800 } else { 20 }) as u32;
     let deployments = arg("--deployments", if full { 200 } else { 20 }) as u32;
+    // Seconds an event lives in the fake API server (0: for ever, as within a real server's
+    // first hour).
+    let event_ttl = arg("--event-ttl", 0) as u32;
     if !full {
         println!(
             "soak: smoke run (use `cargo bench --bench soak -- --seconds 1800` for the figures)"
@@ -181,7 +194,7 @@ fn main() {
     let mut tick = 0u32;
     while started.elapsed() < Duration::from_secs(seconds.into()) {
         let step = Instant::now();
-        churn(&fake, tick, deployments);
+        churn(&fake, tick, deployments, event_ttl);
         if tick % 60 == 30 {
             fault(&fake, tick / 60);
         }

@@ -49,6 +49,9 @@ usage: $0 build | built | up DIR | down DIR | env DIR | restart-apiserver DIR
 
   KUBE_VERDICT_APISERVER_FLAGS (at up): extra kube-apiserver flags, e.g.
             "--min-request-timeout=5 --etcd-compaction-interval=5s"
+  KUBE_VERDICT_CONTROLLERS (at up): kube-controller-manager's --controllers (default '*');
+            'none' does not start it (a replay of a dump, where objects must stay as written)
+  KUBE_VERDICT_SCHEDULER (at up): 'off' does not start kube-scheduler (pending pods stay pending)
 EOF
   exit 2
 }
@@ -501,30 +504,36 @@ cmd_up() {
   {
     echo "ETCD_PORT=$ETCD_PORT"
     echo "API_PORT=$API_PORT"
+    echo "KWOK_PORT=$KWOK_PORT"
     printf 'APISERVER_FLAGS=%q\n' "${KUBE_VERDICT_APISERVER_FLAGS:-}"
   } >"$DIR/ports"
   APISERVER_FLAGS=${KUBE_VERDICT_APISERVER_FLAGS:-}
   start_apiserver
   KUBECONFIG=$DIR/admin.kubeconfig wait_for "kubectl get --raw /readyz" 30 kube-apiserver kubectl get --raw /readyz
 
-  start kube-controller-manager "$BIN/kube-controller-manager" \
-    --kubeconfig="$DIR/controller-manager.kubeconfig" \
-    --authentication-kubeconfig="$DIR/controller-manager.kubeconfig" \
-    --authorization-kubeconfig="$DIR/controller-manager.kubeconfig" \
-    --bind-address=127.0.0.1 --secure-port="$CM_PORT" \
-    --controllers='*' \
-    --use-service-account-credentials=false \
-    --service-account-private-key-file="$PKI/sa.key" \
-    --root-ca-file="$PKI/ca.crt" \
-    --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
-    --leader-elect=false \
-    --node-monitor-period=2s --node-monitor-grace-period=20s
-  start kube-scheduler "$BIN/kube-scheduler" \
-    --kubeconfig="$DIR/scheduler.kubeconfig" \
-    --authentication-kubeconfig="$DIR/scheduler.kubeconfig" \
-    --authorization-kubeconfig="$DIR/scheduler.kubeconfig" \
-    --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" \
-    --leader-elect=false
+  CONTROLLERS=${KUBE_VERDICT_CONTROLLERS:-*}
+  if [ "$CONTROLLERS" != none ]; then
+    start kube-controller-manager "$BIN/kube-controller-manager" \
+      --kubeconfig="$DIR/controller-manager.kubeconfig" \
+      --authentication-kubeconfig="$DIR/controller-manager.kubeconfig" \
+      --authorization-kubeconfig="$DIR/controller-manager.kubeconfig" \
+      --bind-address=127.0.0.1 --secure-port="$CM_PORT" \
+      --controllers="$CONTROLLERS" \
+      --use-service-account-credentials=false \
+      --service-account-private-key-file="$PKI/sa.key" \
+      --root-ca-file="$PKI/ca.crt" \
+      --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
+      --leader-elect=false \
+      --node-monitor-period=2s --node-monitor-grace-period=20s
+  fi
+  if [ "${KUBE_VERDICT_SCHEDULER:-on}" != off ]; then
+    start kube-scheduler "$BIN/kube-scheduler" \
+      --kubeconfig="$DIR/scheduler.kubeconfig" \
+      --authentication-kubeconfig="$DIR/scheduler.kubeconfig" \
+      --authorization-kubeconfig="$DIR/scheduler.kubeconfig" \
+      --bind-address=127.0.0.1 --secure-port="$SCHED_PORT" \
+      --leader-elect=false
+  fi
 
   # KWOK's Logs and ClusterLogs are CRDs, so that tests can point pods at log files at run time.
   KUBECONFIG=$DIR/admin.kubeconfig kubectl apply -f "$STAGES/crd/kwok.x-k8s.io_logs.yaml" \
@@ -557,11 +566,20 @@ EOF
     --server-address="127.0.0.1:$KWOK_PORT" \
     --tls-cert-file="$PKI/kwok-serving.crt" --tls-private-key-file="$PKI/kwok-serving.key"
 
-  wait_for "kube-controller-manager /healthz" 60 kube-controller-manager https_ok -k "https://127.0.0.1:$CM_PORT/healthz"
-  wait_for "kube-scheduler /healthz" 60 kube-scheduler https_ok -k "https://127.0.0.1:$SCHED_PORT/healthz"
+  if [ "$CONTROLLERS" != none ]; then
+    wait_for "kube-controller-manager /healthz" 60 kube-controller-manager https_ok -k "https://127.0.0.1:$CM_PORT/healthz"
+  fi
+  if [ "${KUBE_VERDICT_SCHEDULER:-on}" != off ]; then
+    wait_for "kube-scheduler /healthz" 60 kube-scheduler https_ok -k "https://127.0.0.1:$SCHED_PORT/healthz"
+  fi
   wait_for "kwok /healthz" 60 kwok https_ok -k "https://127.0.0.1:$KWOK_PORT/healthz"
-  # Pods can be created once the namespace's default ServiceAccount exists.
-  wait_for "the default ServiceAccount" 60 kube-controller-manager api_ok /api/v1/namespaces/default/serviceaccounts/default
+  # Pods can be created once the namespace's default ServiceAccount exists (made by the
+  # serviceaccount controller; without it, whoever creates pods makes the ServiceAccount).
+  case ",$CONTROLLERS," in
+    *",*,"* | *",serviceaccount,"*)
+      wait_for "the default ServiceAccount" 60 kube-controller-manager api_ok /api/v1/namespaces/default/serviceaccounts/default
+      ;;
+  esac
 
   cat >"$DIR/env" <<EOF
 export KUBECONFIG=$DIR/admin.kubeconfig

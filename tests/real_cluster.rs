@@ -1195,3 +1195,126 @@ fn a_paginated_list_of_thousands_of_pods() {
         "1,500 pods listed in pages of 500 and judged: synced {synced} s after serve answered"
     );
 }
+
+/// `namespace/name → verdict/cause/owner` of every deployment in a verdict document (`check -o
+/// json`, or `serve`'s `/api/v1/verdicts`).
+fn verdict_map(doc: &Value) -> std::collections::BTreeMap<String, String> {
+    doc["deployments"]
+        .as_array()
+        .or(doc.as_array())
+        .into_iter()
+        .flatten()
+        .map(|d| {
+            (
+                format!(
+                    "{}/{}",
+                    d["namespace"].as_str().unwrap_or("?"),
+                    d["name"].as_str().unwrap_or("?")
+                ),
+                format!(
+                    "{}/{}/{}",
+                    d["verdict"].as_str().unwrap_or("?"),
+                    d["cause"].as_str().unwrap_or("?"),
+                    d["owner"].as_str().unwrap_or("?")
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Item 6 of the real-control-plane issue: every scenario dump and the example, judged offline
+/// (`check --dump`), then replayed onto a real API server (`support::replay`: objects, statuses
+/// through the status subresource, events, build logs through KWOK's kubelet API, timestamps
+/// moved to the present) and judged live by `check` and by `serve`: the same verdict, cause and
+/// owner for every deployment.
+#[test]
+fn dumps_replayed_on_a_real_api_server_judge_as_offline() {
+    use support::replay;
+    let Some(cp) = ControlPlane::up_for_replay() else {
+        return;
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dumps: Vec<std::path::PathBuf> =
+        std::fs::read_dir(root.join("tests/fixtures/scenarios"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            // Malformed on purpose: the API server refuses what the dump reader skips.
+            .filter(|p| p.is_dir() && !p.ends_with("bad-input"))
+            .collect();
+    dumps.sort();
+    dumps.push(root.join("examples/false-alarm"));
+    let mut wrong = Vec::new();
+    let mut judged = 0;
+    let mut verdicts = std::collections::BTreeSet::new();
+    for dir in &dumps {
+        let started = std::time::Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+            .args(["check", "-o", "json", "--dump"])
+            .arg(dir)
+            .output()
+            .unwrap();
+        let offline: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}: {}",
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let now: jiff::Timestamp = offline["now"].as_str().unwrap().parse().unwrap();
+        let replayed = replay::replay(&cp, dir, now);
+        let (_, live) = check(&cp, &[]);
+        let s = serve(Some(&std::fs::read_to_string(&cp.kubeconfig).unwrap()), &[]);
+        // serve publishes as it syncs and fetches logs: wait for agreement, then compare what
+        // it says at the end (a disagreement shows after LIMIT).
+        let mut api = Value::Null;
+        let waiting = std::time::Instant::now();
+        while waiting.elapsed() < LIMIT {
+            api = http_get(s.addr, "/api/v1/verdicts", None)
+                .filter(|r| r.0 == 200)
+                .and_then(|r| serde_json::from_str(&r.2).ok())
+                .unwrap_or(Value::Null);
+            if verdict_map(&api) == verdict_map(&offline) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        drop(s);
+        let (offline, live, api) = (verdict_map(&offline), verdict_map(&live), verdict_map(&api));
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        eprintln!(
+            "replay {name}: {:?}, {} logs, {} skipped, shifted by {}, {} deployments, {:.1} s",
+            replayed.created,
+            replayed.logs,
+            replayed.skipped.len(),
+            replayed.shift,
+            offline.len(),
+            started.elapsed().as_secs_f64()
+        );
+        for s in &replayed.skipped {
+            eprintln!("  skipped: {s}");
+        }
+        for (key, want) in &offline {
+            judged += 1;
+            verdicts.insert(want.split('/').next().unwrap_or_default().to_string());
+            for (how, got) in [("check", live.get(key)), ("serve", api.get(key))] {
+                if got != Some(want) {
+                    wrong.push(format!("{name}: {key}: offline {want}, live {how} {got:?}"));
+                }
+            }
+        }
+        for key in live.keys().filter(|k| !offline.contains_key(*k)) {
+            wrong.push(format!("{name}: {key}: judged live only"));
+        }
+        replay::clear(&cp);
+    }
+    assert!(judged > 50, "only {judged} deployments judged");
+    assert!(
+        verdicts.len() >= 6,
+        "the dumps cover too few verdicts to compare: {verdicts:?}"
+    );
+    assert!(
+        wrong.is_empty(),
+        "offline and live disagree:\n{}",
+        wrong.join("\n")
+    );
+}

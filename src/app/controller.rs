@@ -38,8 +38,13 @@ impl Clock for SystemClock {
     }
 }
 
-/// Events older than this no longer decide a verdict and are dropped from the view.
-pub const EVENT_RETENTION: SignedDuration = SignedDuration::from_hours(1);
+/// A backstop, not a rule: the view holds the Events the API server holds, and an Event leaves
+/// it when the API server deletes it (its `--event-ttl`, one hour by default: the watch says
+/// so, a relist forgets it). Only an Event last seen longer ago than this (a delete missed, a
+/// TTL longer than a day) is dropped by age. Shorter than the API server's TTL, serve would judge
+/// on fewer Events than `check` on the same cluster (found by replaying the scenario dumps on a
+/// real API server: a pull older than an hour read as failed by serve, converging by check).
+pub const EVENT_RETENTION: SignedDuration = SignedDuration::from_hours(24);
 
 /// Labels of `deploy_rollout_duration_seconds`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

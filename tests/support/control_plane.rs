@@ -36,6 +36,22 @@ impl ControlPlane {
 
     /// `up` with extra kube-apiserver flags (`KUBE_VERDICT_APISERVER_FLAGS`).
     pub fn up_with(apiserver_flags: &str) -> Option<ControlPlane> {
+        Self::up_env(&[("KUBE_VERDICT_APISERVER_FLAGS", apiserver_flags)])
+    }
+
+    /// `up` for replaying a dump: no kube-controller-manager and no kube-scheduler, so the
+    /// objects stay as the dump has them (no rollout, no garbage collection, no binding); KWOK
+    /// still serves the kubelet API (logs) of the nodes annotated for it.
+    pub fn up_for_replay() -> Option<ControlPlane> {
+        Self::up_env(&[
+            ("KUBE_VERDICT_CONTROLLERS", "none"),
+            ("KUBE_VERDICT_SCHEDULER", "off"),
+        ])
+    }
+
+    /// `up` with `control-plane.sh`'s environment (`KUBE_VERDICT_APISERVER_FLAGS`,
+    /// `KUBE_VERDICT_CONTROLLERS`, `KUBE_VERDICT_SCHEDULER`).
+    pub fn up_env(env: &[(&str, &str)]) -> Option<ControlPlane> {
         let built = Command::new("bash")
             .arg(script())
             .arg("built")
@@ -58,7 +74,7 @@ impl ControlPlane {
             .arg(script())
             .arg("up")
             .arg(dir.path())
-            .env("KUBE_VERDICT_APISERVER_FLAGS", apiserver_flags)
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .output()
             .expect("run control-plane.sh up");
@@ -95,6 +111,16 @@ impl ControlPlane {
             .find_map(|l| l.trim().strip_prefix("server: https://"))
             .expect("server in the kubeconfig");
         server.trim().parse().expect("host:port")
+    }
+
+    /// The port of KWOK's kubelet API (on 127.0.0.1), for nodes whose kubelet it plays.
+    pub fn kwok_port(&self) -> u16 {
+        let ports = std::fs::read_to_string(self.dir.path().join("ports")).unwrap();
+        ports
+            .lines()
+            .find_map(|l| l.strip_prefix("KWOK_PORT="))
+            .and_then(|p| p.parse().ok())
+            .expect("KWOK_PORT in the control plane's ports file")
     }
 
     /// The admin kubeconfig with its server replaced by `addr` (a proxy in front of it).

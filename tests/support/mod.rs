@@ -9,6 +9,7 @@ pub mod control_plane;
 pub mod fake_api;
 pub mod objects;
 pub mod proxy;
+pub mod replay;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};

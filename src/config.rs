@@ -65,13 +65,15 @@ impl Default for HttpLimits {
     }
 }
 
-/// A bearer token read from a file and read again whenever the file changes (its modification
-/// time or size), so a rotated Kubernetes Secret takes effect without a restart. A rotation
+/// A bearer token read from a file and read again whenever the file changes (its inode,
+/// modification or change time, or size: a Secret volume swaps a symlink to a new file, an
+/// editor may write the same number of bytes in place), so a rotated Kubernetes Secret takes
+/// effect without a restart. A rotation
 /// that leaves the file empty or unreadable keeps the last good token (and logs why).
 #[derive(Debug)]
 pub struct TokenFile {
     path: PathBuf,
-    cached: std::sync::Mutex<(Option<(std::time::SystemTime, u64)>, String)>,
+    cached: std::sync::Mutex<(Option<FileStamp>, String)>,
 }
 
 impl TokenFile {
@@ -134,10 +136,22 @@ impl TokenFile {
     }
 }
 
-/// Modification time and size of a file (following symlinks, as a Secret volume's are).
-fn file_stamp(path: &Path) -> Option<(std::time::SystemTime, u64)> {
+/// What identifies one version of a file: device and inode, modification and change times
+/// (nanoseconds), size.
+type FileStamp = (u64, u64, std::time::SystemTime, i64, i64, u64);
+
+/// The stamp of a file, following symlinks (as a Secret volume's are).
+fn file_stamp(path: &Path) -> Option<FileStamp> {
+    use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
+    Some((
+        m.dev(),
+        m.ino(),
+        m.modified().ok()?,
+        m.ctime(),
+        m.ctime_nsec(),
+        m.len(),
+    ))
 }
 
 /// Settings of the report endpoints (`POST /api/v1/reports`, the Alertmanager webhook).

@@ -332,6 +332,11 @@ fn a_hostile_alertmanager_cannot_hold_the_poller_or_fill_memory() {
 
 /// GET with an optional bearer token; returns the status code.
 fn get_code(addr: SocketAddr, path: &str, token: Option<&str>) -> u16 {
+    get_with_token(addr, path, token).0
+}
+
+/// GET with an optional bearer token; returns the status code and the body.
+fn get_with_token(addr: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let auth = token
@@ -340,10 +345,16 @@ fn get_code(addr: SocketAddr, path: &str, token: Option<&str>) -> u16 {
     write!(s, "GET {path} HTTP/1.0\r\nHost: t\r\n{auth}\r\n").unwrap();
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
-    out.split_whitespace()
+    let code = out
+        .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
+        .unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
 }
 
 fn post_report(addr: SocketAddr, token: &str, id: &str) -> u16 {
@@ -413,7 +424,23 @@ fn read_token_and_token_rotation() {
         "the old token is refused"
     );
     assert_eq!(post_report(s.addr, "rotated-token", "r3"), 202);
+    // A rotation as a Secret volume makes it: a new file of the same size swapped in by rename
+    // (same length, possibly the same modification time): the inode tells.
+    let dir = write.path().parent().unwrap();
+    let staged = dir.join(format!(".staged-{}", std::process::id()));
+    std::fs::write(&staged, "rotated-tokeX\n").unwrap();
+    let stamp = std::fs::metadata(write.path()).unwrap().modified().unwrap();
+    let f = std::fs::File::options().write(true).open(&staged).unwrap();
+    f.set_modified(stamp).unwrap();
+    std::fs::rename(&staged, write.path()).unwrap();
+    assert_eq!(post_report(s.addr, "rotated-token", "r5"), 401);
+    assert_eq!(post_report(s.addr, "rotated-tokeX", "r6"), 202);
     // A rotation that empties the file keeps the last good token.
     std::fs::write(write.path(), "").unwrap();
-    assert_eq!(post_report(s.addr, "rotated-token", "r4"), 202);
+    assert_eq!(post_report(s.addr, "rotated-tokeX", "r4"), 202);
+    // A query string the API cannot read is a 400 with a JSON error, as every API error.
+    let (code, body) = get_with_token(s.addr, "/api/v1/reports?limit=abc", Some("reader"));
+    assert_eq!(code, 400, "{body}");
+    let e: serde_json::Value = serde_json::from_str(&body).expect("a JSON error");
+    assert!(e["error"].as_str().unwrap().contains("limit"), "{body}");
 }

@@ -499,6 +499,19 @@ impl PlatformReport {
 }
 
 impl Alert {
+    /// The alert as a person finds it in Alertmanager: `alertname` (or `(no alertname)`), then
+    /// the fingerprint when Alertmanager sent one, e.g. `PlatformDeployFailed (3f2a9c1b0d4e5f60)`.
+    pub fn describe(&self) -> String {
+        let name = self
+            .labels
+            .get("alertname")
+            .map_or("(no alertname)", String::as_str);
+        match &self.fingerprint {
+            Some(f) => format!("{name} ({f})"),
+            None => name.to_string(),
+        }
+    }
+
     /// Turns a firing platform alert into a report. The id is the same for the poller and the
     /// webhook: platform, namespace, deployment and start time.
     pub fn to_report(

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -264,7 +265,7 @@ fn accept_webhook(app: &App, body: &[u8]) -> Response {
             .and_then(|r| app.published.submit_report(r, now))
         {
             Ok(fresh) => new += u32::from(fresh),
-            Err(e) => skipped.push(e.to_string()),
+            Err(e) => skipped.push(format!("{}: {e}", a.describe())),
         }
     }
     app.requests.count("alertmanager_webhook", StatusCode::OK);
@@ -313,14 +314,26 @@ struct ReportsQuery {
     limit: Option<usize>,
 }
 
+/// A query string the handler cannot read: 400 with a JSON body, as every API error.
+fn bad_query(rejection: &QueryRejection) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        &format!("bad query string: {}", rejection.body_text()),
+    )
+}
+
 async fn list_reports(
     State(app): State<App>,
     headers: HeaderMap,
-    Query(q): Query<ReportsQuery>,
+    query: Result<Query<ReportsQuery>, QueryRejection>,
 ) -> Response {
     if let Some(r) = read_refused(&app, &headers) {
         return r;
     }
+    let q = match query {
+        Ok(Query(q)) => q,
+        Err(e) => return bad_query(&e),
+    };
     let recent = app
         .published
         .recent_reports(q.limit.unwrap_or(100).min(1000));
@@ -407,11 +420,15 @@ fn json(status: StatusCode, body: String) -> Response {
 async fn verdicts(
     State(app): State<App>,
     headers: HeaderMap,
-    Query(q): Query<VerdictQuery>,
+    query: Result<Query<VerdictQuery>, QueryRejection>,
 ) -> Response {
     if let Some(r) = read_refused(&app, &headers) {
         return r;
     }
+    let q = match query {
+        Ok(Query(q)) => q,
+        Err(e) => return bad_query(&e),
+    };
     let s = app.published.snapshot();
     if let Some(r) = not_listed_yet(&s) {
         return r;

@@ -85,7 +85,7 @@ pub fn start(p: AlertmanagerPoll, metrics: SourceMetrics, tx: mpsc::Sender<Sourc
                                 }
                             }
                             Err(e) => {
-                                tracing::warn!(error = %e, labels = ?a.labels, "platform alert skipped")
+                                tracing::warn!(alert = %a.describe(), error = %e, labels = ?a.labels, "platform alert skipped")
                             }
                         }
                     }

@@ -1318,3 +1318,101 @@ fn dumps_replayed_on_a_real_api_server_judge_as_offline() {
         wrong.join("\n")
     );
 }
+
+/// A watch resumed from a compacted resourceVersion on the real server: without the watch
+/// cache (`--watch-cache=false`) and with a compaction every 2 s, each watch that ends after
+/// `--watch-timeout 5s` resumes from a version etcd no longer has, and kube-apiserver answers
+/// with a 410 ERROR event inside the watch stream (not an HTTP status). Each is counted as an
+/// `expired` restart and listed again at once: the verdict follows a change, health stays green.
+#[test]
+fn a_resumed_watch_gets_410_inside_the_stream_on_a_real_server() {
+    let Some(cp) = ControlPlane::up_with("--watch-cache=false --etcd-compaction-interval=2s")
+    else {
+        return;
+    };
+    let mut objects = node("worker-1", "4", "8Gi", &[("pool", "general")], &[]);
+    objects.push_str(&namespace("shop"));
+    objects.push_str(&deployment(
+        "shop",
+        "web",
+        "registry.example.com/shop/web:1.0.0",
+        1,
+        "100m",
+        "",
+        true,
+    ));
+    cp.apply(&objects);
+    cp.wait("the web pod", LIMIT, |cp| {
+        cp.pods("shop", "app=web").len() == 1
+    });
+    let web = cp.pods("shop", "app=web").remove(0);
+    let status = |id: &str| {
+        running_status(
+            "web",
+            "registry.example.com/shop/web:1.0.0",
+            &format!("registry.example.com/shop/web@{id}"),
+        )
+    };
+    cp.patch_pod_status("shop", &web, &status(DIGEST_A));
+    let s = serve(
+        Some(&std::fs::read_to_string(&cp.kubeconfig).unwrap()),
+        &["--watch-timeout", "5s"],
+    );
+    wait_served(s.addr, "shop", "web", "complete/no_build_known/none");
+    // Other writes move etcd's revision on while the pod does not change: the pods watch's
+    // version falls behind the compaction.
+    let expired = || {
+        metric(
+            s.addr,
+            "kube_verdict_watch_restarts_total{resource=\"pod\",reason=\"expired\"}",
+        )
+        .unwrap_or(0.0)
+    };
+    let mut n = 0;
+    let secs_to_expire = within("a pods watch resumed into a 410 ERROR event", LIMIT, || {
+        n += 1;
+        cp.kubectl(&["-n", "shop", "create", "configmap", &format!("churn-{n}")]);
+        expired() >= 1.0
+    });
+    // A change made now is seen through the relists that follow the 410s.
+    let changed = std::time::Instant::now();
+    cp.patch_pod_status(
+        "shop",
+        &web,
+        &json!({"conditions": [
+            {"type": "Ready", "status": "False", "lastTransitionTime": jiff::Timestamp::now().to_string(), "reason": "ContainersNotReady"},
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": jiff::Timestamp::now().to_string()}
+        ], "containerStatuses": [{
+            "name": "web", "image": "registry.example.com/shop/web:1.0.0", "imageID": "",
+            "ready": false, "restartCount": 0, "started": false,
+            "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off pulling image \"registry.example.com/shop/web:1.0.0\""}},
+        }]}),
+    );
+    let to_truth = within("the change seen", LIMIT, || {
+        served(s.addr, "shop", "web").is_some_and(|v| !v.starts_with("complete/"))
+    });
+    // More expiries meanwhile, each relisted at once; health never red for them.
+    for _ in 0..20 {
+        n += 1;
+        cp.kubectl(&["-n", "shop", "create", "configmap", &format!("churn-{n}")]);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(expired() >= 2.0, "only {} expired restarts", expired());
+    assert_eq!(
+        metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(
+            s.addr,
+            "kube_verdict_watch_restarts_total{resource=\"pod\",reason=\"error\"}"
+        ),
+        Some(0.0),
+        "a 410 is an expiry, not an error"
+    );
+    eprintln!(
+        "410 inside the watch stream: first after {secs_to_expire:.1} s of churn, {} expired pod restarts; a change seen {to_truth:.1} s after it was made ({:.1} s since)",
+        expired(),
+        changed.elapsed().as_secs_f64()
+    );
+}

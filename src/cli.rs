@@ -352,8 +352,10 @@ pub struct ServeArgs {
     )]
     pub platforms: Vec<String>,
 
-    /// Open HTTP connections at most; more are closed at once (counted in
-    /// kube_verdict_http_connections_rejected_total).
+    /// Open HTTP connections at most. At the cap a new connection replaces the oldest one
+    /// without a request in flight (kube_verdict_http_connections_evicted_total); when every
+    /// connection is serving a request it is closed at once
+    /// (kube_verdict_http_connections_rejected_total).
     #[arg(long, value_name = "N", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 

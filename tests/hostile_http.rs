@@ -84,27 +84,73 @@ fn slow_headers_and_bodies_are_cut_off() {
     assert_eq!(http_get(s.addr, "/healthz", None).unwrap().0, 200);
 }
 
+/// At `--max-connections`, a new connection takes the place of the oldest one without a request
+/// in flight (half-sent headers, or idle keep-alive): clients holding half-sent requests cannot
+/// keep Prometheus out. Only when every connection is serving a request is the new one closed at
+/// once. Both counted.
 #[test]
 fn open_connections_are_capped_and_counted() {
-    let s = serve(None, &["--dump", &dump(), "--max-connections", "4"]);
-    let held: Vec<TcpStream> = (0..4)
+    let tf = token_file();
+    let s = serve(
+        None,
+        &[
+            "--dump",
+            &dump(),
+            "--max-connections",
+            "4",
+            "--http-read-timeout",
+            "60s",
+            "--token-file",
+            tf.path().to_str().unwrap(),
+        ],
+    );
+    let counter = |name: &str| {
+        let (_, _, body) = http_get(s.addr, "/metrics", None).unwrap();
+        body.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(-1.0)
+    };
+    // Four clients that never finish their headers: a scrape still gets through, in time.
+    let half: Vec<TcpStream> = (0..4)
         .map(|_| {
             let mut c = TcpStream::connect(s.addr).unwrap();
-            c.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            c.write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\nX-Slow: ")
                 .unwrap();
             c
         })
         .collect();
-    // Let the server accept the four.
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let (code, _, body) = http_get(s.addr, "/metrics", None).expect("a scrape at the cap");
+    assert_eq!(code, 200);
+    assert!(body.contains("kube_verdict_http_connections_evicted_total"));
+    eprintln!(
+        "a scrape at the cap held by half-sent requests took {:?}",
+        started.elapsed()
+    );
+    assert!(counter("kube_verdict_http_connections_evicted_total") >= 1.0);
+    drop(half);
+
+    // Four requests in flight (bodies arriving slowly): nothing to evict, the fifth is closed.
+    std::thread::sleep(Duration::from_millis(300));
+    let busy: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut c = TcpStream::connect(s.addr).unwrap();
+            c.write_all(b"POST /api/v1/reports HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer s3cret\r\nContent-Length: 100\r\n\r\n{")
+                .unwrap();
+            c
+        })
+        .collect();
     std::thread::sleep(Duration::from_millis(300));
     let mut extra = TcpStream::connect(s.addr).unwrap();
     assert!(
         closed_within(&mut extra, Duration::from_secs(3)),
-        "the fifth connection is closed at once"
+        "the fifth connection is closed when all four serve a request"
     );
-    drop(held);
-    support::wait_until("slots to free", Duration::from_secs(10), || {
-        metric(s.addr, "kube_verdict_http_connections_rejected_total").is_some_and(|v| v >= 1.0)
+    drop(busy);
+    support::wait_until("the rejection counted", Duration::from_secs(10), || {
+        counter("kube_verdict_http_connections_rejected_total") >= 1.0
     });
 }
 

@@ -237,6 +237,7 @@ pub const EXPORTED_METRICS: &[&str] = &[
     "kube_verdict_reports_pending",
     "kube_verdict_http_connections_open",
     "kube_verdict_http_connections_rejected_total",
+    "kube_verdict_http_connections_evicted_total",
     "kube_verdict_cached_objects",
     "kube_verdict_synced",
     "kube_verdict_source_up",

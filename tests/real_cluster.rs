@@ -467,10 +467,63 @@ fn verdicts_on_a_real_control_plane() {
         Some(1.0)
     );
 
-    // A node added later lets the capacity pod schedule: converging, then (the test being its
-    // kubelet through KWOK) running.
+    // serve before --blocked-after: the same blockers are converging (the cause names what is
+    // waited for), never declared.
+    let young = support::serve(Some(&kubeconfig), &["--blocked-after", "1h"]);
+    for (ns, name, _) in &expected[..6] {
+        let start = std::time::Instant::now();
+        let mut last = None;
+        while start.elapsed() < LIMIT {
+            last = served(young.addr, ns, name);
+            if last
+                .as_deref()
+                .is_some_and(|v| v.starts_with("converging/"))
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert!(
+            last.as_deref()
+                .is_some_and(|v| v.starts_with("converging/")),
+            "serve: {ns}/{name} before --blocked-after: {last:?}"
+        );
+    }
+
+    // A node added later lets the capacity pod schedule (KWOK runs it): blocked (or converging
+    // before --blocked-after), then complete, in both; never anything worse on the way.
     cp.apply(&node("huge-1", "128", "256Gi", &[("pool", "general")], &[]));
-    wait_served(s.addr, "capacity", "big", "complete/no_build_known/none");
+    let start = std::time::Instant::now();
+    let mut seen = std::collections::BTreeSet::new();
+    while start.elapsed() < LIMIT {
+        let (a, b) = (
+            served(s.addr, "capacity", "big"),
+            served(young.addr, "capacity", "big"),
+        );
+        seen.extend(a.clone());
+        seen.extend(b.clone());
+        let done = |v: &Option<String>| v.as_deref() == Some("complete/no_build_known/none");
+        if done(&a) && done(&b) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("capacity/big after a node was added: {seen:?}");
+    assert!(
+        seen.iter()
+            .all(|v| v.starts_with("blocked/insufficient_cpu/")
+                || v.starts_with("converging/")
+                || v == "complete/no_build_known/none"),
+        "{seen:?}"
+    );
+    assert_eq!(
+        served(young.addr, "capacity", "big").as_deref(),
+        Some("complete/no_build_known/none")
+    );
+    assert_eq!(
+        served(s.addr, "capacity", "big").as_deref(),
+        Some("complete/no_build_known/none")
+    );
 }
 
 /// A core/v1 Event as the kubelet writes it, first seen `first_ago` seconds ago.

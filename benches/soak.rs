@@ -5,7 +5,7 @@
 //! descriptors, threads and the `/metrics` series count, and prints the trend: the median of the
 //! last quarter of the run against the first. No assertion on figures (see BENCHMARKS.md).
 //!
-//!     cargo bench --bench soak -- --seconds 1800 [--deployments 200] [--event-ttl 0]
+//!     cargo bench --bench soak -- --seconds 1800 [--deployments 200] [--event-ttl 300]
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -162,9 +162,10 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let seconds = arg("--seconds", if full { 1800 } else { 20 }) as u32;
     let deployments = arg("--deployments", if full { 200 } else { 20 }) as u32;
-    // Seconds an event lives in the fake API server (0: for ever, as within a real server's
-    // first hour).
-    let event_ttl = arg("--event-ttl", 0) as u32;
+    // Seconds an event lives in the fake API server: a real one keeps them an hour
+    // (`--event-ttl`); 300 here so that the set of events, which the view mirrors, is steady
+    // within the run (0: for ever).
+    let event_ttl = arg("--event-ttl", 300) as u32;
     if !full {
         println!(
             "soak: smoke run (use `cargo bench --bench soak -- --seconds 1800` for the figures)"
@@ -224,8 +225,20 @@ fn main() {
         f.silent_watches.clear();
         f.hold_lists.clear();
     });
-    let q = (samples.len() / 4).max(1);
-    let (first, last) = (&samples[..q], &samples[samples.len() - q..]);
+    // The view grows until the fake starts expiring events: the trend starts after that.
+    let warm_up = f64::from(event_ttl.max(60));
+    let steady: Vec<Sample> = samples
+        .iter()
+        .copied()
+        .filter(|x| x.at >= warm_up || event_ttl == 0)
+        .collect();
+    let steady = if steady.len() >= 4 {
+        steady
+    } else {
+        samples.clone()
+    };
+    let q = (steady.len() / 4).max(1);
+    let (first, last) = (&steady[..q], &steady[steady.len() - q..]);
     let trend = |name: &str, f: fn(&Sample) -> f64| {
         let (a, b) = (
             median(first.iter().map(f).collect()),
@@ -237,8 +250,9 @@ fn main() {
         );
     };
     println!(
-        "soak: {seconds} s, {deployments} deployments of 3 pods, {tick} churn steps, a fault a minute; {} samples",
-        samples.len()
+        "soak: {seconds} s, {deployments} deployments of 3 pods, {tick} churn steps, a fault a minute, events expire after {event_ttl} s; {} samples, the trend over the {} after {warm_up:.0} s",
+        samples.len(),
+        steady.len()
     );
     trend("rss MiB", |x| x.rss_mib);
     trend("fds", |x| x.fds as f64);

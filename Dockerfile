@@ -6,6 +6,10 @@
 #   docker buildx imagetools inspect gcr.io/distroless/cc-debian12:nonroot
 FROM rust:1.95-slim-bookworm@sha256:d7482085ff5b415f84dba5647ae71606650bdef00db7aeb69f4b3d170c3e4082 AS build
 WORKDIR /src
+# jemalloc (the binary's allocator, built from source by tikv-jemalloc-sys) needs make.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends make \
+ && rm -rf /var/lib/apt/lists/*
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 # Cargo.toml declares the bench target; the file must exist for the manifest to load.

@@ -792,3 +792,50 @@ fn kubectl_flags_choose_the_cluster_and_the_namespace() {
         );
     }
 }
+
+/// Events listed before the pods they are about are kept until the pods are listed: the
+/// orphan pruning must not take an event older than its grace whose pod is still on its way
+/// (found by replaying a dump on a real API server: a pull now and then read as `starting`,
+/// or past a progress deadline as `failed`).
+#[test]
+fn events_listed_before_their_pods_are_kept() {
+    let fake = FakeApi::spawn();
+    fake.apply(node("node-1"));
+    let image = format!("{REG}/ml/model:4.0.0");
+    fake.apply(deployment("ml", "model", &image, 1, 0, -1200));
+    fake.apply(replicaset("ml", "model", "h1", 1, 0, -1200));
+    fake.apply(pod_waiting(
+        "ml",
+        "model",
+        "h1",
+        0,
+        &image,
+        "ContainerCreating",
+        -1000,
+        json!({}),
+    ));
+    // A pull of a big image, started 16 minutes ago and still going.
+    fake.apply(pod_event(
+        "ml",
+        &pod_name("model", "h1", 0),
+        "Pulling",
+        &format!("Pulling image \"{image}\""),
+        -960,
+        -960,
+        1,
+        "kubelet",
+    ));
+    fake.faults(|f| f.hold_lists = vec![Res::Pods]);
+    let s = serve(Some(&fake.kubeconfig()), &[]);
+    // Every kind but pods is listed and a few full recomputes (with pruning) pass.
+    wait_until("events listed", LIMIT, || {
+        metric(s.addr, "kube_verdict_cached_objects{resource=\"event\"}") == Some(1.0)
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    fake.faults(|f| f.hold_lists.clear());
+    wait_verdict(s.addr, "ml", "model", "converging/pulling_image", LIMIT);
+    assert_eq!(
+        metric(s.addr, "kube_verdict_cached_objects{resource=\"event\"}"),
+        Some(1.0)
+    );
+}

@@ -134,6 +134,13 @@ impl DeploymentBuilder {
         self
     }
 
+    /// `metadata.generation` and `status.observedGeneration`.
+    pub fn generations(mut self, generation: i64, observed: i64) -> Self {
+        self.0.generation = generation;
+        self.0.observed_generation = observed;
+        self
+    }
+
     /// `Progressing=False` with reason `ProgressDeadlineExceeded` since `at`.
     pub fn deadline_exceeded(mut self, at: Timestamp) -> Self {
         let name = &self.0.meta.name;

@@ -435,6 +435,12 @@ enum Finding<'a> {
     NoPods {
         status: &'a str,
     },
+    /// The Deployment controller has not observed the spec for longer than --blocked-after.
+    Unobserved {
+        generation: i64,
+        observed: i64,
+        since: Option<jiff::Timestamp>,
+    },
     Waiting(Waiting<'a>),
 }
 

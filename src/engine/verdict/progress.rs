@@ -49,13 +49,25 @@ pub(super) fn judge_no_pods<'c>(ctx: &'c Ctx<'_>, seen: &Observed<'_>) -> Option
         .and_then(|c| c.last_update.or(c.last_transition))
         .or(d.meta.created);
     let status = ctx.ro.status_line.as_str();
-    let just_started = d.generation > d.observed_generation
-        || age(ctx.now, recent).is_some_and(|a| a < ctx.policy.blocked_after);
+    // A spec the Deployment controller has not observed yet is a rollout just begun, but not
+    // for ever: unobserved for longer than --blocked-after, the controller is not acting
+    // (kube-controller-manager stopped, or the Deployment paused mid-update by a webhook).
+    let just_started = age(ctx.now, recent).is_none_or(|a| a < ctx.policy.blocked_after);
     Some(if just_started {
         Outcome::new(
             Verdict::Converging,
             Cause::RolloutProgressing,
             Finding::JustStarted { status },
+        )
+    } else if d.generation > d.observed_generation {
+        Outcome::new(
+            Verdict::Unknown,
+            Cause::NoPods,
+            Finding::Unobserved {
+                generation: d.generation,
+                observed: d.observed_generation,
+                since: recent,
+            },
         )
     } else {
         Outcome::new(Verdict::Unknown, Cause::NoPods, Finding::NoPods { status })
@@ -160,6 +172,38 @@ mod tests {
         assert_eq!(
             v.next_step.as_deref(),
             Some("kubectl get rs,pods -n shop -o wide")
+        );
+    }
+
+    /// A spec the Deployment controller never observes (kube-controller-manager stopped) is
+    /// not "just started" for ever: unknown after --blocked-after, saying so.
+    #[test]
+    fn a_spec_unobserved_for_long_is_unknown_and_names_the_controller() {
+        let d = deployment("shop", "checkout")
+            .rolling(0, 0)
+            .created(ago(86400))
+            .generations(2, 1);
+        let v = cluster(d).verdict();
+        assert_eq!(outcome(&v), (Verdict::Unknown, Cause::NoPods, Owner::None));
+        assert!(
+            v.summary
+                .contains("has not observed generation 2 (the status is of generation 1)"),
+            "{}",
+            v.summary
+        );
+        assert!(
+            v.summary.contains("kube-controller-manager"),
+            "{}",
+            v.summary
+        );
+        // Just updated: still a rollout that has just begun.
+        let young = deployment("shop", "checkout")
+            .rolling(0, 0)
+            .created(ago(30))
+            .generations(2, 1);
+        assert_eq!(
+            outcome(&cluster(young).verdict()),
+            (Verdict::Converging, Cause::RolloutProgressing, Owner::None)
         );
     }
 

@@ -122,6 +122,14 @@ pub(super) fn summary(f: &Finding<'_>) -> String {
         Finding::NoPods { status } => {
             format!("No pods of the new ReplicaSet are known and no event says why: {status}")
         }
+        Finding::Unobserved {
+            generation,
+            observed,
+            since,
+        } => format!(
+            "The Deployment controller has not observed generation {generation} (the status is of generation {observed}){}: is kube-controller-manager running, or is the Deployment held by an admission webhook?",
+            since.map_or(String::new(), |t| format!(", nothing has progressed since {}", fmt_ts(Some(t))))
+        ),
         Finding::Waiting(w) => waiting_summary(w),
     }
 }
@@ -156,6 +164,9 @@ pub(super) fn next_step(f: &Finding<'_>, d: &DeploymentInfo) -> Option<String> {
         ),
         Finding::DeadlineExceeded(_) => format!("kubectl describe deployment -n {ns} {name}"),
         Finding::NoPods { .. } => format!("kubectl get rs,pods -n {ns} -o wide"),
+        Finding::Unobserved { .. } => format!(
+            "kubectl get deployment -n {ns} {name} -o jsonpath='{{.metadata.generation}} {{.status.observedGeneration}}'; kubectl get events -n kube-system"
+        ),
         Finding::Unsynced(_)
         | Finding::BuildRunning(_)
         | Finding::ScaledToZero

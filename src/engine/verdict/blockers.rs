@@ -365,6 +365,42 @@ mod tests {
         assert_eq!(v.blockers.len(), 2, "{:?}", v.blockers);
     }
 
+    /// Without the nodes (`--no-nodes`, or a 403 on Nodes) the two cases cannot be told apart:
+    /// the message's reason stands, and the summary says it was not checked.
+    #[test]
+    fn without_the_nodes_a_hidden_selector_is_undecided_and_says_so() {
+        let v = cluster(deployment("shop", "checkout").rolling(1, 0))
+            .pod(
+                pod("shop", "checkout-1")
+                    .node_selector("pool", "infra")
+                    .unschedulable(TAINT_HIDES_SELECTOR, ago(300)),
+            )
+            .event(
+                event(
+                    "shop",
+                    "Pod",
+                    "checkout-1",
+                    "FailedScheduling",
+                    TAINT_HIDES_SELECTOR,
+                )
+                .first(ago(300)),
+            )
+            .verdict();
+        assert_eq!(v.verdict, Verdict::Blocked);
+        assert!(
+            v.summary.contains("undecided without the nodes"),
+            "{}",
+            v.summary
+        );
+        // With the nodes, nothing is undecided.
+        let decided = taint_and_pool(pod("shop", "checkout-1").node_selector("pool", "infra"));
+        assert!(
+            !decided.summary.contains("undecided"),
+            "{}",
+            decided.summary
+        );
+    }
+
     #[test]
     fn a_cordoned_node_hides_the_selector_the_same_way() {
         let msg = "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) were unschedulable.";

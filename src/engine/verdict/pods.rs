@@ -203,17 +203,28 @@ fn unscheduled_state(
     };
     let since = earliest(events, &[EventReason::FailedScheduling])
         .or(scheduled.and_then(|c| c.last_transition));
-    let (reasons, primary) = match &failure {
-        Some(f) if !f.reasons.is_empty() => (
-            f.reasons.iter().map(|r| (r.reason, r.nodes)).collect(),
-            unmask(
+    let (reasons, primary, undecided) = match &failure {
+        Some(f) if !f.reasons.is_empty() => {
+            let (primary, undecided) = unmask(
                 f.primary().unwrap_or(BlockerReason::Other),
                 f,
                 nodes,
                 placement,
-            ),
-        ),
-        _ => (vec![(BlockerReason::Other, 0)], BlockerReason::Other),
+            );
+            (
+                f.reasons.iter().map(|r| (r.reason, r.nodes)).collect(),
+                primary,
+                undecided,
+            )
+        }
+        _ => (vec![(BlockerReason::Other, 0)], BlockerReason::Other, false),
+    };
+    let message = if undecided {
+        format!(
+            "{message} (undecided without the nodes: a taint or cordon may hide whether the pod's node selector matches any node; the reason and owner are the message's, not checked)"
+        )
+    } else {
+        message
     };
     let definitive = autoscaler.refused.is_some();
     let message = match (autoscaler.refused, autoscaler.scale_up) {
@@ -244,37 +255,44 @@ fn unscheduled_state(
 ///   pressure): `nodes_unschedulable` (infrastructure);
 /// - any with a taint of another key: `untolerated_taint` (platform).
 ///
-/// Without the nodes (`--no-nodes`) or with `matchFields`, the text's primary reason stays.
+/// Without the nodes (`--no-nodes`) or with `matchFields`, the text's primary reason stays, and
+/// the second value says the case was undecided (the message says so).
 fn unmask(
     primary: BlockerReason,
     failure: &SchedulingFailure,
     nodes: &[&NodeInfo],
     placement: Option<&Placement>,
-) -> BlockerReason {
-    let masking = matches!(
-        primary,
-        BlockerReason::UntoleratedTaint | BlockerReason::NodesUnschedulable
-    );
+) -> (BlockerReason, bool) {
+    let masking_named = failure.reasons.iter().any(|r| {
+        matches!(
+            r.reason,
+            BlockerReason::UntoleratedTaint | BlockerReason::NodesUnschedulable
+        )
+    });
     let names_affinity = failure
         .reasons
         .iter()
         .any(|r| r.reason == BlockerReason::NodeAffinityMismatch);
     let (Some(placement), false) = (placement, nodes.is_empty()) else {
-        return primary;
+        return (primary, masking_named && names_affinity);
     };
+    let masking = matches!(
+        primary,
+        BlockerReason::UntoleratedTaint | BlockerReason::NodesUnschedulable
+    );
     if !masking || !names_affinity {
-        return primary;
+        return (primary, false);
     }
     let mut selected = Vec::new();
     for n in nodes {
         match placement.selects(&n.labels) {
             Some(true) => selected.push(*n),
             Some(false) => {}
-            None => return primary,
+            None => return (primary, true),
         }
     }
     if selected.is_empty() {
-        return BlockerReason::NodeAffinityMismatch;
+        return (BlockerReason::NodeAffinityMismatch, false);
     }
     let excluding =
         |t: &&crate::engine::view::Taint| t.effect == "NoSchedule" || t.effect == "NoExecute";
@@ -293,11 +311,11 @@ fn unmask(
                 .any(|t| is_node_condition_taint(&t.key))
     });
     if policy_taint {
-        BlockerReason::UntoleratedTaint
+        (BlockerReason::UntoleratedTaint, false)
     } else if node_problem {
-        BlockerReason::NodesUnschedulable
+        (BlockerReason::NodesUnschedulable, false)
     } else {
-        primary
+        (primary, false)
     }
 }
 

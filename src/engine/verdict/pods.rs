@@ -273,8 +273,11 @@ fn unmask(
         .reasons
         .iter()
         .any(|r| r.reason == BlockerReason::NodeAffinityMismatch);
-    let (Some(placement), false) = (placement, nodes.is_empty()) else {
+    if nodes.is_empty() {
         return (primary, masking_named && names_affinity);
+    }
+    let Some(placement) = placement else {
+        return (primary, false);
     };
     let masking = matches!(
         primary,

@@ -50,8 +50,12 @@ usage: $0 build | built | up DIR | down DIR | env DIR | restart-apiserver DIR
   KUBE_VERDICT_APISERVER_FLAGS (at up): extra kube-apiserver flags, e.g.
             "--min-request-timeout=5 --etcd-compaction-interval=5s"
   KUBE_VERDICT_CONTROLLERS (at up): kube-controller-manager's --controllers (default '*');
-            'none' does not start it (a replay of a dump, where objects must stay as written)
+            'none' does not start it (a replay of a dump, where objects must stay as written).
+            Without the serviceaccount controller no namespace gets its default ServiceAccount
+            (create it before pods), without nodelifecycle new Nodes keep the not-ready taint.
   KUBE_VERDICT_SCHEDULER (at up): 'off' does not start kube-scheduler (pending pods stay pending)
+  KUBE_VERDICT_OWNER_PID (at up): stop the control plane once this process is gone (a test
+            binary killed before it could run 'down')
 EOF
   exit 2
 }
@@ -549,7 +553,7 @@ metadata:
   name: default
 spec:
   logs:
-  - logsFile: $DIR/kwok/default-container.log
+  - logsFile: "$(printf '%s' "$DIR/kwok/default-container.log" | sed 's/["\\]/\\&/g')"
 EOF
   # Stages (node fast + heartbeat-with-lease, pod fast) come in through --config.
   kwok_config >"$DIR/kwok/kwok.yaml"
@@ -581,14 +585,26 @@ EOF
       ;;
   esac
 
-  cat >"$DIR/env" <<EOF
-export KUBECONFIG=$DIR/admin.kubeconfig
-export KUBE_VERDICT_APISERVER=https://127.0.0.1:$API_PORT
-export KUBE_VERDICT_ETCD=http://127.0.0.1:$ETCD_PORT
-export KUBE_VERDICT_KWOK_SERVER=https://127.0.0.1:$KWOK_PORT
-export KUBE_VERDICT_CONTROL_PLANE_DIR=$DIR
-EOF
+  # Quoted for `eval "$(control-plane.sh env DIR)"`, whatever DIR's characters.
+  {
+    printf 'export KUBECONFIG=%q\n' "$DIR/admin.kubeconfig"
+    printf 'export KUBE_VERDICT_APISERVER=%q\n' "https://127.0.0.1:$API_PORT"
+    printf 'export KUBE_VERDICT_ETCD=%q\n' "http://127.0.0.1:$ETCD_PORT"
+    printf 'export KUBE_VERDICT_KWOK_SERVER=%q\n' "https://127.0.0.1:$KWOK_PORT"
+    printf 'export KUBE_VERDICT_CONTROL_PLANE_DIR=%q\n' "$DIR"
+  } >"$DIR/env"
   trap - EXIT INT TERM HUP
+  # With KUBE_VERDICT_OWNER_PID (the test process that started it): a watchdog stops the
+  # control plane once that process is gone, also when it was killed before it could run
+  # `down` (Ctrl-C on a test binary). It ends by itself after `down` or when DIR is removed.
+  if [ -n "${KUBE_VERDICT_OWNER_PID:-}" ]; then
+    local self
+    self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null && [ -f "$2/pids" ]; do sleep 1; done
+      if [ -f "$2/pids" ]; then exec bash "$3" down "$2"; fi' \
+      watchdog "$KUBE_VERDICT_OWNER_PID" "$DIR" "$self" </dev/null >>"$DIR/logs/watchdog.log" 2>&1 &
+    disown $!
+  fi
   log "up in $(elapsed "$start_time") s: API server https://127.0.0.1:$API_PORT (logs in $DIR/logs, stop with '$0 down $DIR')"
   echo "$DIR/admin.kubeconfig"
 }
@@ -606,8 +622,9 @@ alive() {
 stop_all() {
   local name pid deadline wave pids left
   [ -f "$DIR/pids" ] || return 0
-  deadline=$(($(date +%s%3N) + 10000))
   for wave in "kwok kube-scheduler kube-controller-manager" "kube-apiserver" "etcd"; do
+    # Each wave has its own 10 s: a slow kube-apiserver does not cost etcd its grace.
+    deadline=$(($(date +%s%3N) + 10000))
     pids=()
     while read -r name pid; do
       case " $wave " in *" $name "*) ;; *) continue ;; esac

@@ -75,6 +75,8 @@ impl ControlPlane {
             .arg("up")
             .arg(dir.path())
             .envs(env.iter().copied())
+            // Stopped by the script's watchdog if this process dies before Drop runs (Ctrl-C).
+            .env("KUBE_VERDICT_OWNER_PID", std::process::id().to_string())
             .stderr(Stdio::piped())
             .output()
             .expect("run control-plane.sh up");

@@ -1249,6 +1249,23 @@ fn a_paginated_list_of_thousands_of_pods() {
     );
 }
 
+/// How many files named `file` are under `dir`.
+fn walk_count(dir: &std::path::Path, file: &str) -> usize {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .map(|p| {
+            if p.is_dir() {
+                walk_count(&p, file)
+            } else {
+                usize::from(p.file_name().is_some_and(|n| n == file))
+            }
+        })
+        .sum()
+}
+
 /// `namespace/name → verdict/cause/owner` of every deployment in a verdict document (`check -o
 /// json`, or `serve`'s `/api/v1/verdicts`).
 fn verdict_map(doc: &Value) -> std::collections::BTreeMap<String, String> {
@@ -1343,9 +1360,18 @@ fn dumps_replayed_on_a_real_api_server_judge_as_offline() {
             offline.len(),
             started.elapsed().as_secs_f64()
         );
-        for s in &replayed.skipped {
-            eprintln!("  skipped: {s}");
-        }
+        assert!(
+            replayed.skipped.is_empty(),
+            "{name}: not replayed: {:?}",
+            replayed.skipped
+        );
+        let log_files = walk_count(dir, "logs.txt");
+        assert!(
+            replayed.logs >= log_files,
+            "{name}: {} container logs served for {log_files} log files",
+            replayed.logs
+        );
+        assert!(!offline.is_empty(), "{name}: nothing judged offline");
         for (key, want) in &offline {
             judged += 1;
             verdicts.insert(want.split('/').next().unwrap_or_default().to_string());
@@ -1355,8 +1381,10 @@ fn dumps_replayed_on_a_real_api_server_judge_as_offline() {
                 }
             }
         }
-        for key in live.keys().filter(|k| !offline.contains_key(*k)) {
-            wrong.push(format!("{name}: {key}: judged live only"));
+        for (how, judged) in [("check", &live), ("serve", &api)] {
+            for key in judged.keys().filter(|k| !offline.contains_key(*k)) {
+                wrong.push(format!("{name}: {key}: judged by live {how} only"));
+            }
         }
         replay::clear(&cp);
     }
@@ -1427,6 +1455,17 @@ fn a_resumed_watch_gets_410_inside_the_stream_on_a_real_server() {
         cp.kubectl(&["-n", "shop", "create", "configmap", &format!("churn-{n}")]);
         expired() >= 1.0
     });
+    // The server's own answer to a watch from a compacted version: HTTP 200, then a 410
+    // inside the stream as an ERROR event (what kube-runtime reports as a watch error).
+    let raw = cp.kubectl(&[
+        "get",
+        "--raw",
+        "/api/v1/namespaces/shop/pods?watch=true&resourceVersion=1&timeoutSeconds=2",
+    ]);
+    assert!(
+        raw.contains("\"type\":\"ERROR\"") && raw.contains("\"code\":410"),
+        "a 410 ERROR event inside the stream: {raw}"
+    );
     // A change made now is seen through the relists that follow the 410s.
     let changed = std::time::Instant::now();
     cp.patch_pod_status(

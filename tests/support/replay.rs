@@ -17,7 +17,9 @@
 //!   `pods/log` path: the pod's node is annotated for KWOK and its address set to KWOK's; pods
 //!   carry `kube-verdict.test/kubelet: manual` so KWOK never writes their status;
 //! - a pod or Job being deleted in the dump (`deletionTimestamp`) cannot be created as such and
-//!   is counted in `skipped`.
+//!   is counted in `skipped`;
+//! - it reads the JSON files of a dump (`kubectl cluster-info dump`, `kubectl get -o json`
+//!   Lists); YAML files and bare arrays, which `check --dump` also reads, are not replayed.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};

@@ -261,8 +261,14 @@ fn verdicts_on_a_real_control_plane() {
         1,
         "100",
         "",
-        false,
+        true,
     );
+    // Its image was built and pushed (digest A): once it runs, the rollout is verified.
+    workloads.push_str(&kaniko_pod(
+        "ci",
+        "build-big-1-0-0",
+        "registry.example.com/capacity/big:1.0.0",
+    ));
     // No node has 100 GiB of memory either.
     workloads.push_str(
         &deployment(
@@ -365,6 +371,7 @@ fn verdicts_on_a_real_control_plane() {
     });
     cp.patch_pod_status("ci", "build-web-1-0-0", &build_succeeded(DIGEST_A));
     cp.patch_pod_status("ci", "build-api-2-0-0", &build_succeeded(DIGEST_A));
+    cp.patch_pod_status("ci", "build-big-1-0-0", &build_succeeded(DIGEST_A));
     let web = cp.pods("shop", "app=web").remove(0);
     cp.patch_pod_status(
         "shop",
@@ -490,11 +497,13 @@ fn verdicts_on_a_real_control_plane() {
         );
     }
 
-    // A node added later lets the capacity pod schedule (KWOK runs it): blocked (or converging
-    // before --blocked-after), then complete, in both; never anything worse on the way.
+    // A node added later lets the capacity pod schedule: blocked (or converging before
+    // --blocked-after), converging while it starts, then verified once it runs the pushed
+    // digest (the test is its kubelet), in both serves; never anything worse on the way.
     cp.apply(&node("huge-1", "128", "256Gi", &[("pool", "general")], &[]));
     let start = std::time::Instant::now();
     let mut seen = std::collections::BTreeSet::new();
+    let mut started = false;
     while start.elapsed() < LIMIT {
         let (a, b) = (
             served(s.addr, "capacity", "big"),
@@ -502,7 +511,33 @@ fn verdicts_on_a_real_control_plane() {
         );
         seen.extend(a.clone());
         seen.extend(b.clone());
-        let done = |v: &Option<String>| v.as_deref() == Some("complete/no_build_known/none");
+        if !started
+            && let Some(pod) = cp.pods("capacity", "app=big").first()
+            && !cp
+                .kubectl(&[
+                    "-n",
+                    "capacity",
+                    "get",
+                    "pod",
+                    pod,
+                    "-o",
+                    "jsonpath={.spec.nodeName}",
+                ])
+                .is_empty()
+            && a.as_deref().is_some_and(|v| v.starts_with("converging/"))
+        {
+            cp.patch_pod_status(
+                "capacity",
+                pod,
+                &running_status(
+                    "big",
+                    "registry.example.com/capacity/big:1.0.0",
+                    &format!("registry.example.com/capacity/big@{DIGEST_A}"),
+                ),
+            );
+            started = true;
+        }
+        let done = |v: &Option<String>| v.as_deref() == Some("verified/digest_match/none");
         if done(&a) && done(&b) {
             break;
         }
@@ -513,17 +548,19 @@ fn verdicts_on_a_real_control_plane() {
         seen.iter()
             .all(|v| v.starts_with("blocked/insufficient_cpu/")
                 || v.starts_with("converging/")
-                || v == "complete/no_build_known/none"),
+                || v == "verified/digest_match/none"),
         "{seen:?}"
     );
-    assert_eq!(
-        served(young.addr, "capacity", "big").as_deref(),
-        Some("complete/no_build_known/none")
+    assert!(
+        seen.iter().any(|v| v.starts_with("converging/")),
+        "converging while the pod starts: {seen:?}"
     );
-    assert_eq!(
-        served(s.addr, "capacity", "big").as_deref(),
-        Some("complete/no_build_known/none")
-    );
+    for addr in [young.addr, s.addr] {
+        assert_eq!(
+            served(addr, "capacity", "big").as_deref(),
+            Some("verified/digest_match/none")
+        );
+    }
 }
 
 /// A core/v1 Event as the kubelet writes it, first seen `first_ago` seconds ago.

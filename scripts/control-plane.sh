@@ -34,8 +34,12 @@ BIN=$CACHE/bin
 STAMPS=$CACHE/stamps
 STAGES=$CACHE/stages
 
+# usage [STATUS]: the help on stderr with exit 2 (a usage error), or on stdout with exit 0 when
+# asked for (`help`, -h, --help).
 usage() {
-  cat >&2 <<EOF
+  local status=${1:-2}
+  if [ "$status" -eq 0 ]; then exec 3>&1; else exec 3>&2; fi
+  cat >&3 <<EOF
 usage: $0 build | built | up DIR | down DIR | env DIR | restart-apiserver DIR
 
   build     build and cache kube-apiserver, kube-controller-manager, kube-scheduler ($K8S_VERSION),
@@ -53,11 +57,11 @@ usage: $0 build | built | up DIR | down DIR | env DIR | restart-apiserver DIR
             'none' does not start it (a replay of a dump, where objects must stay as written).
             Without the serviceaccount controller no namespace gets its default ServiceAccount
             (create it before pods), without nodelifecycle new Nodes keep the not-ready taint.
-  KUBE_VERDICT_SCHEDULER (at up): 'off' does not start kube-scheduler (pending pods stay pending)
+  KUBE_VERDICT_SCHEDULER (at up): 'off' (or false, no, 0) does not start kube-scheduler (pending pods stay pending)
   KUBE_VERDICT_OWNER_PID (at up): stop the control plane once this process is gone (a test
             binary killed before it could run 'down')
 EOF
-  exit 2
+  exit "$status"
 }
 
 die() {
@@ -530,7 +534,7 @@ cmd_up() {
       --leader-elect=false \
       --node-monitor-period=2s --node-monitor-grace-period=20s
   fi
-  if [ "${KUBE_VERDICT_SCHEDULER:-on}" != off ]; then
+  if ! [[ ${KUBE_VERDICT_SCHEDULER:-on} =~ ^(off|false|no|0)$ ]]; then
     start kube-scheduler "$BIN/kube-scheduler" \
       --kubeconfig="$DIR/scheduler.kubeconfig" \
       --authentication-kubeconfig="$DIR/scheduler.kubeconfig" \
@@ -573,7 +577,7 @@ EOF
   if [ "$CONTROLLERS" != none ]; then
     wait_for "kube-controller-manager /healthz" 60 kube-controller-manager https_ok -k "https://127.0.0.1:$CM_PORT/healthz"
   fi
-  if [ "${KUBE_VERDICT_SCHEDULER:-on}" != off ]; then
+  if ! [[ ${KUBE_VERDICT_SCHEDULER:-on} =~ ^(off|false|no|0)$ ]]; then
     wait_for "kube-scheduler /healthz" 60 kube-scheduler https_ok -k "https://127.0.0.1:$SCHED_PORT/healthz"
   fi
   wait_for "kwok /healthz" 60 kwok https_ok -k "https://127.0.0.1:$KWOK_PORT/healthz"
@@ -698,7 +702,7 @@ main() {
         env) cmd_env ;;
       esac
       ;;
-    -h | --help | help) usage ;;
+    -h | --help | help) usage 0 ;;
     *) usage ;;
   esac
 }

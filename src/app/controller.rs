@@ -175,6 +175,7 @@ impl Controller {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let mut dirty = Dirty::default();
+            let mut ticked = false;
             tokio::select! {
                 ev = rx.recv() => {
                     let Some(ev) = ev else { return };
@@ -184,9 +185,21 @@ impl Controller {
                         self.apply(ev, &mut dirty);
                     }
                 }
-                _ = tick.tick() => dirty = Dirty::all(),
+                _ = tick.tick() => {
+                    dirty = Dirty::all();
+                    ticked = true;
+                }
             }
-            if self.frozen() {
+            if !self.view.is_synced() && self.view.forbidden().is_empty() && !ticked {
+                // Before every kind is listed every verdict is unknown/not_synced: judging
+                // after each page of the first lists made the sync quadratic. Judged on the
+                // recheck tick, and in full once the last list ends (at once when a kind is
+                // forbidden: that verdict is news).
+                if !dirty.is_empty() {
+                    self.owed_recompute = true;
+                    self.publish(self.clock.now());
+                }
+            } else if self.frozen() {
                 // A watch is failing or relisting, or the API server does not answer: the view
                 // may be half old, half new. Keep the last verdicts (source_up says they are not
                 // fresh) and judge everything once every watch is healthy again.

@@ -313,6 +313,15 @@ fn not_ready_until_listed_and_last_verdicts_served_while_the_api_is_down() {
         verdict_of(s.addr, "shop", "checkout").as_deref(),
         Some("converging/build_running")
     );
+    // The frozen verdicts keep the time they were judged: never stamped as fresh.
+    let judged = metric(s.addr, "kube_verdict_last_judged_timestamp_seconds");
+    assert!(judged.is_some());
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        metric(s.addr, "kube_verdict_last_judged_timestamp_seconds"),
+        judged,
+        "while the source is down the judged time stands still"
+    );
     fake.faults(|f| f.down = false);
     wait_until("source up", Duration::from_secs(40), || {
         metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}") == Some(1.0)

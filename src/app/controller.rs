@@ -138,6 +138,9 @@ pub struct Controller {
     failing_watches: BTreeMap<(Kind, Option<String>), String>,
     /// Changes arrived while frozen: judge everything when the source is healthy again.
     owed_recompute: bool,
+    /// When the published verdicts were judged: while frozen they keep this time, so
+    /// `kube_verdict_last_judged_timestamp_seconds`, the API's `now` and `/readyz` show their age.
+    judged_at: Option<Timestamp>,
 }
 
 impl Controller {
@@ -160,6 +163,7 @@ impl Controller {
             probe_error: None,
             failing_watches: BTreeMap::new(),
             owed_recompute: false,
+            judged_at: None,
         }
     }
 
@@ -205,7 +209,8 @@ impl Controller {
                 // fresh) and judge everything once every watch is healthy again.
                 if !dirty.is_empty() {
                     self.owed_recompute = true;
-                    self.publish(self.clock.now());
+                    // Published with the time they were judged, never as fresh.
+                    self.publish(self.judged_at.unwrap_or_else(|| self.clock.now()));
                 }
             } else if !dirty.is_empty() || self.owed_recompute {
                 if std::mem::take(&mut self.owed_recompute) {
@@ -371,6 +376,7 @@ impl Controller {
             .collect();
         self.verdicts = next;
         self.drop_gone_namespaces();
+        self.judged_at = Some(now);
         self.publish(now);
         changed
     }

@@ -848,3 +848,40 @@ fn events_listed_before_their_pods_are_kept() {
         Some(1.0)
     );
 }
+
+/// Access to Nodes lost after the first list (a ClusterRoleBinding removed) is a failing watch
+/// like any other: unhealthy, named by /readyz, retried, and healthy again once access is back,
+/// never a node view frozen behind green health.
+#[test]
+fn nodes_forbidden_after_the_first_list_are_unhealthy_until_access_returns() {
+    let fake = FakeApi::spawn();
+    seed_start(&fake);
+    let s = serve(Some(&fake.kubeconfig()), &["--watch-timeout", "2s"]);
+    wait_verdict(
+        s.addr,
+        "shop",
+        "checkout",
+        "converging/build_running",
+        LIMIT,
+    );
+    fake.faults(|f| f.forbid = vec![Res::Nodes]);
+    fake.drop_watches();
+    wait_until("nodes unhealthy", LIMIT, || {
+        metric(s.addr, "kube_verdict_watch_healthy{resource=\"node\"}") == Some(0.0)
+    });
+    assert_eq!(
+        metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}"),
+        Some(0.0)
+    );
+    let (_, _, body) = http_get(s.addr, "/readyz", None).unwrap();
+    assert!(
+        body.contains("unhealthy watches: node: ") && body.contains("HTTP 403 Forbidden"),
+        "/readyz names the failing watch and the API server's answer: {body}"
+    );
+    assert!(!body.contains("Status {"), "no client debug dump: {body}");
+    fake.faults(|f| f.forbid.clear());
+    wait_until("healthy again", LIMIT, || {
+        metric(s.addr, "kube_verdict_watch_healthy{resource=\"node\"}") == Some(1.0)
+            && metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}") == Some(1.0)
+    });
+}

@@ -403,8 +403,10 @@ async fn watch_one(
             let Some(item) = item else { break };
             let ev = match item {
                 Ok(ev) => ev,
-                Err(e) if kind == Kind::Node && is_forbidden(&e) => {
-                    // A namespace-scoped account: judge without Nodes, as --no-nodes does.
+                Err(e) if kind == Kind::Node && first_list && is_forbidden(&e) => {
+                    // A namespace-scoped account: judge without Nodes, as --no-nodes does. Only
+                    // at the first list: access lost later (a binding removed) is a failing
+                    // watch like any other, unhealthy and retried, never a silent freeze.
                     tracing::warn!(error = %e, "Nodes cannot be listed (403); judging without them, as with --no-nodes");
                     if std::mem::take(&mut first_list) && last_of_kind(&pending, kind) {
                         let _ = tx.send(SourceEvent::Change(Change::Synced(kind))).await;
@@ -560,6 +562,20 @@ fn is_forbidden(e: &watcher::Error) -> bool {
     )
 }
 
+/// A watcher error as a person reads it: the step, then the API server's status (code, reason,
+/// message) instead of the client's debug dump of it.
+fn describe(e: &watcher::Error) -> String {
+    let api = |step: &str, s: &kube::core::Status| {
+        format!("{step}: HTTP {} {}: {}", s.code, s.reason, s.message)
+    };
+    match e {
+        watcher::Error::InitialListFailed(kube::Error::Api(s)) => api("list failed", s),
+        watcher::Error::WatchStartFailed(kube::Error::Api(s)) => api("watch failed to start", s),
+        watcher::Error::WatchFailed(kube::Error::Api(s)) => api("watch failed", s),
+        other => other.to_string(),
+    }
+}
+
 /// Counts a watcher error, marks the kind forbidden on a 403, and tells the controller this
 /// watch is unhealthy until its next completed list.
 async fn report_error(
@@ -601,7 +617,7 @@ async fn report_error(
         .send(SourceEvent::WatchHealth {
             kind,
             namespace: ns.clone(),
-            error: Some(e.to_string()),
+            error: Some(describe(&e)),
         })
         .await;
 }

@@ -157,6 +157,9 @@ pub async fn client(
     };
     config.default_retry = false;
     config.read_timeout = Some(stall_timeout(watch_timeout));
+    // A new connection that hangs in its TCP or TLS handshake (a black-holed link) fails as
+    // soon as the probe would say the source is down, not after the client's 30 s default.
+    config.connect_timeout = Some(PROBE_TIMEOUT.min(stall_timeout(watch_timeout)));
     let namespace = config.default_namespace.clone();
     let server = config.cluster_url.to_string();
     let client = Client::try_from(config).map_err(|e| err(&e))?;

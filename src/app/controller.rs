@@ -15,6 +15,7 @@ use prometheus_client::registry::{Registry, Unit};
 use tokio::sync::mpsc;
 
 use crate::engine::builds::{Build, collect_builds, logs_wanted};
+use crate::engine::ledger::ReportError;
 use crate::engine::rollout;
 use crate::engine::verdict::{DeploymentVerdict, Policy, Verdict, judge};
 use crate::engine::view::{Affected, Change, ClusterView, Key, Kind};
@@ -249,11 +250,12 @@ impl Controller {
                 };
                 dirty.status |= changed;
             }
-            SourceEvent::Report(r) => {
-                if let Err(e) = self.published.submit_report(r, self.clock.now()) {
-                    tracing::warn!("platform report rejected: {e}");
-                }
-            }
+            SourceEvent::Report(r) => match self.published.submit_report(r, self.clock.now()) {
+                Ok(_) => {}
+                // An alert firing for longer than the window comes back at every poll: quiet.
+                Err(e @ ReportError::TooOld(..)) => tracing::debug!("platform report skipped: {e}"),
+                Err(e) => tracing::warn!("platform report rejected: {e}"),
+            },
             SourceEvent::Change(c) => dirty.add(self.view.apply(c)),
         }
     }

@@ -224,6 +224,15 @@ impl Ledger {
         if r.reported_at > now + MAX_CLOCK_SKEW {
             return Err(ReportError::Future(r.reported_at.to_string()));
         }
+        // A report whose window has already ended cannot be decided (the verdicts of that time
+        // are gone) and must not count against the platform's figures (a 1970 time, or
+        // Alertmanager's zero time `0001-01-01T00:00:00Z`).
+        if r.reported_at < now - self.window {
+            return Err(ReportError::TooOld(
+                r.reported_at.to_string(),
+                format!("{:#}", self.window),
+            ));
+        }
         r.reported_at = r.reported_at.min(now);
         if self.reports.contains_key(&r.id) {
             return Ok(None);
@@ -467,6 +476,10 @@ pub enum ReportError {
     Future(String),
     #[error("{0} is longer than {1} bytes")]
     TooLong(&'static str, usize),
+    #[error(
+        "time {0} is older than the report window ({1}): the verdicts of that time are not known"
+    )]
+    TooOld(String, String),
 }
 
 /// Longest accepted field values: Kubernetes' own limits for names, generous ones for the rest.
@@ -805,6 +818,24 @@ mod tests {
         let d = l.observe(&verdict(Verdict::Verified, Cause::DigestMatch, "x:1"), t(0));
         assert_eq!(d[0].outcome, Outcome::FalseNegative);
         assert_eq!(d[0].truth_delay, Some(0.0));
+    }
+
+    /// A report older than its window (a 1970 time, Alertmanager's zero time) cannot be
+    /// decided and is refused, never counted; one inside the window is taken.
+    #[test]
+    fn times_older_than_the_window_are_rejected() {
+        let mut l = Ledger::new(SignedDuration::from_mins(30), PlatformNames::default());
+        let err = l.submit(numbered(1, "shop", t(0)), t(3600)).unwrap_err();
+        assert!(matches!(err, ReportError::TooOld(..)), "{err}");
+        assert!(
+            err.to_string()
+                .contains("older than the report window (30m)"),
+            "{err}"
+        );
+        assert!(l.is_empty());
+        l.submit(numbered(2, "shop", t(3600 - 1700)), t(3600))
+            .unwrap();
+        assert_eq!(l.pending(), 1);
     }
 
     #[test]

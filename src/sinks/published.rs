@@ -14,7 +14,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::engine::ledger::{
-    Ledger, Outcome, PlatformNames, PlatformReport, ReportError, TrackedReport,
+    Ledger, OTHER_PLATFORM, Outcome, PlatformNames, PlatformReport, ReportError, TrackedReport,
 };
 use crate::engine::verdict::DeploymentVerdict;
 use crate::engine::view::{Key, Kind};
@@ -153,6 +153,8 @@ pub struct Published {
     ledger: Mutex<Ledger>,
     /// The report counters (registered by the wiring).
     pub report_metrics: ReportMetrics,
+    /// A platform name was counted as `other`: said once.
+    other_said: std::sync::atomic::AtomicBool,
 }
 
 impl Published {
@@ -167,7 +169,7 @@ impl Published {
         // The report counters start at 0 for every platform known up front, and `other`.
         for platform in platforms
             .allowed()
-            .chain([crate::engine::ledger::OTHER_PLATFORM])
+            .chain([OTHER_PLATFORM])
         {
             let labels = PlatformLabels {
                 platform: platform.to_string(),
@@ -196,6 +198,7 @@ impl Published {
             })),
             ledger: Mutex::new(Ledger::new(report_window, platforms)),
             report_metrics,
+            other_said: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -209,6 +212,7 @@ impl Published {
     /// Holds the ledger lock for O(log n) work.
     pub fn submit_report(&self, r: PlatformReport, now: Timestamp) -> Result<bool, ReportError> {
         let key = (r.namespace.clone(), r.deployment.clone());
+        let name = r.platform.clone();
         let snap = self.snapshot();
         let (submitted, decisions) = {
             let mut ledger = self.ledger();
@@ -226,6 +230,17 @@ impl Published {
         };
         if submitted.evicted {
             self.report_metrics.evicted.inc();
+        }
+        if submitted.platform == OTHER_PLATFORM
+            && name != OTHER_PLATFORM
+            && !self
+                .other_said
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(
+                platform = %name.chars().take(80).collect::<String>(),
+                "platform counted as platform=\"other\": not in --platforms, and the label values for names first seen are taken (or the name is not a label value); list the platforms with --platforms (said once)"
+            );
         }
         self.report_metrics
             .received

@@ -197,10 +197,12 @@ fn api_errors_throttling_dropped_watches_and_compaction_are_survived() {
     );
     assert!(metric_sum(s.addr, "kube_verdict_source_errors_total{resource=") >= 1.0);
 
-    // Watches dropped: the client re-watches and still sees the next change.
+    // Watches dropped: the client re-watches and still sees the next change. History
+    // compacted: re-watching from an old resourceVersion gets 410 and relists. Health stays
+    // honest throughout (sampled every 25 ms), and green once the truth is back.
+    let witness = HealthWitness::start(s.addr);
     fake.drop_watches();
     std::thread::sleep(Duration::from_millis(300));
-    // History compacted: re-watching from an old resourceVersion gets 410 and relists.
     fake.compact();
     seed_finish(&fake);
     wait_verdict(
@@ -210,6 +212,10 @@ fn api_errors_throttling_dropped_watches_and_compaction_are_survived() {
         "verified/digest_match",
         Duration::from_secs(30),
     );
+    wait_until("source up", LIMIT, || {
+        metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}") == Some(1.0)
+    });
+    witness.finish();
     let restarts = metric_sum(s.addr, "kube_verdict_watch_restarts_total{resource=\"pod\"");
     assert!(
         restarts >= 2.0,
@@ -555,6 +561,7 @@ fn resource_versions_going_backwards_and_410_statuses_relist() {
     };
     let before = restarts();
 
+    let witness = HealthWitness::start(s.addr);
     fake.restore(3);
     seed_finish(&fake);
     wait_verdict(s.addr, "shop", "checkout", "verified/digest_match", LIMIT);
@@ -574,6 +581,7 @@ fn resource_versions_going_backwards_and_410_statuses_relist() {
     wait_until("source up", LIMIT, || {
         metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}") == Some(1.0)
     });
+    witness.finish();
 }
 
 /// pods/log answers 500 for its first tries (the kubelet behind the API server restarting): the
@@ -592,6 +600,9 @@ fn a_failed_build_log_fetch_is_retried_and_pending_meanwhile() {
         "converging/build_running",
         LIMIT,
     );
+    // A failing log fetch is not a failing watch: the watches stay healthy (and say so),
+    // while the verdict names the pending fetch.
+    let witness = HealthWitness::start(s.addr);
     seed_finish(&fake);
     let start = std::time::Instant::now();
     let mut seen = Vec::new();
@@ -621,6 +632,11 @@ fn a_failed_build_log_fetch_is_retried_and_pending_meanwhile() {
     assert_eq!(
         metric(s.addr, "kube_verdict_log_fetches_total{result=\"ok\"}"),
         Some(1.0)
+    );
+    let samples = witness.finish();
+    assert!(
+        samples.iter().all(|x| x.source_up == Some(1.0)),
+        "the watches were healthy throughout"
     );
 }
 

@@ -465,3 +465,77 @@ pub fn golden(name: &str, actual: &str) {
         );
     }
 }
+
+/// One look at serve's health signals.
+#[derive(Debug, Clone)]
+pub struct HealthSample {
+    pub source_up: Option<f64>,
+    /// The lowest `kube_verdict_watch_healthy{resource}` (0 when any resource is unhealthy).
+    pub watches_healthy: Option<f64>,
+    pub readyz: String,
+}
+
+/// Samples serve's health signals every 25 ms on a thread while a fault is injected, so a test
+/// can assert they were honest *during* it, not only after.
+pub struct HealthWitness {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<Vec<HealthSample>>>,
+}
+
+impl HealthWitness {
+    pub fn start(addr: SocketAddr) -> HealthWitness {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let metrics = http_get(addr, "/metrics", None)
+                    .map(|r| r.2)
+                    .unwrap_or_default();
+                let value = |prefix: &str| {
+                    metrics
+                        .lines()
+                        .filter(|l| l.starts_with(prefix))
+                        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+                        .reduce(f64::min)
+                };
+                samples.push(HealthSample {
+                    source_up: value("kube_verdict_source_up{"),
+                    watches_healthy: value("kube_verdict_watch_healthy{"),
+                    readyz: http_get(addr, "/readyz", None)
+                        .map(|r| r.2)
+                        .unwrap_or_default(),
+                });
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            samples
+        });
+        HealthWitness {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops sampling; panics when a sample was dishonest: a resource unhealthy while
+    /// `source_up` said 1, or `source_up` 0 while `/readyz` named no cause. Returns the samples.
+    pub fn finish(mut self) -> Vec<HealthSample> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let samples = self.thread.take().unwrap().join().unwrap();
+        for s in &samples {
+            if s.watches_healthy == Some(0.0) {
+                assert_eq!(
+                    s.source_up,
+                    Some(0.0),
+                    "a watch unhealthy with source_up 1: {s:?}"
+                );
+            }
+            if s.source_up == Some(0.0) {
+                assert!(
+                    s.readyz.contains("source is down") || s.readyz.contains("unhealthy watches"),
+                    "source_up 0 but /readyz names no cause: {s:?}"
+                );
+            }
+        }
+        samples
+    }
+}

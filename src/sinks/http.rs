@@ -42,7 +42,7 @@ impl RequestMetrics {
         let m = RequestMetrics::default();
         r.register(
             "kube_verdict_report_requests",
-            "Requests to the report endpoints, by endpoint and HTTP code.",
+            "Requests to the report endpoints, by endpoint and HTTP code",
             m.requests.clone(),
         );
         // Every endpoint and code starts at 0: no gap before the first request.

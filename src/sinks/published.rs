@@ -103,22 +103,22 @@ impl ReportMetrics {
     pub fn register(&self, r: &mut Registry) {
         r.register(
             "platform_failure_reports",
-            "Platform failure reports received, by platform.",
+            "Platform failure reports received, by platform",
             self.received.clone(),
         );
         r.register(
             "platform_false_negative",
-            "Platform failure reports the cluster contradicted: the deployment was verified or complete within the report window.",
+            "Platform failure reports the cluster contradicted: the deployment was verified or complete within the report window",
             self.false_negative.clone(),
         );
         r.register(
             "platform_confirmed_failure",
-            "Platform failure reports the cluster confirmed: stale, blocked or failed at the end of the window.",
+            "Platform failure reports the cluster confirmed: stale, blocked or failed at the end of the window",
             self.confirmed.clone(),
         );
         r.register(
             "platform_unresolved_reports",
-            "Platform failure reports whose window ended with the deployment neither done nor failed.",
+            "Platform failure reports whose window ended with the deployment neither done nor failed",
             self.unresolved.clone(),
         );
         r.register_with_unit(
@@ -167,10 +167,7 @@ impl Published {
     ) -> Published {
         let report_metrics = ReportMetrics::default();
         // The report counters start at 0 for every platform known up front, and `other`.
-        for platform in platforms
-            .allowed()
-            .chain([OTHER_PLATFORM])
-        {
+        for platform in platforms.allowed().chain([OTHER_PLATFORM]) {
             let labels = PlatformLabels {
                 platform: platform.to_string(),
             };

@@ -184,27 +184,27 @@ impl SourceMetrics {
         let m = SourceMetrics::default();
         r.register(
             "kube_verdict_watch_events",
-            "Watch events received, by resource and type.",
+            "Watch events received, by resource and type",
             m.watch_events.clone(),
         );
         r.register(
             "kube_verdict_watch_restarts",
-            "Watch (re)lists, by resource and reason.",
+            "Watch (re)lists, by resource and reason",
             m.watch_restarts.clone(),
         );
         r.register(
             "kube_verdict_source_errors",
-            "Errors from the source (API calls, watches), by resource and error.",
+            "Errors from the source (API calls, watches), by resource and error",
             m.source_errors.clone(),
         );
         r.register(
             "kube_verdict_skipped_objects",
-            "Objects skipped because they could not be read, by resource.",
+            "Objects skipped because they could not be read, by resource",
             m.skipped_objects.clone(),
         );
         r.register(
             "kube_verdict_log_fetches",
-            "Build log fetches, by result.",
+            "Build log fetches, by result",
             m.log_fetches.clone(),
         );
         m.start_at_zero();

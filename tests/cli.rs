@@ -301,6 +301,12 @@ fn badly_shaped_files_are_skipped_with_a_warning() {
             "YAML document 1: recursion limit exceeded",
         ),
         (
+            // "Billion laughs": each alias expands the one before it ten times.
+            "laughs.yaml",
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n",
+            "YAML document 1: repetition limit exceeded",
+        ),
+        (
             "keys.yaml",
             &format!("{}a\n", "? ".repeat(5)),
             "YAML document 1: invalid type",

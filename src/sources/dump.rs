@@ -376,11 +376,14 @@ fn read_object_bytes(
     Ok(())
 }
 
-/// A YAML error that is about the document's shape, not its syntax: nesting deeper than the
-/// parser allows, or a value of a type JSON (and so Kubernetes) cannot hold, such as a map key.
+/// A YAML error that is about the document's shape or size, not its syntax: nesting deeper
+/// than the parser allows, aliases expanding past its repetition limit (a "billion laughs"
+/// document), or a value of a type JSON (and so Kubernetes) cannot hold, such as a map key.
 fn is_yaml_shape_error(e: &serde_yaml::Error) -> bool {
     let m = e.to_string();
-    m.starts_with("recursion limit exceeded") || m.starts_with("invalid type")
+    m.starts_with("recursion limit exceeded")
+        || m.starts_with("repetition limit exceeded")
+        || m.starts_with("invalid type")
 }
 
 /// Records a skipped file (or document) with a warning naming it and what is wrong.

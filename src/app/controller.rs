@@ -437,9 +437,13 @@ impl Controller {
         self.verdicts.values()
     }
 
-    /// Build log fetches not finished yet (their result may still change a verdict).
+    /// Build log fetches not finished yet (their result may still change a verdict): running,
+    /// or finished with their answer not yet applied to the view (the fetch ends when it has
+    /// sent its answer, which waits in the channel for the next batch; `check` stopping in
+    /// between published `digest_pending` as its answer).
     pub fn logs_in_flight(&self) -> usize {
-        self.fetcher.as_ref().map(|f| f.in_flight()).unwrap_or(0)
+        let running = self.fetcher.as_ref().map(|f| f.in_flight()).unwrap_or(0);
+        running.max(self.view.logs_pending())
     }
 
     /// True while the verdicts are frozen (after the first sync, a watch failing or the probe

@@ -1567,6 +1567,14 @@ impl ClusterView {
         }
     }
 
+    /// Container logs asked for whose answer the view does not hold yet.
+    pub fn logs_pending(&self) -> usize {
+        self.logs
+            .values()
+            .filter(|s| matches!(s, LogState::Pending))
+            .count()
+    }
+
     /// What is known of a container's log: nothing (never asked for), pending, read, or
     /// unavailable.
     pub fn log_state(&self, namespace: &str, pod: &str, container: &str) -> Option<&LogState> {
@@ -1874,7 +1882,9 @@ mod tests {
         )));
         v.apply(log("pending"));
         assert_eq!(v.log_state("ci", "build-1", "c"), Some(&LogState::Pending));
+        assert_eq!(v.logs_pending(), 1, "asked for, answer not applied yet");
         v.apply(log("unavailable"));
+        assert_eq!(v.logs_pending(), 0);
         assert_eq!(
             v.log_state("ci", "build-1", "c"),
             Some(&LogState::Unavailable("gone".into()))

@@ -181,6 +181,15 @@ fn running_status(container: &str, image: &str, image_id: &str) -> Value {
     })
 }
 
+/// The status of `shop/web`'s pod running `registry.example.com/shop/web@digest`.
+fn web_runs(digest: &str) -> Value {
+    running_status(
+        "web",
+        "registry.example.com/shop/web:1.0.0",
+        &format!("registry.example.com/shop/web@{digest}"),
+    )
+}
+
 /// A kaniko build pod (the test is its kubelet) pushing `destination`.
 fn kaniko_pod(ns: &str, name: &str, destination: &str) -> String {
     format!(
@@ -373,15 +382,7 @@ fn verdicts_on_a_real_control_plane() {
     cp.patch_pod_status("ci", "build-api-2-0-0", &build_succeeded(DIGEST_A));
     cp.patch_pod_status("ci", "build-big-1-0-0", &build_succeeded(DIGEST_A));
     let web = cp.pods("shop", "app=web").remove(0);
-    cp.patch_pod_status(
-        "shop",
-        &web,
-        &running_status(
-            "web",
-            "registry.example.com/shop/web:1.0.0",
-            &format!("registry.example.com/shop/web@{DIGEST_A}"),
-        ),
-    );
+    cp.patch_pod_status("shop", &web, &web_runs(DIGEST_A));
     let api = cp.pods("shop", "app=api").remove(0);
     cp.patch_pod_status(
         "shop",
@@ -1073,14 +1074,7 @@ fn api_faults_on_a_real_control_plane() {
     });
     cp.patch_pod_status("ci", "build-web-1-0-0", &build_succeeded(DIGEST_A));
     let web = cp.pods("shop", "app=web").remove(0);
-    let runs = |digest: &str| {
-        running_status(
-            "web",
-            "registry.example.com/shop/web:1.0.0",
-            &format!("registry.example.com/shop/web@{digest}"),
-        )
-    };
-    cp.patch_pod_status("shop", &web, &runs(DIGEST_A));
+    cp.patch_pod_status("shop", &web, &web_runs(DIGEST_A));
 
     let proxy = support::proxy::Proxy::start(cp.apiserver());
     let s = support::serve(
@@ -1120,13 +1114,13 @@ fn api_faults_on_a_real_control_plane() {
             up() == Some(1.0)
         },
     );
-    cp.patch_pod_status("shop", &web, &runs(DIGEST_B));
+    cp.patch_pod_status("shop", &web, &web_runs(DIGEST_B));
     let after_restart = within(
         "a change after the restart",
         Duration::from_secs(30),
         || served(s.addr, "shop", "web").as_deref() == Some("stale/digest_mismatch/platform"),
     );
-    cp.patch_pod_status("shop", &web, &runs(DIGEST_A));
+    cp.patch_pod_status("shop", &web, &web_runs(DIGEST_A));
     within("back to verified", Duration::from_secs(30), || {
         served(s.addr, "shop", "web").as_deref() == Some("verified/digest_match/none")
     });
@@ -1137,7 +1131,7 @@ fn api_faults_on_a_real_control_plane() {
     let down_after = within("source down after a cut", Duration::from_secs(60), || {
         up() == Some(0.0)
     });
-    cp.patch_pod_status("shop", &web, &runs(DIGEST_B));
+    cp.patch_pod_status("shop", &web, &web_runs(DIGEST_B));
     cp.restart_apiserver();
     std::thread::sleep(Duration::from_secs(5)); // two compactions
     assert_eq!(
@@ -1178,7 +1172,7 @@ fn api_faults_on_a_real_control_plane() {
     let (code, _, body) = http_get(s.addr, "/readyz", None).unwrap();
     assert_eq!(code, 200);
     assert!(body.contains("source is down"), "{body}");
-    cp.patch_pod_status("shop", &web, &runs(DIGEST_A));
+    cp.patch_pod_status("shop", &web, &web_runs(DIGEST_A));
     // The black hole heals for new connections only: the watches' old connections stay dead (a
     // NAT that dropped their state), so kube-verdict must notice and list again.
     proxy.heal_new_connections_only();
@@ -1464,14 +1458,7 @@ fn a_resumed_watch_gets_410_inside_the_stream_on_a_real_server() {
         cp.pods("shop", "app=web").len() == 1
     });
     let web = cp.pods("shop", "app=web").remove(0);
-    let status = |id: &str| {
-        running_status(
-            "web",
-            "registry.example.com/shop/web:1.0.0",
-            &format!("registry.example.com/shop/web@{id}"),
-        )
-    };
-    cp.patch_pod_status("shop", &web, &status(DIGEST_A));
+    cp.patch_pod_status("shop", &web, &web_runs(DIGEST_A));
     let s = serve(
         Some(&std::fs::read_to_string(&cp.kubeconfig).unwrap()),
         &["--watch-timeout", "5s"],

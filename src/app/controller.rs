@@ -195,22 +195,17 @@ impl Controller {
                     ticked = true;
                 }
             }
-            if !self.view.is_synced() && self.view.forbidden().is_empty() && !ticked {
-                // Before every kind is listed every verdict is unknown/not_synced: judging
-                // after each page of the first lists made the sync quadratic. Judged on the
-                // recheck tick, and in full once the last list ends (at once when a kind is
-                // forbidden: that verdict is news).
+            // Before every kind is listed every verdict is unknown/not_synced: judging after
+            // each page of the first lists made the sync quadratic, so it waits for the recheck
+            // tick or the end of the last list (at once when a kind is forbidden: that verdict
+            // is news). After the first sync, while a watch is failing or relisting or the API
+            // server does not answer, the view may be half old, half new: the last verdicts
+            // stay (source_up says they are not fresh) until every watch is healthy again.
+            // Either way the changes are owed, and the verdicts keep the time they were judged.
+            let listing = !self.view.is_synced() && self.view.forbidden().is_empty() && !ticked;
+            if listing || self.frozen() {
                 if !dirty.is_empty() {
                     self.owed_recompute = true;
-                    self.publish(self.clock.now());
-                }
-            } else if self.frozen() {
-                // A watch is failing or relisting, or the API server does not answer: the view
-                // may be half old, half new. Keep the last verdicts (source_up says they are not
-                // fresh) and judge everything once every watch is healthy again.
-                if !dirty.is_empty() {
-                    self.owed_recompute = true;
-                    // Published with the time they were judged, never as fresh.
                     self.publish(self.judged_at.unwrap_or_else(|| self.clock.now()));
                 }
             } else if !dirty.is_empty() || self.owed_recompute {

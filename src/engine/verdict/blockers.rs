@@ -316,14 +316,21 @@ mod tests {
     const TAINT_HIDES_SELECTOR: &str = "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint(s). no new claims to deallocate, preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.";
 
     fn taint_and_pool(p: PodBuilder) -> DeploymentVerdict {
-        cluster(deployment("shop", "checkout").rolling(1, 0))
-            .node(node("worker-1").label("pool", "general"))
-            .node(
-                node("infra-1")
-                    .label("pool", "infra")
-                    .taint("dedicated", "infra", "NoSchedule"),
-            )
-            .pod(p.unschedulable(TAINT_HIDES_SELECTOR, ago(300)))
+        hidden_selector(
+            cluster(deployment("shop", "checkout").rolling(1, 0))
+                .node(node("worker-1").label("pool", "general"))
+                .node(node("infra-1").label("pool", "infra").taint(
+                    "dedicated",
+                    "infra",
+                    "NoSchedule",
+                )),
+            p,
+        )
+    }
+
+    /// `p` unschedulable with [`TAINT_HIDES_SELECTOR`] in `c` (with or without its nodes).
+    fn hidden_selector(c: Cluster, p: PodBuilder) -> DeploymentVerdict {
+        c.pod(p.unschedulable(TAINT_HIDES_SELECTOR, ago(300)))
             .event(
                 event(
                     "shop",
@@ -369,23 +376,10 @@ mod tests {
     /// the message's reason stands, and the summary says it was not checked.
     #[test]
     fn without_the_nodes_a_hidden_selector_is_undecided_and_says_so() {
-        let v = cluster(deployment("shop", "checkout").rolling(1, 0))
-            .pod(
-                pod("shop", "checkout-1")
-                    .node_selector("pool", "infra")
-                    .unschedulable(TAINT_HIDES_SELECTOR, ago(300)),
-            )
-            .event(
-                event(
-                    "shop",
-                    "Pod",
-                    "checkout-1",
-                    "FailedScheduling",
-                    TAINT_HIDES_SELECTOR,
-                )
-                .first(ago(300)),
-            )
-            .verdict();
+        let v = hidden_selector(
+            cluster(deployment("shop", "checkout").rolling(1, 0)),
+            pod("shop", "checkout-1").node_selector("pool", "infra"),
+        );
         assert_eq!(v.verdict, Verdict::Blocked);
         assert!(
             v.summary.contains("undecided without the nodes"),

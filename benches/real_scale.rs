@@ -74,6 +74,8 @@ fn main() {
     let port = free_port();
     let t = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+        // Registry lookups only where a test is about them: never off loopback.
+        .env("KUBE_VERDICT_REGISTRY_LOOKUP", "off")
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("KUBECONFIG", &cp.kubeconfig)
         .env("KUBE_VERDICT_LOG", "error")

@@ -3,7 +3,8 @@
 # `.ci/run` calls this same script after its format and lint checks.
 #
 # What it changes on the machine (as root, or through sudo): Debian packages through apt
-# (python3, python3-venv, prometheus, prometheus-alertmanager, kubectl, openssl, curl) when they
+# (python3, python3-venv, prometheus, prometheus-alertmanager, docker-registry, buildah, skopeo,
+# apache2-utils, kubectl, openssl, curl) when they
 # are missing; a Python virtual environment with kubernetes-validate in target/pyvenv (never a
 # global pip install); the control plane's binaries in ~/.cache/kube-verdict/. Without apt it
 # names what to install and stops.
@@ -26,6 +27,12 @@ have python3 || apt_install python3
 have prometheus && have promtool || apt_install prometheus
 # Alertmanager and amtool (Debian's prometheus-alertmanager package).
 have prometheus-alertmanager && have amtool || apt_install prometheus-alertmanager
+# A real OCI registry and real image builds for tests/registry.rs: Debian's docker-registry
+# (distribution 2.8), buildah and skopeo, and htpasswd (apache2-utils) for the registry's auth.
+have docker-registry || apt_install docker-registry
+have buildah || apt_install buildah
+have skopeo || apt_install skopeo
+have htpasswd || apt_install apache2-utils
 # kubectl (for `kubectl kustomize`) ships with this machine image; Debian-based images get it here.
 have kubectl || apt_install kubectl
 # The offline schema validator for the deploy manifests (PyPI), in a virtual environment under

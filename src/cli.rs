@@ -89,6 +89,57 @@ pub enum LinkBuildsArg {
     Repository,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+/// The registry as the second source of truth (DESIGN §7), shared by `check` and `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
+    /// Ask each image's registry what its tag points to now (OCI distribution API, HEAD), for
+    /// containers no in-cluster build pushes: pods running that digest are `verified`, another
+    /// one `stale` after --rollout-grace. Default: on for a live cluster; a dump is judged at
+    /// its own time, so --dump never asks.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "on|off",
+        env = "KUBE_VERDICT_REGISTRY_LOOKUP"
+    )]
+    pub registry_lookup: Option<OnOff>,
+
+    /// How long a registry's answer for a tag holds before the tag is asked again (also after a
+    /// failure: a registry down is asked once per this time).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5m",
+        env = "KUBE_VERDICT_REGISTRY_TTL", value_parser = parse_duration)]
+    pub registry_ttl: SignedDuration,
+
+    /// A docker `config.json` with registry credentials (its `auths` entries: `auth` as base64
+    /// `user:password`, or `username` and `password`). Credential helpers are not run. Default:
+    /// every registry is asked anonymously (the bearer-token flow of public registries).
+    #[arg(long, value_name = "FILE", env = "KUBE_VERDICT_REGISTRY_CONFIG")]
+    pub registry_config: Option<PathBuf>,
+
+    /// A registry (`HOST[:PORT]`, as in the image name) asked over plain http (repeatable, or
+    /// comma-separated). Default: https everywhere.
+    #[arg(
+        long,
+        value_name = "HOST[:PORT]",
+        value_delimiter = ',',
+        env = "KUBE_VERDICT_REGISTRY_INSECURE"
+    )]
+    pub registry_insecure: Vec<String>,
+
+    /// Registry lookups at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub registry_concurrency: u16,
+}
+
 /// Which cluster to talk to, as kubectl's global flags say it (a kubectl plugin takes them).
 #[derive(Debug, Clone, Default, Args)]
 pub struct KubeArgs {
@@ -223,6 +274,9 @@ pub struct CheckArgs {
 
     #[command(flatten)]
     pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -373,6 +427,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub engine: EngineArgs,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[cfg(test)]

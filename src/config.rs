@@ -7,11 +7,13 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::cli::{
-    CheckArgs, ColorChoice, EngineArgs, KubeArgs, LinkBuildsArg, OutputFormat, ServeArgs,
+    CheckArgs, ColorChoice, EngineArgs, KubeArgs, LinkBuildsArg, OnOff, OutputFormat, RegistryArgs,
+    ServeArgs,
 };
 use crate::engine::events::Owner;
 use crate::engine::ledger::{AlertLabels, DEFAULT_EXTRA_PLATFORMS, PlatformNames};
 use crate::engine::verdict::{LinkBuilds, OwnerTable, Policy};
+use crate::sources::registry::{Credentials, RegistryOptions};
 
 /// Configuration of `serve`.
 #[derive(Debug)]
@@ -40,6 +42,70 @@ pub struct ServeConfig {
     pub http: HttpLimits,
     /// Poll Alertmanager for platform alerts.
     pub alertmanager: Option<AlertmanagerPoll>,
+    /// Registry lookups (None: off).
+    pub registry: Option<RegistryConfig>,
+}
+
+/// Registry lookups (DESIGN §7), from `--registry-*`.
+#[derive(Debug, Clone)]
+pub struct RegistryConfig {
+    /// `--registry-ttl`.
+    pub ttl: SignedDuration,
+    pub options: RegistryOptions,
+}
+
+/// The registry lookups `args` ask for: None when off (`--registry-lookup=off`, or a dump,
+/// which is judged at its own time while a registry answers for the present).
+fn registry_config(
+    args: &RegistryArgs,
+    dump: bool,
+) -> Result<(Option<RegistryConfig>, Vec<String>), ConfigError> {
+    match (args.registry_lookup, dump) {
+        (Some(OnOff::On), true) => {
+            return Err(ConfigError::Unsupported(
+                "--registry-lookup=on with --dump: a dump is judged at its own time, and a registry answers what a tag points to now".into(),
+            ));
+        }
+        (Some(OnOff::Off), _) | (None, true) => return Ok((None, Vec::new())),
+        _ => {}
+    }
+    if args.registry_ttl < SignedDuration::from_secs(1) {
+        return Err(ConfigError::TooShort {
+            flag: "registry-ttl",
+            value: format!("{}", args.registry_ttl),
+            min: "1s",
+        });
+    }
+    let (credentials, warnings) = match &args.registry_config {
+        Some(p) => Credentials::from_docker_config(p)
+            .map_err(|e| ConfigError::Unsupported(format!("--registry-config {e}")))?,
+        None => (Credentials::default(), Vec::new()),
+    };
+    let insecure: Vec<String> = args
+        .registry_insecure
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .filter(|h| !h.is_empty())
+        .collect();
+    if let Some(bad) = insecure
+        .iter()
+        .find(|h| h.contains("://") || h.contains('/'))
+    {
+        return Err(ConfigError::Unsupported(format!(
+            "--registry-insecure {bad:?}: expected HOST or HOST:PORT as in the image name, e.g. localhost:5000"
+        )));
+    }
+    Ok((
+        Some(RegistryConfig {
+            ttl: args.registry_ttl,
+            options: RegistryOptions {
+                insecure,
+                credentials,
+                concurrency: usize::from(args.registry_concurrency),
+            },
+        }),
+        warnings,
+    ))
 }
 
 /// Limits of the HTTP server.
@@ -278,6 +344,10 @@ pub struct CheckConfig {
     /// How long one watch request stays open (`--watch-timeout`).
     pub watch_timeout: Duration,
     pub policy: Policy,
+    /// Registry lookups (None: off; always off for a dump).
+    pub registry: Option<RegistryConfig>,
+    /// Warnings met reading the configuration (a registry config entry without credentials).
+    pub warnings: Vec<String>,
 }
 
 fn policy(e: &EngineArgs) -> Result<Policy, ConfigError> {
@@ -371,7 +441,9 @@ impl CheckConfig {
             watch_timeout,
             kube,
             engine,
+            registry,
         } = a;
+        let (registry, warnings) = registry_config(&registry, dump.is_some())?;
         if (wait || timeout.is_some()) && dump.is_some() {
             return Err(ConfigError::Unsupported(
                 "--wait and --timeout need a live cluster: a dump never changes".into(),
@@ -418,6 +490,8 @@ impl CheckConfig {
             watch_nodes: !no_nodes,
             watch_timeout: at_least_a_second("watch-timeout", watch_timeout)?,
             policy: policy(&engine)?,
+            registry,
+            warnings,
         })
     }
 }
@@ -448,7 +522,12 @@ impl ServeConfig {
             max_body_bytes,
             kube,
             engine,
+            registry,
         } = a;
+        let (registry, registry_warnings) = registry_config(&registry, dump.is_some())?;
+        for w in registry_warnings {
+            tracing::warn!("--registry-config: {w}");
+        }
         let platforms = platform_names(&platforms, &alertmanager_matcher, &label_platform);
         let labels = AlertLabels {
             namespace: label_namespace,
@@ -512,6 +591,7 @@ impl ServeConfig {
                 ..HttpLimits::default()
             },
             alertmanager,
+            registry,
         })
     }
 }

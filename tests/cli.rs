@@ -10,6 +10,8 @@ use support::root;
 
 fn kv(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+        // Registry lookups only where a test is about them: never off loopback.
+        .env("KUBE_VERDICT_REGISTRY_LOOKUP", "off")
         .args(args)
         .current_dir(root())
         .env_remove("NO_COLOR")

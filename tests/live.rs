@@ -342,6 +342,8 @@ fn live_check_and_check_wait() {
     std::io::Write::write_all(&mut kc, fake.kubeconfig().as_bytes()).unwrap();
     let run = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+            // Registry lookups only where a test is about them: never off loopback.
+            .env("KUBE_VERDICT_REGISTRY_LOOKUP", "off")
             .args(args)
             .env("KUBECONFIG", kc.path())
             .output()
@@ -447,6 +449,8 @@ fn unreachable_api_fails_check_with_a_clear_message() {
         std::io::Write::write_all(&mut f, kc.as_bytes()).unwrap();
         let started = std::time::Instant::now();
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+            // Registry lookups only where a test is about them: never off loopback.
+            .env("KUBE_VERDICT_REGISTRY_LOOKUP", "off")
             .args(["check", "-A", "--timeout", "60s"])
             .env("KUBECONFIG", f.path())
             .env_remove("KUBE_VERDICT_LOG")
@@ -651,6 +655,8 @@ fn check_never_answers_with_verdicts_a_failing_watch_froze() {
     let mut kc = tempfile::NamedTempFile::new().unwrap();
     std::io::Write::write_all(&mut kc, fake.kubeconfig().as_bytes()).unwrap();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+        // Registry lookups only where a test is about them: never off loopback.
+        .env("KUBE_VERDICT_REGISTRY_LOOKUP", "off")
         .args([
             "check",
             "-A",
@@ -746,6 +752,8 @@ fn kubectl_flags_choose_the_cluster_and_the_namespace() {
     let path = f.path().to_str().unwrap().to_string();
     let run = |args: &[&str]| {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+            // Registry lookups only where a test is about them: never off loopback.
+            .env("KUBE_VERDICT_REGISTRY_LOOKUP", "off")
             .args([
                 "check",
                 "--kubeconfig",

@@ -29,6 +29,8 @@ fn all_unless_scoped(args: &[&str]) -> Vec<&'static str> {
 /// `kube-verdict check -o json` against the cluster; returns the exit code and the document.
 fn check(cp: &ControlPlane, args: &[&str]) -> (i32, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+        // Registry lookups only where a test is about them: never off loopback.
+        .env("KUBE_VERDICT_REGISTRY_LOOKUP", "off")
         .arg("check")
         .args(["-o", "json", "--timeout", "60s"])
         .args(all_unless_scoped(args))
@@ -919,6 +921,8 @@ fn can_i(cp: &ControlPlane, verb: &str, resource: &str, ns: Option<&str>) -> boo
 fn check_as_service_account(cp: &ControlPlane, args: &[&str]) -> (i32, Value, String) {
     let kc = service_account_kubeconfig(cp, "kube-verdict", "kube-verdict");
     let out = Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+        // Registry lookups only where a test is about them: never off loopback.
+        .env("KUBE_VERDICT_REGISTRY_LOOKUP", "off")
         .arg("check")
         .args(["-o", "json", "--timeout", "30s"])
         .args(all_unless_scoped(args))
@@ -1350,6 +1354,8 @@ fn dumps_replayed_on_a_real_api_server_judge_as_offline() {
     for dir in &dumps {
         let started = std::time::Instant::now();
         let out = Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+            // Registry lookups only where a test is about them: never off loopback.
+            .env("KUBE_VERDICT_REGISTRY_LOOKUP", "off")
             .args(["check", "-o", "json", "--dump"])
             .arg(dir)
             .output()

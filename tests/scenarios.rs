@@ -29,6 +29,8 @@ fn config(dump: &Path, policy: Policy) -> CheckConfig {
         watch_nodes: true,
         watch_timeout: std::time::Duration::from_secs(60),
         policy,
+        registry: None,
+        warnings: vec![],
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::controller::{Controller, ControllerMetrics, SystemClock};
+use super::controller::{Controller, ControllerMetrics, RegistryLookup, SystemClock};
 use super::dump::judge_dump;
 use super::error::Error;
 use crate::config::{CheckConfig, Scope};
@@ -16,6 +16,7 @@ use crate::engine::verdict::human;
 use crate::sinks::published::{Published, SourceKind};
 use crate::sinks::report::Report;
 use crate::sources::logs::LogFetcher;
+use crate::sources::registry::RegistryResolver;
 use crate::sources::{SourceMetrics, live};
 
 /// How long a live `check` without `--timeout` waits for the first list (and build logs).
@@ -129,19 +130,28 @@ pub async fn check_live(cfg: &CheckConfig, client: kube::Client) -> Result<Repor
         source_metrics.clone(),
         tx.clone(),
     );
-    let fetcher = LogFetcher::new(client, 4, source_metrics, tx);
+    let fetcher = LogFetcher::new(client, 4, source_metrics.clone(), tx.clone());
+    let lookup = cfg.registry.as_ref().map(|r| RegistryLookup {
+        resolver: RegistryResolver::new(r.options.clone(), source_metrics, tx),
+        ttl: r.ttl,
+    });
     let mut controller = Controller::new(
         cfg.policy.clone(),
         published,
         Some(fetcher),
         ControllerMetrics::register(&mut registry),
         Arc::new(SystemClock),
-    );
+    )
+    .with_registry(lookup);
     let timeout = cfg.timeout.unwrap_or(DEFAULT_SYNC_TIMEOUT);
     let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(timeout.as_secs_f64());
     let done = |c: &Controller| {
         // Never stop on verdicts frozen through a failing watch: they may be stale.
-        if !c.view().is_synced() || c.logs_in_flight() > 0 || c.is_frozen() {
+        if !c.view().is_synced()
+            || c.logs_in_flight() > 0
+            || c.registry_in_flight() > 0
+            || c.is_frozen()
+        {
             return false;
         }
         let chosen: Vec<_> = c
@@ -193,7 +203,19 @@ pub async fn check_live(cfg: &CheckConfig, client: kube::Client) -> Result<Repor
     }
     Ok(Report {
         now: controller.now(),
-        warnings: empty_namespaces(cfg, &deployments),
+        warnings: live_warnings(cfg, &deployments),
         deployments,
     })
+}
+
+/// The warnings of a live `check`: the configuration's, then the empty namespaces.
+fn live_warnings(
+    cfg: &CheckConfig,
+    deployments: &[crate::engine::verdict::DeploymentVerdict],
+) -> Vec<String> {
+    cfg.warnings
+        .iter()
+        .map(|w| format!("--registry-config: {w}"))
+        .chain(empty_namespaces(cfg, deployments))
+        .collect()
 }

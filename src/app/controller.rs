@@ -14,7 +14,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use tokio::sync::mpsc;
 
-use crate::engine::builds::{Build, collect_builds, logs_wanted};
+use crate::engine::builds::{Build, collect_builds, logs_wanted, tags_in_use, tags_wanted};
 use crate::engine::ledger::ReportError;
 use crate::engine::rollout;
 use crate::engine::verdict::{DeploymentVerdict, Policy, Verdict, judge};
@@ -22,6 +22,14 @@ use crate::engine::view::{Affected, Change, ClusterView, Key, Kind};
 use crate::sinks::published::Published;
 use crate::sources::SourceEvent;
 use crate::sources::logs::LogFetcher;
+use crate::sources::registry::RegistryResolver;
+
+/// Registry lookups of the live path (DESIGN §7): who asks, and how long an answer holds.
+pub struct RegistryLookup {
+    pub resolver: RegistryResolver,
+    /// `--registry-ttl`: an answer is asked again after this long.
+    pub ttl: SignedDuration,
+}
 
 /// Where the controller reads the time: the one clock of the live path, injected so that a test
 /// or a replay can drive it.
@@ -118,6 +126,7 @@ impl Dirty {
                 self.namespaces.insert(namespace);
                 self.repositories.extend(repositories);
             }
+            Affected::Repositories(repositories) => self.repositories.extend(repositories),
             Affected::All => self.all = true,
         }
     }
@@ -131,6 +140,7 @@ pub struct Controller {
     verdicts: BTreeMap<Key, Arc<DeploymentVerdict>>,
     published: Arc<Published>,
     fetcher: Option<LogFetcher>,
+    registry: Option<RegistryLookup>,
     metrics: ControllerMetrics,
     clock: Arc<dyn Clock>,
     /// The `/version` probe's last answer: None while it answers, else its error.
@@ -159,6 +169,7 @@ impl Controller {
             verdicts: BTreeMap::new(),
             published,
             fetcher,
+            registry: None,
             metrics,
             clock,
             probe_error: None,
@@ -166,6 +177,12 @@ impl Controller {
             owed_recompute: false,
             judged_at: None,
         }
+    }
+
+    /// Asks registries what the tags of images without an in-cluster build point to.
+    pub fn with_registry(mut self, registry: Option<RegistryLookup>) -> Controller {
+        self.registry = registry;
+        self
     }
 
     /// Applies source events in batches and recomputes after each batch, and everything every
@@ -300,6 +317,15 @@ impl Controller {
                 f.forget_gone(|uid| alive.contains(uid));
             }
         }
+        if dirty.all
+            && let Some(r) = &self.registry
+        {
+            // Answers of tags no Deployment runs go; those older than the TTL are asked
+            // again below, once the builds are collected (on the recheck tick).
+            let _ = r;
+            let used = tags_in_use(&self.view);
+            self.view.prune_registry(|name| used.contains(name));
+        }
         if dirty.all || !dirty.repositories.is_empty() {
             self.builds = collect_builds(&self.view);
             if let Some(f) = self.fetcher.as_mut() {
@@ -317,6 +343,9 @@ impl Controller {
                 for c in wanted {
                     self.view.apply(c);
                 }
+            }
+            if let Some(r) = &self.registry {
+                self.ask_registry(now, r.ttl);
             }
         }
         let mut next: BTreeMap<Key, Arc<DeploymentVerdict>> = if dirty.all {
@@ -376,6 +405,16 @@ impl Controller {
         self.judged_at = Some(now);
         self.publish(now);
         changed
+    }
+
+    /// Starts a lookup for each tag due (never asked, or answered longer ago than `ttl`) of an
+    /// image no in-cluster build pushes; each is pending in the view until answered.
+    fn ask_registry(&mut self, now: Timestamp, ttl: SignedDuration) {
+        let Some(r) = &self.registry else { return };
+        for name in tags_wanted(&self.view, &self.builds, now, ttl) {
+            r.resolver.resolve(&name);
+            self.view.apply(Change::RegistryPending { name });
+        }
     }
 
     /// Removes the rollout-duration series of namespaces that no longer hold a Deployment.
@@ -439,6 +478,16 @@ impl Controller {
     pub fn logs_in_flight(&self) -> usize {
         let running = self.fetcher.as_ref().map(|f| f.in_flight()).unwrap_or(0);
         running.max(self.view.logs_pending())
+    }
+
+    /// Registry lookups not answered yet, running or waiting to be applied (as for logs).
+    pub fn registry_in_flight(&self) -> usize {
+        let running = self
+            .registry
+            .as_ref()
+            .map(|r| r.resolver.in_flight())
+            .unwrap_or(0);
+        running.max(self.view.tags_pending())
     }
 
     /// True while the verdicts are frozen (after the first sync, a watch failing or the probe

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use prometheus_client::registry::Registry;
 use tokio::sync::mpsc;
 
-use super::controller::{Controller, ControllerMetrics, SystemClock};
+use super::controller::{Controller, ControllerMetrics, RegistryLookup, SystemClock};
 use super::dump::judge_dump;
 use super::error::Error;
 use crate::config::ServeConfig;
@@ -15,6 +15,7 @@ use crate::sinks::metrics;
 use crate::sinks::published::{Published, SourceKind};
 use crate::sinks::server::{self, ConnectionMetrics};
 use crate::sources::logs::LogFetcher;
+use crate::sources::registry::RegistryResolver;
 use crate::sources::{SourceEvent, SourceMetrics, alertmanager, live};
 
 /// Runs until SIGTERM or Ctrl-C.
@@ -49,6 +50,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
         alertmanager::start(am.clone(), source_metrics.clone(), tx.clone());
     }
     let mut fetcher = None;
+    let mut registry_lookup = None;
     match &cfg.dump {
         Some(dir) => {
             let namespaces = &cfg.namespaces;
@@ -83,9 +85,13 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
             fetcher = Some(LogFetcher::new(
                 client,
                 cfg.log_concurrency,
-                source_metrics,
+                source_metrics.clone(),
                 tx.clone(),
             ));
+            registry_lookup = cfg.registry.as_ref().map(|r| RegistryLookup {
+                resolver: RegistryResolver::new(r.options.clone(), source_metrics, tx.clone()),
+                ttl: r.ttl,
+            });
         }
     }
     drop(tx);
@@ -96,7 +102,8 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
             fetcher,
             controller_metrics,
             Arc::new(SystemClock),
-        );
+        )
+        .with_registry(registry_lookup);
         let recheck = cfg.recheck_interval;
         tokio::spawn(async move {
             controller.run_until(&mut rx, recheck, |_| false).await;

@@ -6,6 +6,7 @@ pub mod events;
 pub mod image;
 pub mod k8s;
 pub mod ledger;
+pub mod registry;
 pub mod rollout;
 mod testing;
 pub mod verdict;

@@ -14,10 +14,11 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::builds::{Build, BuildStatus, BuilderKind, DigestSource};
+use super::builds::{Build, BuildStatus, BuilderKind, DigestSource, collect_builds};
 use super::events::Owner;
 use super::image::{Digest, ImageRef};
 use super::k8s::{EventReason, PodPhase};
+use super::registry::TagAnswer;
 use super::verdict::{Cause, DeploymentVerdict, Policy, Verdict, judge};
 use super::view::{
     Change, ClusterView, Condition, ContainerSpec, ContainerState, ContainerStatus, DeploymentInfo,
@@ -423,6 +424,7 @@ pub fn build(ns: &str, pod: &str, destination: &str) -> BuildBuilder {
         finished_at: None,
         fatal_lines: Vec::new(),
         no_push: false,
+        registry: None,
     })
 }
 
@@ -568,10 +570,27 @@ impl Cluster {
         self
     }
 
-    /// The Deployment's verdict under `policy` at `now()`.
+    /// What the registry answered for `name` (`registry/path:tag`): `digest`, answered now,
+    /// the image created at `created`.
+    pub fn registry(self, name: &str, digest: Digest, created: Option<Timestamp>) -> Self {
+        self.change(Change::RegistryAnswer {
+            name: name.into(),
+            answer: TagAnswer::Resolved {
+                digest,
+                answered_at: now(),
+                created,
+                manifest: None,
+            },
+        })
+    }
+
+    /// The Deployment's verdict under `policy` at `now()`: against the given builds and the
+    /// references the registry answered.
     pub fn judge(&self, policy: &Policy) -> DeploymentVerdict {
         let view = self.view();
-        judge(&view, &self.builds, &self.deployment, policy, now())
+        let mut builds = self.builds.clone();
+        builds.extend(collect_builds(&view).into_iter().filter(Build::is_registry));
+        judge(&view, &builds, &self.deployment, policy, now())
     }
 
     /// The Deployment's verdict under the default policy at `now()`.

@@ -13,8 +13,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time
 
 use super::builds::detect;
 use super::builds::log::LogFacts;
-use super::image::ImageId;
+use super::image::{Digest, ImageId, ImageRef};
 use super::k8s::{EventReason, PodPhase};
+use super::registry::{ManifestKind, TagAnswer, TagEntry, TagState};
 
 /// `(namespace, name)`.
 pub type Key = (String, String);
@@ -153,6 +154,9 @@ pub enum Affected {
         namespace: String,
         repositories: BTreeSet<String>,
     },
+    /// A registry answered for a tag of these repositories: collect builds again and judge the
+    /// Deployments running an image of one of them.
+    Repositories(BTreeSet<String>),
     /// Any verdict can change: a Node or Job changed (a Job may be a build whose pods are
     /// gone), a build pod whose destinations cannot be read, a sync or RBAC state, a relist.
     All,
@@ -200,6 +204,15 @@ pub enum Change {
         pod: String,
         container: String,
         reason: String,
+    },
+    /// The registry is being asked what this tag (`registry/path:tag`) points to.
+    RegistryPending { name: String },
+    /// What the registry answered for this tag (`registry/path:tag`).
+    RegistryAnswer { name: String, answer: TagAnswer },
+    /// What a digest is in its registry (an image, or an index and what it lists), read once.
+    RegistryManifest {
+        digest: Digest,
+        manifest: ManifestKind,
     },
 }
 
@@ -1150,6 +1163,10 @@ pub struct ClusterView {
     /// Repeated event strings, stored once.
     interned: std::collections::HashSet<IStr>,
     logs: HashMap<(String, String, String), LogState>,
+    /// `registry/path:tag` -> what its registry answered.
+    tags: HashMap<String, TagState>,
+    /// Digest -> what it is in its registry (an image or an index), read once.
+    manifests: HashMap<Digest, ManifestKind>,
     synced: BTreeSet<Kind>,
     /// Kinds the API server refused to list.
     forbidden: BTreeSet<Kind>,
@@ -1220,6 +1237,17 @@ impl ClusterView {
                 container,
                 reason,
             } => self.set_log(namespace, pod, container, LogState::Unavailable(reason)),
+            Change::RegistryPending { name } => {
+                let last = self.tags.remove(&name).and_then(|s| match s {
+                    TagState::Known(e) => Some(Box::new(e)),
+                    TagState::Pending { last } => last,
+                });
+                self.tags.insert(name, TagState::Pending { last });
+            }
+            Change::RegistryAnswer { name, answer } => self.set_tag(name, answer),
+            Change::RegistryManifest { digest, manifest } => {
+                self.manifests.insert(digest, manifest);
+            }
         }
         affected
     }
@@ -1249,6 +1277,12 @@ impl ClusterView {
                     None => Affected::Nothing,
                 }
             }
+            Change::RegistryPending { .. } => Affected::Nothing,
+            Change::RegistryAnswer { name, .. } => match ImageRef::parse(name) {
+                Ok(r) => Affected::Repositories(BTreeSet::from([r.repository()])),
+                Err(_) => Affected::Nothing,
+            },
+            Change::RegistryManifest { .. } => Affected::All,
             Change::Relist(..) => Affected::Nothing,
             Change::RelistDone(..) | Change::Synced(_) | Change::Forbidden(_) => Affected::All,
         }
@@ -1507,6 +1541,11 @@ impl ClusterView {
         self.newest
     }
 
+    /// The node of this name, if listed.
+    pub fn node(&self, name: &str) -> Option<&NodeInfo> {
+        self.nodes.get(name)
+    }
+
     pub fn nodes(&self) -> impl Iterator<Item = &NodeInfo> {
         self.nodes.values()
     }
@@ -1565,6 +1604,83 @@ impl ClusterView {
             Some(LogState::Read(f)) => Some(f),
             _ => None,
         }
+    }
+
+    /// Records a registry answer for a tag; the digest's first-seen time survives refreshes
+    /// that answer the same digest.
+    fn set_tag(&mut self, name: String, answer: TagAnswer) {
+        let prev = self.tags.get(&name).and_then(TagState::entry);
+        let first_seen = match (&answer, prev) {
+            (
+                TagAnswer::Resolved { digest, .. },
+                Some(TagEntry {
+                    answer: TagAnswer::Resolved { digest: old, .. },
+                    first_seen,
+                }),
+            ) if old == digest => *first_seen,
+            (TagAnswer::Resolved { answered_at, .. }, _) => Some(*answered_at),
+            _ => None,
+        };
+        if let TagAnswer::Resolved {
+            digest,
+            manifest: Some(m),
+            ..
+        } = &answer
+        {
+            self.manifests.insert(digest.clone(), m.clone());
+        }
+        self.tags
+            .insert(name, TagState::Known(TagEntry { answer, first_seen }));
+    }
+
+    /// What the registry answered for `registry/path:tag`, if it was asked.
+    pub fn tag_state(&self, name: &str) -> Option<&TagState> {
+        self.tags.get(name)
+    }
+
+    /// Every tag the registry was asked about, with what it answered.
+    pub fn tags(&self) -> impl Iterator<Item = (&str, &TagState)> {
+        self.tags.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Registry lookups asked for whose answer the view does not hold yet.
+    pub fn tags_pending(&self) -> usize {
+        self.tags
+            .values()
+            .filter(|s| matches!(s, TagState::Pending { .. }))
+            .count()
+    }
+
+    /// What a digest is in its registry, when it was read.
+    pub fn manifest(&self, digest: &Digest) -> Option<&ManifestKind> {
+        self.manifests.get(digest)
+    }
+
+    /// Forgets registry answers for tags no Deployment runs any more (`used` says which are),
+    /// and manifests no kept answer or running pod refers to.
+    pub fn prune_registry(&mut self, used: impl Fn(&str) -> bool) {
+        self.tags
+            .retain(|name, s| used(name) || matches!(s, TagState::Pending { .. }));
+        if self.manifests.is_empty() {
+            return;
+        }
+        let mut keep: std::collections::HashSet<Digest> = self
+            .tags
+            .values()
+            .filter_map(TagState::entry)
+            .filter_map(|e| match &e.answer {
+                TagAnswer::Resolved { digest, .. } => Some(digest.clone()),
+                _ => None,
+            })
+            .collect();
+        for p in self.pods.values() {
+            for s in &p.statuses {
+                if let Some(d) = s.image_id().repo_digest() {
+                    keep.insert(d.clone());
+                }
+            }
+        }
+        self.manifests.retain(|d, _| keep.contains(d));
     }
 
     /// Container logs asked for whose answer the view does not hold yet.

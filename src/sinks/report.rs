@@ -205,9 +205,13 @@ fn write_details(s: &mut String, d: &DeploymentVerdict, paint: Paint) {
 /// `container NAME (IMAGE): built by … ; pods run …; digest matches|MISMATCH|not compared`.
 fn write_container(s: &mut String, c: &ContainerVerdict) {
     let build = match &c.build {
+        Some(b) if b.pod.is_none() => format!(
+            "its registry says the tag is {}",
+            b.digest.as_deref().map(short).unwrap_or("unknown")
+        ),
         Some(b) => format!(
             "built by {} ({}{})",
-            b.pod,
+            b.pod.as_deref().unwrap_or_default(),
             b.status.as_str(),
             b.digest
                 .as_deref()

@@ -14,6 +14,7 @@ pub mod alertmanager;
 pub mod dump;
 pub mod live;
 pub mod logs;
+pub mod registry;
 
 /// What a source tells the controller loop.
 #[derive(Debug)]
@@ -111,6 +112,21 @@ label_values!(
 );
 
 label_values!(
+    /// The `result` of `kube_verdict_registry_requests` (DESIGN §7).
+    RegistryRequestResult {
+        Ok => "ok",
+        /// 401/403.
+        Unauthorized => "unauthorized",
+        /// 404: the tag or repository does not exist.
+        NotFound => "not_found",
+        /// 429.
+        RateLimited => "rate_limited",
+        /// Network, TLS, timeout, 5xx, a malformed answer.
+        Error => "error",
+    }
+);
+
+label_values!(
     /// Why a watch listed again, the `reason` of `kube_verdict_watch_restarts`.
     RestartReason {
         /// The first list after start.
@@ -163,6 +179,12 @@ pub struct LogFetchLabels {
     pub result: LogFetchResult,
 }
 
+/// Labels of `kube_verdict_registry_requests`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RegistryRequestLabels {
+    pub result: RegistryRequestResult,
+}
+
 /// The counters the sources keep (things that happen; state is rendered at scrape time).
 #[derive(Debug, Clone, Default)]
 pub struct SourceMetrics {
@@ -176,6 +198,8 @@ pub struct SourceMetrics {
     pub skipped_objects: Family<ResourceLabels, Counter>,
     /// Build log fetches by result.
     pub log_fetches: Family<LogFetchLabels, Counter>,
+    /// Registry requests (tag lookups, manifest and config reads) by result.
+    pub registry_requests: Family<RegistryRequestLabels, Counter>,
 }
 
 impl SourceMetrics {
@@ -206,6 +230,11 @@ impl SourceMetrics {
             "kube_verdict_log_fetches",
             "Build log fetches, by result",
             m.log_fetches.clone(),
+        );
+        r.register(
+            "kube_verdict_registry_requests",
+            "Registry requests (tag lookups by HEAD, manifest and config reads), by result",
+            m.registry_requests.clone(),
         );
         m.start_at_zero();
         m
@@ -243,6 +272,11 @@ impl SourceMetrics {
         });
         for &result in LogFetchResult::ALL {
             let _ = self.log_fetches.get_or_create(&LogFetchLabels { result });
+        }
+        for &result in RegistryRequestResult::ALL {
+            let _ = self
+                .registry_requests
+                .get_or_create(&RegistryRequestLabels { result });
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod control_plane;
 pub mod fake_api;
 pub mod objects;
 pub mod proxy;
+pub mod registry;
 pub mod replay;
 
 use std::collections::BTreeSet;
@@ -93,6 +94,9 @@ pub fn serve(kubeconfig: Option<&str>, extra: &[&str]) -> Served {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kube-verdict"));
+    // Registry lookups only where a test asks for them (`--registry-lookup on`): never off
+    // loopback.
+    cmd.env("KUBE_VERDICT_REGISTRY_LOOKUP", "off");
     cmd.args(["serve", "--listen", &addr.to_string()]);
     if !extra.contains(&"--recheck-interval") {
         cmd.args(["--recheck-interval", "1s"]);

@@ -6,6 +6,9 @@
 pub enum BuilderKind {
     /// Kaniko, upstream and its maintained forks.
     Kaniko,
+    /// Not a builder: the image's registry answered what the tag points to (DESIGN §7), the
+    /// reference for containers no in-cluster build pushes.
+    Registry,
 }
 
 impl BuilderKind {
@@ -13,6 +16,7 @@ impl BuilderKind {
     pub fn as_str(self) -> &'static str {
         match self {
             BuilderKind::Kaniko => "kaniko",
+            BuilderKind::Registry => "registry",
         }
     }
 
@@ -23,6 +27,7 @@ impl BuilderKind {
             BuilderKind::Kaniko => {
                 "kaniko 0.11 to 1.7 log no pushed digest, unlike 0.1 to 0.10 and 1.8 on; use --digest-file=/dev/termination-log"
             }
+            BuilderKind::Registry => "the registry answered no digest",
         }
     }
 }

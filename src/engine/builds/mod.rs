@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::image::{Digest, ImageRef, normalize_repository};
 use super::k8s::PodPhase;
+use super::registry::{self, TagAnswer};
 use super::view::{ClusterView, ContainerSpec, ContainerState, JobInfo, PodInfo};
 
 pub mod builder;
@@ -53,6 +54,22 @@ pub enum DigestSource {
     TektonResult,
     /// The `Pushed repo@sha256:…` log line, quoted.
     LogLine(String),
+    /// The image's registry answered the tag's digest (see [`Build::registry`]).
+    Registry,
+}
+
+/// Where a registry-backed reference came from (DESIGN §7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryOrigin {
+    /// `registry/path:tag` asked.
+    pub name: String,
+    /// When the registry answered.
+    pub answered_at: Timestamp,
+    /// When the tag moved to this digest: the image's `created` time, else first seen.
+    pub moved_at: Timestamp,
+    /// Whether `moved_at` is the image's `created` time (else the time kube-verdict first saw
+    /// the digest).
+    pub from_created: bool,
 }
 
 /// One build of an image.
@@ -80,12 +97,22 @@ pub struct Build {
     pub fatal_lines: Vec<String>,
     /// True when the build ran with `--no-push`: it can never be what a pod runs.
     pub no_push: bool,
+    /// Set for the reference a registry answered (`builder` = `registry`): no pod built it.
+    pub registry: Option<RegistryOrigin>,
 }
 
 impl Build {
-    /// `namespace/pod`.
+    /// `namespace/pod`; for a registry reference, the registry host.
     pub fn pod_ref(&self) -> String {
-        format!("{}/{}", self.namespace, self.pod)
+        match &self.registry {
+            Some(r) => registry::host_of(&r.name).to_string(),
+            None => format!("{}/{}", self.namespace, self.pod),
+        }
+    }
+
+    /// True when this is the reference a registry answered, not an in-cluster build.
+    pub fn is_registry(&self) -> bool {
+        self.registry.is_some()
     }
 
     /// True when one destination is this image (same registry, path and tag).
@@ -138,6 +165,7 @@ pub fn collect_builds(view: &ClusterView) -> Vec<Build> {
             }
         }
     }
+    out.extend(registry_builds(view));
     for job in view.jobs() {
         if pod_jobs.contains(&(job.meta.namespace.clone(), job.meta.name.clone())) {
             continue;
@@ -154,6 +182,90 @@ pub fn collect_builds(view: &ClusterView) -> Vec<Build> {
         }
     }
     out
+}
+
+/// The references registries answered: one succeeded "build" per resolved tag, finished when
+/// the tag moved (DESIGN §7). Judged only for containers no in-cluster build pushes.
+fn registry_builds(view: &ClusterView) -> impl Iterator<Item = Build> + '_ {
+    view.tags().filter_map(|(name, state)| {
+        let entry = state.entry()?;
+        let TagAnswer::Resolved {
+            digest,
+            answered_at,
+            created,
+            ..
+        } = &entry.answer
+        else {
+            return None;
+        };
+        let image = ImageRef::parse(name).ok()?;
+        let moved_at = entry.moved_at()?;
+        Some(Build {
+            builder: BuilderKind::Registry,
+            namespace: String::new(),
+            pod: String::new(),
+            pod_uid: String::new(),
+            container: String::new(),
+            destination_names: vec![image.name()],
+            destination_repos: vec![image.repository()],
+            destinations: vec![image],
+            status: BuildStatus::Succeeded,
+            digest: Some(digest.clone()),
+            digest_source: Some(DigestSource::Registry),
+            started_at: Some(moved_at),
+            finished_at: Some(moved_at),
+            fatal_lines: Vec::new(),
+            no_push: false,
+            registry: Some(RegistryOrigin {
+                name: name.to_string(),
+                answered_at: *answered_at,
+                moved_at,
+                from_created: created.is_some_and(|c| c == moved_at),
+            }),
+        })
+    })
+}
+
+/// The tags to ask registries about (`registry/path:tag`): images of Deployments' containers
+/// that no in-cluster build pushes (by exact name), that are not pinned by digest, and whose
+/// last answer is missing or older than `ttl`. Each name once.
+pub fn tags_wanted(
+    view: &ClusterView,
+    builds: &[Build],
+    now: Timestamp,
+    ttl: SignedDuration,
+) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for d in view.deployments() {
+        for c in &d.containers {
+            let Ok(image) = ImageRef::parse(&c.image) else {
+                continue;
+            };
+            let Some(name) = registry::lookup_name(&image) else {
+                continue;
+            };
+            if out.contains(&name)
+                || builds
+                    .iter()
+                    .any(|b| !b.is_registry() && !b.no_push && b.pushes_name(&name))
+            {
+                continue;
+            }
+            if registry::due(view.tag_state(&name), now, ttl) {
+                out.insert(name);
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The registry tags some Deployment runs (`registry/path:tag`): the answers worth keeping.
+pub fn tags_in_use(view: &ClusterView) -> std::collections::HashSet<String> {
+    view.deployments()
+        .flat_map(|d| d.containers.iter())
+        .filter_map(|c| ImageRef::parse(&c.image).ok())
+        .filter_map(|i| registry::lookup_name(&i))
+        .collect()
 }
 
 /// A build log worth fetching: the container's log may hold the pushed digest.
@@ -337,6 +449,7 @@ fn pod_build(
         finished_at,
         fatal_lines,
         no_push,
+        registry: None,
     })
 }
 
@@ -387,6 +500,7 @@ fn job_build(
         finished_at,
         fatal_lines,
         no_push: c.no_push_env || builder.no_push(&c.argv),
+        registry: None,
     })
 }
 

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 
 use super::super::builds::{Build, BuildStatus};
 use super::super::image::{Digest, ImageRef};
-use super::super::view::{ContainerSpec, ContainerState, PodInfo};
+use super::super::view::{ClusterView, ContainerSpec, ContainerState, PodInfo};
 use super::wording;
 use super::{BuildReport, Cause, ContainerVerdict, Finding, LinkBuilds, Outcome, Policy, Verdict};
 
@@ -49,11 +49,13 @@ pub(super) struct ContainerJudgement<'a> {
 }
 
 /// What one container's pods run.
-struct Running {
+struct Running<'v> {
     /// Registry digests, comparable with a pushed digest.
     digests: BTreeSet<Digest>,
     /// Pods that report a registry digest, by the digest each reports.
     pods_with_digest: Vec<Digest>,
+    /// The pods of `pods_with_digest`, in the same order.
+    pods: Vec<&'v PodInfo>,
     /// Containers that report a node-local image ID instead, or none although running.
     local_ids: usize,
 }
@@ -83,7 +85,12 @@ impl<'a> ImageBuilds<'a> {
 
 /// Judges one container of the template: which build it is judged against, which builds decide
 /// the verdict, and how its running digests compare. Appends its evidence in the order found.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the judgement's inputs, each read once; a struct would only rename them"
+)]
 pub(super) fn judge_container<'a>(
+    view: &ClusterView,
     c: &ContainerSpec,
     builds: &'a [Build],
     complete: bool,
@@ -92,7 +99,7 @@ pub(super) fn judge_container<'a>(
     now: Timestamp,
     evidence: &mut Vec<String>,
 ) -> ContainerJudgement<'a> {
-    let running = running_digests(c, pods, evidence);
+    let mut running = running_digests(c, pods, evidence);
     let mut j = ContainerJudgement {
         report: ContainerVerdict {
             name: c.name.clone(),
@@ -118,6 +125,10 @@ pub(super) fn judge_container<'a>(
         return j;
     };
     evidence.push(wording::build_evidence(b));
+    if let Some(built) = &b.digest {
+        match_through_indexes(view, built, &mut running, evidence);
+        j.report.running_digests = running.digests.iter().map(|d| d.to_string()).collect();
+    }
     j.report.build = Some(build_report(b));
     (j.digest, j.report.digest_match) =
         judge_digest(b, &running, builds, complete, policy, now, evidence);
@@ -125,11 +136,69 @@ pub(super) fn judge_container<'a>(
     j
 }
 
+/// Multi-arch (DESIGN §7): a pod whose digest differs from the reference runs it all the same
+/// when one of the two is an image index that lists the other for the pod's node platform
+/// (`kubernetes.io/os`, `kubernetes.io/arch`). containerd reports the index it resolved the tag
+/// to, CRI-O the per-platform manifest. Such a pod's digest counts as the reference's, and the
+/// evidence says "via index".
+fn match_through_indexes(
+    view: &ClusterView,
+    built: &Digest,
+    running: &mut Running<'_>,
+    evidence: &mut Vec<String>,
+) {
+    let mut changed = false;
+    for (d, p) in running.pods_with_digest.iter_mut().zip(&running.pods) {
+        if d == built {
+            continue;
+        }
+        let Some((os, arch)) = node_platform(view, p) else {
+            continue;
+        };
+        let listed = |index: &Digest, member: &Digest| {
+            view.manifest(index)
+                .and_then(|m| m.for_platform(os, arch))
+                .is_some_and(|x| x == member)
+        };
+        let index = if listed(built, d) {
+            built.clone()
+        } else if listed(d, built) {
+            d.clone()
+        } else {
+            continue;
+        };
+        evidence.push(wording::index_match_evidence(p, d, built, &index, os, arch));
+        *d = built.clone();
+        changed = true;
+    }
+    if changed {
+        running.digests = running.pods_with_digest.iter().cloned().collect();
+    }
+}
+
+/// The platform of the node a pod runs on: its `kubernetes.io/os` and `kubernetes.io/arch`
+/// labels (the `beta.` ones on old nodes).
+fn node_platform<'v>(view: &'v ClusterView, p: &PodInfo) -> Option<(&'v str, &'v str)> {
+    let node = view.node(p.node_name.as_deref()?)?;
+    let label = |k: &str| {
+        node.labels
+            .get(&format!("kubernetes.io/{k}"))
+            .or_else(|| node.labels.get(&format!("beta.kubernetes.io/{k}")))
+            .map(String::as_str)
+    };
+    Some((label("os")?, label("arch")?))
+}
+
 /// The digests every non-terminating pod runs for this container.
-fn running_digests(c: &ContainerSpec, pods: &[&PodInfo], evidence: &mut Vec<String>) -> Running {
+fn running_digests<'v>(
+    c: &ContainerSpec,
+    pods: &[&'v PodInfo],
+    evidence: &mut Vec<String>,
+) -> Running<'v> {
     let mut running = Running {
         digests: BTreeSet::new(),
         pods_with_digest: Vec::new(),
+        pods: Vec::new(),
         local_ids: 0,
     };
     for p in pods {
@@ -144,6 +213,7 @@ fn running_digests(c: &ContainerSpec, pods: &[&PodInfo], evidence: &mut Vec<Stri
             Some(d) => {
                 running.digests.insert(d.clone());
                 running.pods_with_digest.push(d.clone());
+                running.pods.push(p);
                 evidence.push(wording::running_digest_evidence(p, s));
             }
             // A node-local ID, or none although the container runs: nothing proven for it.
@@ -168,12 +238,15 @@ fn image_builds<'a>(image: &ImageRef, builds: &'a [Build], link: LinkBuilds) -> 
                 b.pushes_repository(&repo)
             }
     };
+    // An in-cluster build of the image decides; the registry's answer only without one.
     let exact = builds
         .iter()
-        .filter(|b| is_exact(b))
-        .max_by(|a, b| a.started_at.cmp(&b.started_at).then(a.pod.cmp(&b.pod)));
+        .filter(|b| !b.is_registry() && is_exact(b))
+        .max_by(|a, b| a.started_at.cmp(&b.started_at).then(a.pod.cmp(&b.pod)))
+        .or_else(|| builds.iter().find(|b| b.is_registry() && is_exact(b)));
     let related: Vec<&Build> = builds
         .iter()
+        .filter(|b| !b.is_registry())
         .filter(|b| !is_exact(b) && !b.no_push && b.pushes_repository(&repo))
         .filter(|b| exact.is_none_or(|x| b.started_at > x.started_at))
         .collect();
@@ -194,7 +267,8 @@ fn image_builds<'a>(image: &ImageRef, builds: &'a [Build], link: LinkBuilds) -> 
 fn build_report(b: &Build) -> BuildReport {
     BuildReport {
         builder: b.builder.as_str(),
-        pod: b.pod_ref(),
+        source: if b.is_registry() { "registry" } else { "build" },
+        pod: (!b.is_registry()).then(|| b.pod_ref()),
         status: b.status,
         digest: b.digest.as_ref().map(|d| d.to_string()),
         finished_at: b.finished_at,
@@ -342,5 +416,183 @@ mod tests {
             outcome(&linked),
             (Verdict::Failed, Cause::BuildFailed, Owner::Application)
         );
+    }
+
+    mod registry {
+        use crate::engine::events::Owner;
+        use crate::engine::image::Digest;
+        use crate::engine::registry::{
+            IndexEntry, ManifestKind, Platform, RegistryResult, TagAnswer,
+        };
+        use crate::engine::testing::*;
+        use crate::engine::verdict::{Cause, Verdict};
+        use crate::engine::view::Change;
+
+        fn tag() -> String {
+            image_of("shop", "checkout").0
+        }
+
+        #[test]
+        fn pods_running_what_the_tag_points_to_are_verified_by_the_registry() {
+            let v = rolled_out(2, 'a')
+                .registry(&tag(), digest('a'), Some(ago(3600)))
+                .verdict();
+            assert_eq!(
+                outcome(&v),
+                (Verdict::Verified, Cause::DigestMatch, Owner::None)
+            );
+            let b = v.containers[0].build.as_ref().unwrap();
+            assert_eq!(
+                (b.builder, b.source, b.pod.as_deref()),
+                ("registry", "registry", None)
+            );
+            assert_eq!(v.containers[0].digest_match, Some(true));
+            assert!(
+                v.summary.contains("registry.example.com answers for"),
+                "{}",
+                v.summary
+            );
+            assert!(
+                v.evidence
+                    .iter()
+                    .any(|e| e.starts_with("registry registry.example.com answered")
+                        && e.contains("the image's created time")),
+                "{:?}",
+                v.evidence
+            );
+        }
+
+        #[test]
+        fn a_moved_tag_is_awaiting_rollout_within_the_grace_then_stale() {
+            let fresh = rolled_out(1, 'a')
+                .registry(&tag(), digest('b'), Some(ago(60)))
+                .verdict();
+            assert_eq!(
+                outcome(&fresh),
+                (Verdict::Converging, Cause::AwaitingRollout, Owner::None)
+            );
+            assert!(fresh.summary.contains("points"), "{}", fresh.summary);
+            let old = rolled_out(1, 'a')
+                .registry(&tag(), digest('b'), Some(ago(3600)))
+                .verdict();
+            assert_eq!(old.verdict, Verdict::Stale, "{}", old.summary);
+            assert_eq!(old.containers[0].digest_match, Some(false));
+            assert!(
+                old.next_step
+                    .as_deref()
+                    .unwrap()
+                    .contains("rollout restart"),
+                "{:?}",
+                old.next_step
+            );
+            // No created time (or one in the future): the tag moved when first seen, which
+            // for this first answer is now: within the grace.
+            for created in [None, Some(now() + jiff::SignedDuration::from_hours(2))] {
+                let v = rolled_out(1, 'a')
+                    .registry(&tag(), digest('b'), created)
+                    .verdict();
+                assert_eq!(v.cause, Cause::AwaitingRollout, "{created:?}");
+            }
+        }
+
+        #[test]
+        fn a_registry_that_cannot_be_asked_changes_nothing() {
+            for result in RegistryResult::ALL {
+                let v = rolled_out(1, 'a')
+                    .change(Change::RegistryAnswer {
+                        name: tag(),
+                        answer: TagAnswer::Failed {
+                            result,
+                            reason: "401 Unauthorized".into(),
+                            answered_at: now(),
+                        },
+                    })
+                    .verdict();
+                assert_eq!(
+                    outcome(&v),
+                    (Verdict::Complete, Cause::NoBuildKnown, Owner::None),
+                    "{result:?}"
+                );
+            }
+        }
+
+        #[test]
+        fn an_in_cluster_build_decides_before_the_registry() {
+            let v = rolled_out(1, 'a')
+                .image_build(kaniko().succeeded(digest('a'), ago(600)))
+                .registry(&tag(), digest('b'), Some(ago(3600)))
+                .verdict();
+            assert_eq!(
+                outcome(&v),
+                (Verdict::Verified, Cause::DigestMatch, Owner::None)
+            );
+            assert_eq!(v.containers[0].build.as_ref().unwrap().builder, "kaniko");
+        }
+
+        fn index(arm64: &Digest, amd64: &Digest) -> ManifestKind {
+            let p = |arch: &str| {
+                Some(Platform {
+                    os: "linux".into(),
+                    architecture: arch.into(),
+                    variant: String::new(),
+                })
+            };
+            ManifestKind::Index(vec![
+                IndexEntry {
+                    digest: amd64.clone(),
+                    platform: p("amd64"),
+                },
+                IndexEntry {
+                    digest: arm64.clone(),
+                    platform: p("arm64"),
+                },
+            ])
+        }
+
+        /// CRI-O reports the per-platform manifest of a multi-arch tag: a match through the
+        /// index for the node's platform only.
+        #[test]
+        fn a_per_platform_manifest_matches_its_index_on_that_platform() {
+            let (_, repo) = image_of("shop", "checkout");
+            let on = |arch: &str| {
+                cluster(deployment("shop", "checkout").replicas(1))
+                    .node(
+                        node("node-1")
+                            .label("kubernetes.io/os", "linux")
+                            .label("kubernetes.io/arch", arch),
+                    )
+                    .pod(
+                        pod("shop", "checkout-1")
+                            .ready()
+                            .image_id(&repo_digest(&repo, &digest('2'))),
+                    )
+                    .change(Change::RegistryAnswer {
+                        name: tag(),
+                        answer: TagAnswer::Resolved {
+                            digest: digest('f'),
+                            answered_at: now(),
+                            created: Some(ago(3600)),
+                            manifest: Some(index(&digest('2'), &digest('1'))),
+                        },
+                    })
+                    .verdict()
+            };
+            let arm = on("arm64");
+            assert_eq!(
+                outcome(&arm),
+                (Verdict::Verified, Cause::DigestMatch, Owner::None),
+                "{:?}",
+                arm.evidence
+            );
+            assert!(
+                arm.evidence
+                    .iter()
+                    .any(|e| e.contains("via index sha256:ffff")),
+                "{:?}",
+                arm.evidence
+            );
+            // On an amd64 node that manifest is not the index's: the pod runs another image.
+            assert_eq!(on("amd64").verdict, Verdict::Stale);
+        }
     }
 }

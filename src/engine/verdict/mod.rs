@@ -295,9 +295,12 @@ pub(crate) struct PartialProof<'a> {
 /// The build a container is judged against, as reported.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct BuildReport {
+    /// `kaniko`, ..., or `registry`.
     pub builder: &'static str,
-    /// `namespace/pod`.
-    pub pod: String,
+    /// `build` (an in-cluster build pushed it) or `registry` (the registry answered the tag).
+    pub source: &'static str,
+    /// `namespace/pod` of the build; null for a registry reference.
+    pub pod: Option<String>,
     pub status: BuildStatus,
     pub digest: Option<String>,
     pub finished_at: Option<Timestamp>,
@@ -521,6 +524,7 @@ pub fn judge(
         .iter()
         .map(|c| {
             judge_container(
+                view,
                 c,
                 builds,
                 ro.complete,

@@ -6,6 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::super::builds::{Build, BuildStatus, DigestSource};
 use super::super::events::BlockerReason;
 use super::super::image::Digest;
+use super::super::registry;
 use super::super::rollout::Rollout;
 use super::super::view::{
     Condition, ContainerState, ContainerStatus, DeploymentInfo, EventInfo, Kind, PodInfo,
@@ -70,13 +71,23 @@ pub(super) fn summary(f: &Finding<'_>) -> String {
             "Scaled to 0 replicas: nothing runs, so no digest can be checked.".into()
         }
         Finding::Stale { container, build } => stale_summary(container, *build),
-        Finding::AwaitingRollout { build, grace } => format!(
+        Finding::AwaitingRollout { build, grace } => match build.and_then(|b| b.registry.as_ref()) {
+            Some(r) => format!(
+                "{} points {} to {} since {}, less than {} ago; the rollout has not picked it up yet.",
+                registry::host_of(&r.name),
+                r.name,
+                pushed_short(*build),
+                fmt_ts(Some(r.moved_at)),
+                human(*grace)
+            ),
+            None => format!(
             "Build {} pushed {} at {}, less than {} ago; the rollout has not picked it up yet.",
             pod_ref(*build),
             pushed_short(*build),
             fmt_ts(build.and_then(|b| b.finished_at)),
             human(*grace)
         ),
+        },
         Finding::Verified {
             build,
             pods,
@@ -201,16 +212,26 @@ fn pushed_short(b: Option<&Build>) -> String {
 }
 
 fn stale_summary(container: &ContainerVerdict, build: Option<&Build>) -> String {
+    let runs = container
+        .running_digests
+        .iter()
+        .filter_map(|s| Digest::parse(s))
+        .map(|d| d.short().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some(r) = build.and_then(|b| b.registry.as_ref()) {
+        return format!(
+            "Container {} runs {runs} but {} has pointed {} to {} since {}: the pods run an older or cached image.",
+            container.name,
+            registry::host_of(&r.name),
+            r.name,
+            pushed_short(build),
+            fmt_ts(Some(r.moved_at)),
+        );
+    }
     format!(
-        "Container {} runs {} but build {} pushed {} at {}: the pods run an older or cached image.",
+        "Container {} runs {runs} but build {} pushed {} at {}: the pods run an older or cached image.",
         container.name,
-        container
-            .running_digests
-            .iter()
-            .filter_map(|s| Digest::parse(s))
-            .map(|d| d.short().to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
         pod_ref(build),
         pushed_short(build),
         fmt_ts(build.and_then(|b| b.finished_at)),
@@ -220,6 +241,20 @@ fn stale_summary(container: &ContainerVerdict, build: Option<&Build>) -> String 
 fn verified_summary(build: Option<&Build>, pods: usize, matched: usize) -> String {
     if matched > 1 {
         return format!("All {pods} pods run the digests their {matched} builds pushed.");
+    }
+    if let Some(r) = build.and_then(|b| b.registry.as_ref()) {
+        return format!(
+            "{} {}, the digest {} answers for {} (asked at {}).",
+            if pods == 1 {
+                "The 1 pod runs".to_string()
+            } else {
+                format!("All {pods} pods run")
+            },
+            pushed_short(build),
+            registry::host_of(&r.name),
+            r.name,
+            fmt_ts(Some(r.answered_at))
+        );
     }
     format!(
         "{} {} pushed by build {} at {}.",
@@ -351,6 +386,21 @@ pub(super) fn build_evidence(b: &Build) -> String {
             b.pod_ref(),
             b.container
         ),
+        (Some(DigestSource::Registry), Some(d)) => match &b.registry {
+            Some(r) => format!(
+                "registry {} answered {} -> {d} at {}; the tag moved there at {} ({})",
+                registry::host_of(&r.name),
+                r.name,
+                fmt_ts(Some(r.answered_at)),
+                fmt_ts(Some(r.moved_at)),
+                if r.from_created {
+                    "the image's created time"
+                } else {
+                    "when kube-verdict first saw it"
+                }
+            ),
+            None => format!("registry answered {d}"),
+        },
         (Some(DigestSource::TektonResult), Some(d)) => format!(
             "build pod {} reported Tekton result IMAGE_DIGEST {d}",
             b.pod_ref()
@@ -369,6 +419,31 @@ pub(super) fn build_evidence(b: &Build) -> String {
             BuildStatus::Running => format!("build pod {} is running", b.pod_ref()),
         },
     }
+}
+
+/// A pod that runs the reference through an image index (DESIGN §7, multi-arch).
+pub(super) fn index_match_evidence(
+    p: &PodInfo,
+    running: &Digest,
+    reference: &Digest,
+    index: &Digest,
+    os: &str,
+    arch: &str,
+) -> String {
+    let relation = if index == reference {
+        format!("the {os}/{arch} manifest of {}", reference.short())
+    } else {
+        format!(
+            "an index whose {os}/{arch} manifest is {}",
+            reference.short()
+        )
+    };
+    format!(
+        "pod {} runs {}, {relation}: matches via index {}",
+        p.meta.full_name(),
+        running.short(),
+        index
+    )
 }
 
 /// A running digest that an older build pushed.

@@ -260,7 +260,7 @@ fn a_multi_arch_index_matches_the_manifest_of_the_node_platform() {
 }
 
 #[test]
-fn a_tag_never_pushed_is_counted_not_found_and_changes_nothing() {
+fn a_tag_never_pushed_is_counted_not_found_and_blocks_a_pulling_rollout_at_once() {
     if skip() {
         return;
     }
@@ -268,26 +268,67 @@ fn a_tag_never_pushed_is_counted_not_found_and_changes_nothing() {
     reg.push("shop/web:1.0", "v1");
     let image = format!("{}/shop/web:9.9", reg.host);
     let fake = FakeApi::spawn();
+    // A complete rollout on a digest the registry never had: nothing to add.
     world(
         &fake,
         &image,
         &format!("{}/shop/web@{}", reg.host, digest("never")),
         "amd64",
     );
+    // A rollout whose pod fails to pull the missing tag since 20 s: under --blocked-after, the
+    // kubelet's word alone is `converging`; the registry's 404 is definitive.
+    let api = format!("{}/shop/api:9.9", reg.host);
+    fake.apply(deployment("shop", "api", &api, 1, 0, -30));
+    fake.apply(replicaset("shop", "api", "c0ffee123", 1, 0, -30));
+    fake.apply(pod_waiting(
+        "shop",
+        "api",
+        "c0ffee123",
+        0,
+        &api,
+        "ErrImagePull",
+        -25,
+        json!({}),
+    ));
+    fake.apply(pod_event(
+        "shop",
+        &pod_name("api", "c0ffee123", 0),
+        "Failed",
+        &format!("Failed to pull image \"{api}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{api}\": failed to resolve reference \"{api}\": {api}: not found"),
+        -20,
+        -5,
+        2,
+        "kubelet",
+    ));
+    let off = check(&fake, &reg, &["--registry-lookup", "off", "deployment/api"]);
+    assert_eq!(outcome(&off), "converging/rollout_progressing", "{off:#}");
+    let on = check(&fake, &reg, &["deployment/api"]);
+    assert_eq!(outcome(&on), "blocked/image_not_found", "{on:#}");
+    assert!(
+        on["blockers"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("registry {} answered 404 for {api}", reg.host)),
+        "{on:#}"
+    );
+
     let served = serve(
         Some(&fake.kubeconfig()),
         &["--registry-lookup", "on", "--registry-insecure", &reg.host],
     );
-    wait_until(
-        "a not_found registry request counted",
+    wait_verdict(
+        served.addr,
+        "shop",
+        "api",
+        "blocked/image_not_found",
         Duration::from_secs(20),
-        || {
-            metric(
-                served.addr,
-                "kube_verdict_registry_requests_total{result=\"not_found\"}",
-            )
-            .is_some_and(|v| v >= 1.0)
-        },
+    );
+    assert!(
+        metric(
+            served.addr,
+            "kube_verdict_registry_requests_total{result=\"not_found\"}",
+        )
+        .is_some_and(|v| v >= 2.0)
     );
     assert_eq!(
         verdict_of(served.addr, "shop", "web").as_deref(),

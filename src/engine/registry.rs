@@ -187,13 +187,25 @@ pub fn lookup_name(image: &ImageRef) -> Option<String> {
     }
 }
 
+/// How long a 404 holds at most: a 404 makes a pulling rollout `blocked/image_not_found` at
+/// once, and an image pushed a moment later (a deploy that outran its build) must not stay
+/// blocked for a whole `--registry-ttl`.
+pub const NOT_FOUND_TTL: SignedDuration = SignedDuration::from_secs(30);
+
 /// True when a tag's answer is due again: never asked, or answered longer ago than `ttl`
-/// (failures are asked again after the same time: a registry down is asked once per `ttl`).
+/// (failures are asked again after the same time: a registry down is asked once per `ttl`; a
+/// 404 after at most [`NOT_FOUND_TTL`]).
 pub fn due(state: Option<&TagState>, now: Timestamp, ttl: SignedDuration) -> bool {
     match state {
         None => true,
         Some(TagState::Pending { .. }) => false,
-        Some(TagState::Known(e)) => now.duration_since(e.answer.answered_at()) >= ttl,
+        Some(TagState::Known(e)) => {
+            let ttl = match e.answer {
+                TagAnswer::NotFound { .. } => ttl.min(NOT_FOUND_TTL),
+                _ => ttl,
+            };
+            now.duration_since(e.answer.answered_at()) >= ttl
+        }
     }
 }
 
@@ -259,6 +271,9 @@ mod tests {
         assert!(!due(Some(&TagState::Pending { last: None }), now, ttl));
         assert!(!due(Some(&known("2026-01-01T10:01:00Z")), now, ttl));
         assert!(due(Some(&known("2026-01-01T10:00:00Z")), now, ttl));
+        // A 404 is asked again after 30 s, whatever the TTL.
+        assert!(due(Some(&known("2026-01-01T10:04:30Z")), now, ttl));
+        assert!(!due(Some(&known("2026-01-01T10:04:31Z")), now, ttl));
     }
 
     #[test]

@@ -617,6 +617,7 @@ fn observe<'a>(ctx: &Ctx<'a>, evidence: &mut Vec<String>) -> Observed<'a> {
     let mut states = Vec::new();
     for p in &ctx.ro.new_pods {
         let state = pod_state(ctx.view, p, &nodes, ctx.now, ctx.policy.scale_up_window);
+        let state = pods::with_registry_answer(ctx.view, &ctx.d.containers, state);
         evidence.extend(wording::pod_state_evidence(p, &state, ctx.now));
         states.push((*p, state));
     }

@@ -10,10 +10,12 @@ use super::super::events::{
     BlockerReason, MountFailure, ReasonCount, SchedulingFailure, classify_image_pull,
     classify_karpenter_failure, classify_mount, is_node_condition_taint, parse_failed_scheduling,
 };
+use super::super::image::ImageRef;
 use super::super::k8s::{EventReason, PodPhase};
+use super::super::registry::{self, TagAnswer};
 use super::super::view::{
-    ClusterView, Condition, ContainerState, ContainerStatus, EventInfo, NodeInfo, Placement,
-    PodInfo, condition,
+    ClusterView, Condition, ContainerSpec, ContainerState, ContainerStatus, EventInfo, NodeInfo,
+    Placement, PodInfo, condition,
 };
 use super::{Cause, Ctx, Finding, Observed, Outcome, Verdict, wording};
 
@@ -407,6 +409,53 @@ fn scheduled_state(p: &PodInfo, events: &[&EventInfo]) -> PodState {
     PodState::Progress(Cause::Starting, "not ready yet".into())
 }
 
+/// The registry's word on a pod that pulls (DESIGN §7, image missing before the pull fails): a
+/// 404 for the image of one of its containers is definitive, so a pod pulling, or failing to
+/// pull for a reason that is not the kubelet's own credentials or rate limit, is
+/// `image_not_found` at once, without waiting for `--blocked-after`.
+/// `template` is the Deployment's pod template's containers, which the new pods run.
+pub(super) fn with_registry_answer(
+    view: &ClusterView,
+    template: &[ContainerSpec],
+    state: PodState,
+) -> PodState {
+    use super::super::events::BlockerReason as R;
+    let (pulling, kubelet) = match &state {
+        PodState::Progress(Cause::PullingImage, m) => (true, m.as_str()),
+        PodState::Blocker {
+            primary: R::ImageNotFound | R::ImagePullNetwork | R::Other,
+            message,
+            ..
+        } => (true, message.as_str()),
+        _ => (false, ""),
+    };
+    if !pulling {
+        return state;
+    }
+    let not_found = template.iter().find_map(|c| {
+        let image = ImageRef::parse(&c.image).ok()?;
+        let name = registry::lookup_name(&image)?;
+        match view.tag_state(&name)?.entry()?.answer {
+            TagAnswer::NotFound { answered_at } => Some((name, answered_at)),
+            _ => None,
+        }
+    });
+    let Some((name, at)) = not_found else {
+        return state;
+    };
+    let since = match &state {
+        PodState::Blocker { since, .. } => *since,
+        _ => Some(at),
+    };
+    PodState::Blocker {
+        reasons: vec![(R::ImageNotFound, 0)],
+        primary: R::ImageNotFound,
+        message: wording::registry_not_found_message(&name, at, kubelet),
+        since,
+        definitive: true,
+    }
+}
+
 /// A waiting container whose reason decides the pod's state; None for the reasons of a
 /// container still being created.
 fn waiting_state(
@@ -786,6 +835,65 @@ mod tests {
             (Verdict::Failed, Cause::ReadinessFailing, Owner::Application)
         );
         assert!(v.summary.contains("never becomes ready"), "{}", v.summary);
+    }
+
+    /// The registry's 404 is definitive: a pull in progress, or failing for 30 s, is blocked at
+    /// once; the kubelet's own word on credentials stands.
+    #[test]
+    fn a_registry_404_blocks_a_pulling_rollout_at_once() {
+        use crate::engine::registry::TagAnswer;
+        use crate::engine::view::Change;
+        let not_found = Change::RegistryAnswer {
+            name: image_of("shop", "checkout").0,
+            answer: TagAnswer::NotFound {
+                answered_at: ago(5),
+            },
+        };
+        let pulling = || {
+            rolling(checkout().waiting("ContainerCreating")).event(
+                pod_event(
+                    "Pulling",
+                    "Pulling image \"registry.example.com/shop/checkout:1.8.0\"",
+                )
+                .source("kubelet"),
+            )
+        };
+        let v = pulling().change(not_found.clone()).verdict();
+        assert_eq!(
+            outcome(&v),
+            (
+                Verdict::Blocked,
+                Cause::Blocker(BlockerReason::ImageNotFound),
+                Owner::Application
+            )
+        );
+        assert!(
+            v.blockers[0]
+                .message
+                .contains("registry registry.example.com answered 404"),
+            "{:?}",
+            v.blockers
+        );
+        let young_failure = |msg: &str| {
+            rolling(checkout().waiting("ErrImagePull"))
+                .event(pod_event("Failed", msg).first(ago(30)))
+                .change(not_found.clone())
+                .verdict()
+        };
+        let v = young_failure(
+            "Failed to pull image \"registry.example.com/shop/checkout:1.8.0\": not found",
+        );
+        assert_eq!(
+            v.cause,
+            Cause::Blocker(BlockerReason::ImageNotFound),
+            "{}",
+            v.summary
+        );
+        assert_eq!(v.verdict, Verdict::Blocked);
+        let v = young_failure("Failed to pull image \"x\": 401 Unauthorized");
+        assert_eq!(v.verdict, Verdict::Converging, "{}", v.summary);
+        // Without the registry's word the same pull is converging.
+        assert_eq!(pulling().verdict().cause, Cause::PullingImage);
     }
 
     #[test]

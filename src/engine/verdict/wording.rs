@@ -421,6 +421,19 @@ pub(super) fn build_evidence(b: &Build) -> String {
     }
 }
 
+/// A pod's image the registry answered 404 for.
+pub(super) fn registry_not_found_message(name: &str, at: Timestamp, kubelet: &str) -> String {
+    let mut m = format!(
+        "registry {} answered 404 for {name} at {}: the tag or the repository does not exist",
+        registry::host_of(name),
+        fmt_ts(Some(at))
+    );
+    if !kubelet.is_empty() {
+        m.push_str(&format!(" (the kubelet says: {kubelet})"));
+    }
+    m
+}
+
 /// A pod that runs the reference through an image index (DESIGN §7, multi-arch).
 pub(super) fn index_match_evidence(
     p: &PodInfo,

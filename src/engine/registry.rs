@@ -263,6 +263,16 @@ mod tests {
         let ttl = SignedDuration::from_mins(5);
         let known = |t: &str| {
             TagState::Known(TagEntry {
+                answer: TagAnswer::Failed {
+                    result: RegistryResult::Unauthorized,
+                    reason: "401".into(),
+                    answered_at: at(t),
+                },
+                first_seen: None,
+            })
+        };
+        let not_found = |t: &str| {
+            TagState::Known(TagEntry {
                 answer: TagAnswer::NotFound { answered_at: at(t) },
                 first_seen: None,
             })
@@ -272,8 +282,8 @@ mod tests {
         assert!(!due(Some(&known("2026-01-01T10:01:00Z")), now, ttl));
         assert!(due(Some(&known("2026-01-01T10:00:00Z")), now, ttl));
         // A 404 is asked again after 30 s, whatever the TTL.
-        assert!(due(Some(&known("2026-01-01T10:04:30Z")), now, ttl));
-        assert!(!due(Some(&known("2026-01-01T10:04:31Z")), now, ttl));
+        assert!(due(Some(&not_found("2026-01-01T10:04:30Z")), now, ttl));
+        assert!(!due(Some(&not_found("2026-01-01T10:04:31Z")), now, ttl));
     }
 
     #[test]

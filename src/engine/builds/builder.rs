@@ -6,6 +6,10 @@
 pub enum BuilderKind {
     /// Kaniko, upstream and its maintained forks.
     Kaniko,
+    /// BuildKit's buildctl (and buildctl-daemonless.sh).
+    Buildkit,
+    /// Buildah (`buildah push`).
+    Buildah,
     /// Not a builder: the image's registry answered what the tag points to (DESIGN §7), the
     /// reference for containers no in-cluster build pushes.
     Registry,
@@ -16,6 +20,8 @@ impl BuilderKind {
     pub fn as_str(self) -> &'static str {
         match self {
             BuilderKind::Kaniko => "kaniko",
+            BuilderKind::Buildkit => "buildkit",
+            BuilderKind::Buildah => "buildah",
             BuilderKind::Registry => "registry",
         }
     }
@@ -26,6 +32,12 @@ impl BuilderKind {
         match self {
             BuilderKind::Kaniko => {
                 "kaniko 0.11 to 1.7 log no pushed digest, unlike 0.1 to 0.10 and 1.8 on; use --digest-file=/dev/termination-log"
+            }
+            BuilderKind::Buildkit => {
+                "buildkitd v0.28.0 logs no push lines; write --metadata-file /dev/termination-log, or use v0.29 on"
+            }
+            BuilderKind::Buildah => {
+                "buildah logs no pushed digest; push with --digestfile /dev/termination-log or a Tekton IMAGE_DIGEST result"
             }
             BuilderKind::Registry => "the registry answered no digest",
         }

@@ -3,11 +3,13 @@
 //! themselves, so the view can use it. Adding a builder: a file beside `kaniko.rs`
 //! implementing [`Builder`], one entry in [`BUILDERS`] and a [`super::BuilderKind`] variant.
 
+use super::buildah::Buildah;
 use super::builder::Builder;
+use super::buildkit::Buildkit;
 use super::kaniko::Kaniko;
 
 /// The builders kube-verdict knows, in the order they are tried.
-pub static BUILDERS: &[&dyn Builder] = &[&Kaniko];
+pub static BUILDERS: &[&dyn Builder] = &[&Kaniko, &Buildkit, &Buildah];
 
 /// True when some builder may own this container: projection keeps its argv.
 pub fn may_be_build(image: &str, argv: &[String]) -> bool {

@@ -98,6 +98,15 @@ impl LogScanner {
             }
             return;
         }
+        if let Some(pushed) = other_builder_push(msg) {
+            if self.facts.pushed.len() < MAX_PUSHED_LINES {
+                self.facts.pushed.push(PushedDigest {
+                    line: clean.to_string(),
+                    ..pushed
+                });
+            }
+            return;
+        }
         if let Some(rest) = msg.strip_prefix("Pushed ") {
             if let Some((repo, digest)) = rest.trim().split_once('@')
                 && let Some(digest) = Digest::parse(digest.trim())
@@ -178,6 +187,37 @@ fn registry_digest_line(msg: &str) -> Option<PushedDigest> {
         repository: repository.to_string(),
         digest,
         at,
+        line: String::new(),
+    })
+}
+
+/// The push lines of builders other than kaniko, anywhere in the line:
+/// - BuildKit's progress `pushing manifest for <name:tag>@sha256:…` (plain `#12 pushing manifest
+///   for … 0.2s done`, tty `=> => pushing manifest for … 2.2s`; moby/buildkit util/push/push.go);
+///   the digest is the root one (an index when attestations are on);
+/// - OpenShift's builder `Successfully pushed <repo>@sha256:…` (openshift/builder
+///   pkg/build/builder/daemonless.go).
+fn other_builder_push(msg: &str) -> Option<PushedDigest> {
+    let reference = ["pushing manifest for ", "Successfully pushed "]
+        .iter()
+        .find_map(|marker| msg.split_once(marker).map(|(_, rest)| rest))?
+        .split_whitespace()
+        .next()?;
+    let (name, digest) = reference.split_once('@')?;
+    let digest = Digest::parse(digest)?;
+    // `name:tag` or `name`: the repository is before the tag.
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    let repository = match name[slash..].find(':') {
+        Some(colon) => &name[..slash + colon],
+        None => name,
+    };
+    if repository.is_empty() {
+        return None;
+    }
+    Some(PushedDigest {
+        repository: repository.to_string(),
+        digest,
+        at: None,
         line: String::new(),
     })
 }

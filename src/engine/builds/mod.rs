@@ -14,10 +14,13 @@ use super::k8s::PodPhase;
 use super::registry::{self, TagAnswer};
 use super::view::{ClusterView, ContainerSpec, ContainerState, JobInfo, PodInfo};
 
+pub mod buildah;
 pub mod builder;
+pub mod buildkit;
 pub mod detect;
 pub mod kaniko;
 pub mod log;
+pub mod words;
 
 pub use builder::{Builder, BuilderKind};
 pub use detect::{BUILDERS, may_be_build};
@@ -50,8 +53,11 @@ impl BuildStatus {
 pub enum DigestSource {
     /// `--digest-file=/dev/termination-log` of a container that exited 0.
     TerminationMessage,
-    /// A Tekton result (`IMAGE_DIGEST`) in the termination message.
+    /// A Tekton result (`IMAGE_DIGEST`, `<prefix>IMAGE_DIGEST`, `IMAGES`) in the termination
+    /// message.
     TektonResult,
+    /// BuildKit's `--metadata-file` (`containerimage.digest`) in the termination message.
+    BuildkitMetadata,
     /// The `Pushed repo@sha256:…` log line, quoted.
     LogLine(String),
     /// The image's registry answered the tag's digest (see [`Build::registry`]).
@@ -132,16 +138,63 @@ pub fn is_build_pod(pod: &PodInfo) -> bool {
     pod.may_be_build()
 }
 
-fn tekton_digest(message: &str) -> Option<Digest> {
-    let v: serde_json::Value = serde_json::from_str(message).ok()?;
-    v.as_array()?.iter().find_map(|r| {
-        let key = r.get("key")?.as_str()?;
-        if key.ends_with("IMAGE_DIGEST") {
-            Digest::parse(r.get("value")?.as_str()?.trim())
-        } else {
-            None
+/// The pushed digest a build container's termination message holds, for a container that
+/// exited 0: the bare digest (`--digest-file`/`--digestfile` to `/dev/termination-log`), Tekton
+/// results (a JSON array of `{key, value}`: `IMAGE_DIGEST`, any `<prefix>IMAGE_DIGEST` whose
+/// `<prefix>IMAGE_URL` is a destination (or absent), `IMAGES` as `img@sha256:…` separated by
+/// commas or newlines), or BuildKit's `--metadata-file` JSON (`containerimage.digest`).
+/// `dest_repos` are the build's destination repositories (normalised): a result naming another
+/// image is not this build's. Anything else (garbage, a wrong type, another image): None.
+pub fn termination_digest(message: &str, dest_repos: &[String]) -> Option<(Digest, DigestSource)> {
+    let m = message.trim();
+    if let Some(d) = Digest::parse(m) {
+        return Some((d, DigestSource::TerminationMessage));
+    }
+    if !m.starts_with(['[', '{']) {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(m).ok()?;
+    let ours = |image: &str| {
+        ImageRef::parse(image.trim()).is_ok_and(|r| dest_repos.contains(&r.repository()))
+    };
+    if let Some(results) = v.as_array() {
+        let value = |key: &str| {
+            results
+                .iter()
+                .find_map(|r| (r.get("key")?.as_str()? == key).then(|| r.get("value")?.as_str())?)
+        };
+        for r in results {
+            let (Some(key), Some(val)) = (
+                r.get("key").and_then(|k| k.as_str()),
+                r.get("value").and_then(|v| v.as_str()),
+            ) else {
+                continue;
+            };
+            if let Some(prefix) = key.strip_suffix("IMAGE_DIGEST")
+                && let Some(d) = Digest::parse(val.trim())
+                && value(&format!("{prefix}IMAGE_URL")).is_none_or(ours)
+            {
+                return Some((d, DigestSource::TektonResult));
+            }
+            if key == "IMAGES" {
+                let found = val
+                    .split([',', '\n'])
+                    .filter_map(|i| i.trim().split_once('@'))
+                    .filter(|(image, _)| ours(image))
+                    .find_map(|(_, d)| Digest::parse(d.trim()));
+                if let Some(d) = found {
+                    return Some((d, DigestSource::TektonResult));
+                }
+            }
         }
-    })
+        return None;
+    }
+    let d = Digest::parse(v.get("containerimage.digest")?.as_str()?.trim())?;
+    let named = v.get("image.name").and_then(|n| n.as_str());
+    if named.is_some_and(|n| !n.split(',').any(ours)) {
+        return None;
+    }
+    Some((d, DigestSource::BuildkitMetadata))
 }
 
 /// Finds every build in the view: build containers of pods, and Jobs whose build pods are gone.
@@ -396,10 +449,7 @@ fn pod_build(
             ..
         } => {
             if *exit_code == 0 {
-                let m = message.trim();
-                let d = Digest::parse(m)
-                    .map(|d| (d, DigestSource::TerminationMessage))
-                    .or_else(|| tekton_digest(m).map(|d| (d, DigestSource::TektonResult)));
+                let d = termination_digest(message, &dest_repos);
                 (BuildStatus::Succeeded, *finished_at, d)
             } else {
                 if fatal_lines.is_empty() {
@@ -657,5 +707,84 @@ mod tests {
             normalize_repository(&f.pushed[0].repository).unwrap(),
             "registry.example.com/team/app/cache"
         );
+    }
+
+    #[test]
+    fn termination_messages_of_every_builder() {
+        let repos = vec!["registry.example.com/shop/web".to_string()];
+        let d = format!("sha256:{HEX}");
+        let got = |m: &str| termination_digest(m, &repos);
+        // --digest-file / --digestfile to /dev/termination-log.
+        assert_eq!(
+            got(&format!("{d}\n")).unwrap().1,
+            DigestSource::TerminationMessage
+        );
+        // Tekton step results (pkg/result/result.go shape): IMAGE_DIGEST with IMAGE_URL, a
+        // prefixed pair, IMAGES; entrypoint keys beside them.
+        let tekton = format!(
+            r#"[{{"key":"StartedAt","value":"2026-11-30T10:00:00.000Z","type":3}},{{"key":"IMAGE_DIGEST","value":"{d}","type":1}},{{"key":"IMAGE_URL","value":"registry.example.com/shop/web:1.0","type":1}}]"#
+        );
+        assert_eq!(
+            got(&tekton).unwrap(),
+            (Digest::parse(&d).unwrap(), DigestSource::TektonResult)
+        );
+        let prefixed = format!(
+            r#"[{{"key":"OTHER_IMAGE_URL","value":"r.io/other:1","type":1}},{{"key":"OTHER_IMAGE_DIGEST","value":"sha256:{CACHE_HEX}","type":1}},{{"key":"WEB_IMAGE_URL","value":"registry.example.com/shop/web:1.0"}},{{"key":"WEB_IMAGE_DIGEST","value":"{d}"}}]"#
+        );
+        assert_eq!(got(&prefixed).unwrap().0.as_str(), d);
+        let images = format!(
+            r#"[{{"key":"IMAGES","value":"r.io/other:1@sha256:{CACHE_HEX},\nregistry.example.com/shop/web:1.0@{d}"}}]"#
+        );
+        assert_eq!(got(&images).unwrap().0.as_str(), d);
+        // BuildKit --metadata-file (exporter/containerimage/exptypes keys).
+        let metadata = format!(
+            r#"{{"containerimage.config.digest":"sha256:{CACHE_HEX}","containerimage.descriptor":{{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"{d}","size":856}},"containerimage.digest":"{d}","image.name":"registry.example.com/shop/web:1.0,registry.example.com/shop/web:latest"}}"#
+        );
+        assert_eq!(
+            got(&metadata).unwrap(),
+            (Digest::parse(&d).unwrap(), DigestSource::BuildkitMetadata)
+        );
+        // Another image's results, wrong types, garbage, an unparsable digest: nothing.
+        for bad in [
+            format!(
+                r#"[{{"key":"IMAGE_DIGEST","value":"{d}"}},{{"key":"IMAGE_URL","value":"r.io/other:1"}}]"#
+            ),
+            format!(r#"[{{"key":"IMAGE_DIGEST","value":{{"d":"{d}"}}}}]"#),
+            r#"[{"key":"IMAGE_DIGEST","value":"sha256:abc"}]"#.to_string(),
+            r#"[1, "two", null, {"key": 3}]"#.to_string(),
+            format!(r#"{{"containerimage.digest":"{d}","image.name":"r.io/other:1"}}"#),
+            r#"{"containerimage.digest": 7}"#.to_string(),
+            "error: exit status 1".to_string(),
+            "[{\"key\":".to_string(),
+        ] {
+            assert_eq!(got(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn push_lines_of_buildkit_and_the_openshift_builder() {
+        let plain = format!(
+            "#14 pushing manifest for registry.example.com/shop/web:1.0@sha256:{HEX} 0.2s done"
+        );
+        let tty = format!(
+            "=> => pushing manifest for registry.example.com/shop/web:1.0@sha256:{HEX}                 2.2s"
+        );
+        let openshift = format!(
+            "I1130 10:00:41.123456       1 daemonless.go:123] Successfully pushed registry.example.com/shop/web@sha256:{HEX}"
+        );
+        for line in [plain, tty, openshift] {
+            let f = LogScanner::scan(&line);
+            assert_eq!(f.pushed.len(), 1, "{line}");
+            assert_eq!(f.pushed[0].repository, "registry.example.com/shop/web");
+            assert_eq!(f.pushed[0].digest.as_str(), format!("sha256:{HEX}"));
+        }
+        // Progress lines without a pushed reference are not pushes.
+        for line in [
+            format!("#14 exporting manifest list sha256:{HEX} done"),
+            "#15 pushing layers 1.2s done".to_string(),
+            "#15 pushing manifest for registry.example.com/shop/web:1.0".to_string(),
+        ] {
+            assert!(LogScanner::scan(&line).pushed.is_empty(), "{line}");
+        }
     }
 }

@@ -405,6 +405,11 @@ pub(super) fn build_evidence(b: &Build) -> String {
             "build pod {} reported Tekton result IMAGE_DIGEST {d}",
             b.pod_ref()
         ),
+        (Some(DigestSource::BuildkitMetadata), Some(d)) => format!(
+            "build pod {} container {} exited 0 with BuildKit metadata containerimage.digest {d}",
+            b.pod_ref(),
+            b.container
+        ),
         _ => match b.status {
             BuildStatus::Succeeded => format!(
                 "build pod {} succeeded but logged no digest ({})",

@@ -335,3 +335,45 @@ fn a_tag_never_pushed_is_counted_not_found_and_blocks_a_pulling_rollout_at_once(
         Some("complete/no_build_known")
     );
 }
+
+/// A Tekton buildah task pushed the image (its digest file is the real one buildah wrote); the
+/// registry is not asked for an image an in-cluster build pushes, and the build decides.
+#[test]
+fn a_tekton_buildah_build_is_the_reference_for_what_it_pushed() {
+    if skip() {
+        return;
+    }
+    let reg = Registry::start();
+    let (d1, _) = reg.push("shop/web:4.0", "built in the cluster");
+    let image = format!("{}/shop/web:4.0", reg.host);
+    let fake = FakeApi::spawn();
+    world(
+        &fake,
+        &image,
+        &format!("{}/shop/web@{d1}", reg.host),
+        "amd64",
+    );
+    let results = json!([
+        {"key": "IMAGE_DIGEST", "value": d1, "type": 1},
+        {"key": "IMAGE_URL", "value": image, "type": 1},
+        {"key": "StartedAt", "value": "2026-11-30T10:00:00.000Z", "type": 3}
+    ]);
+    fake.apply(tekton_buildah_pod("ci", "build-web-pod", &image, &results));
+    let d = check(&fake, &reg, &[]);
+    assert_eq!(outcome(&d), "verified/digest_match", "{d:#}");
+    let b = &d["containers"][0]["build"];
+    assert_eq!(
+        (
+            b["builder"].as_str(),
+            b["source"].as_str(),
+            b["pod"].as_str()
+        ),
+        (Some("buildah"), Some("build"), Some("ci/build-web-pod"))
+    );
+    assert!(
+        d["evidence"]
+            .to_string()
+            .contains("Tekton result IMAGE_DIGEST"),
+        "{d:#}"
+    );
+}

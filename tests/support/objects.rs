@@ -220,3 +220,28 @@ pub fn pod_event(
         "source": {"component": source}, "firstTimestamp": at(first), "lastTimestamp": at(last), "count": count,
         "reportingComponent": source})
 }
+
+/// A Tekton TaskRun pod whose `step-build-and-push` runs the catalog's buildah script pushing
+/// `destination`, terminated with exit 0 and the step's results as its termination message
+/// (tektoncd/pipeline pkg/result: a JSON array of `{key, value, type}`).
+pub fn tekton_buildah_pod(ns: &str, name: &str, destination: &str, results: &Value) -> Value {
+    let image = "quay.io/buildah/stable:v1.28.2";
+    let script = format!(
+        "buildah --storage-driver=vfs bud --format=oci -f ./Dockerfile -t {destination} .\nbuildah --storage-driver=vfs push --digestfile /tmp/image-digest {destination} docker://{destination}\ntee /tekton/results/IMAGE_DIGEST < /tmp/image-digest"
+    );
+    json!({"kind": "Pod", "apiVersion": "v1",
+        "metadata": {"name": name, "namespace": ns, "uid": format!("uid-pod-{ns}-{name}"), "creationTimestamp": at(-120),
+            "labels": {"tekton.dev/taskRun": name.trim_end_matches("-pod"), "tekton.dev/task": "buildah"}},
+        "spec": {"restartPolicy": "Never", "nodeName": "node-1",
+            "containers": [{"name": "step-build-and-push", "image": image,
+                "command": ["/tekton/bin/entrypoint"],
+                "args": ["-post_file", "/tekton/run/0/out", "-termination_path", "/tekton/termination",
+                    "-step_metadata_dir", "/tekton/run/0/status", "-entrypoint", "/tekton/scripts/script-0-abcde", "--",
+                    "/bin/bash", "-c", script]}]},
+        "status": {"phase": "Succeeded", "startTime": at(-119),
+            "containerStatuses": [{"name": "step-build-and-push", "image": image,
+                "imageID": format!("quay.io/buildah/stable@{}", digest("buildah")),
+                "ready": false, "restartCount": 0, "started": false,
+                "state": {"terminated": {"exitCode": 0, "reason": "Completed", "message": results.to_string(),
+                    "startedAt": at(-118), "finishedAt": at(-60)}}, "lastState": {}}]}})
+}

@@ -787,4 +787,20 @@ mod tests {
             assert!(LogScanner::scan(&line).pushed.is_empty(), "{line}");
         }
     }
+
+    /// A real `buildah push --digestfile` run (buildah 1.28.2 to docker-registry 2.8 on
+    /// loopback): its log names layer and config blobs but no pushed digest; its digest file,
+    /// as a termination message, is the digest.
+    #[test]
+    fn a_real_buildah_push_logs_no_digest_and_its_digest_file_is_one() {
+        let log = include_str!("../../../tests/fixtures/builders/buildah-1.28.2-push.log");
+        let digest = include_str!("../../../tests/fixtures/builders/buildah-1.28.2-push.digest");
+        assert!(log.contains("Writing manifest to image destination"));
+        assert!(LogScanner::scan(log).pushed.is_empty());
+        let (d, src) = termination_digest(digest, &[]).unwrap();
+        assert_eq!(
+            (d.as_str(), src),
+            (digest, DigestSource::TerminationMessage)
+        );
+    }
 }

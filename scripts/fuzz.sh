@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS="${FUZZ_SECONDS:-20}"
-TARGETS=(build_log event_message image_reference dump_document report_body)
+TARGETS=(build_log event_message image_reference dump_document report_body build_command registry_answer)
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz" >&2
   cargo install cargo-fuzz --locked --version 0.13.2 >&2

@@ -78,6 +78,32 @@ def main():
     write("report_body", json.dumps({"platform": "gitlab", "namespace": "shop", "deployment": "checkout",
                                      "image": "registry.example.com/shop/checkout:1.8.0",
                                      "time": "2026-11-20T10:01:00Z", "id": "pipeline-4711"}))
+    d = "sha256:" + "4f1c2b3a4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8"
+    img = "registry.example.com/shop/web:1.0"
+    for argv, message in [
+        (["quay.io/buildah/stable:v1.28.2", "/bin/bash", "-c",
+          f"buildah --storage-driver=vfs bud -t {img} .\nbuildah push --digestfile /tmp/d {img} docker://{img}"],
+         json.dumps([{"key": "IMAGE_DIGEST", "value": d, "type": 1}, {"key": "IMAGE_URL", "value": img, "type": 1}])),
+        (["moby/buildkit:v0.19.0-rootless", "buildctl-daemonless.sh", "build", "--frontend", "dockerfile.v0",
+          "--output", f"type=image,name={img},push=true", "--metadata-file", "/dev/termination-log"],
+         json.dumps({"containerimage.digest": d, "image.name": img})),
+        (["alpine:3", "sh", "-c", "buildctl build -o 'type=registry,\"name=r.io/a:1,r.io/a:2\"'"],
+         json.dumps([{"key": "IMAGES", "value": f"r.io/a:1@{d}\nr.io/a:2@{d}"}])),
+        (["gcr.io/kaniko-project/executor:v1.23.2", f"--destination={img}"], d),
+    ]:
+        write("build_command", "\0".join(argv).encode() + b"\xff" + message.encode())
+    for body in [
+        {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": d, "size": 499,
+             "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"}}]},
+        {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": d, "size": 2},
+         "layers": []},
+        {"created": "2026-11-30T10:00:00.123456789Z", "architecture": "amd64", "os": "linux"},
+        {"auths": {"https://index.docker.io/v1/": {"auth": "dXNlcjpwYXNz"},
+                   "localhost:5000": {"username": "ci", "password": "p"}}, "credsStore": "desktop"},
+    ]:
+        write("registry_answer", json.dumps(body))
     for t in sorted(os.listdir(OUT)):
         print(f"{t}: {len(os.listdir(OUT / t))} seeds")
 

@@ -377,3 +377,36 @@ fn a_tekton_buildah_build_is_the_reference_for_what_it_pushed() {
         "{d:#}"
     );
 }
+
+/// A Tekton step kube-verdict has no builder for (a script around some push tool) reports
+/// IMAGE_URL and IMAGE_DIGEST results: that is a build of that image (builder "tekton").
+#[test]
+fn a_tekton_step_with_image_results_is_a_build_whatever_it_runs() {
+    if skip() {
+        return;
+    }
+    let reg = Registry::start();
+    let (d1, _) = reg.push("shop/web:5.0", "pushed by a script");
+    let image = format!("{}/shop/web:5.0", reg.host);
+    let fake = FakeApi::spawn();
+    world(
+        &fake,
+        &image,
+        &format!("{}/shop/web@{d1}", reg.host),
+        "amd64",
+    );
+    let results = json!([
+        {"key": "APP_IMAGE_URL", "value": image, "type": 1},
+        {"key": "APP_IMAGE_DIGEST", "value": d1, "type": 1}
+    ]);
+    fake.apply(tekton_step_pod(
+        "ci",
+        "release-web-pod",
+        "registry.example.com/tools/pusher:2.1",
+        "./release.sh --push \"$IMAGE\" > /tekton/results/APP_IMAGE_DIGEST",
+        &results,
+    ));
+    let d = check(&fake, &reg, &[]);
+    assert_eq!(outcome(&d), "verified/digest_match", "{d:#}");
+    assert_eq!(d["containers"][0]["build"]["builder"], "tekton", "{d:#}");
+}

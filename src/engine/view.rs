@@ -11,8 +11,8 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 
-use super::builds::detect;
 use super::builds::log::LogFacts;
+use super::builds::{detect, tekton};
 use super::image::{Digest, ImageId, ImageRef};
 use super::k8s::{EventReason, PodPhase};
 use super::registry::{ManifestKind, TagAnswer, TagEntry, TagState};
@@ -618,6 +618,18 @@ impl PodInfo {
     pub fn may_be_build(&self) -> bool {
         self.all_containers()
             .any(|c| detect::may_be_build(&c.image, &c.argv))
+            || self.statuses.iter().chain(&self.init_statuses).any(|s| {
+                matches!(&s.state, ContainerState::Terminated { message, .. }
+                    if !tekton::result_images(message).is_empty())
+            })
+    }
+
+    /// The termination message of a terminated container, by name.
+    pub fn termination_message(&self, container: &str) -> Option<&str> {
+        match &self.status(container)?.state {
+            ContainerState::Terminated { message, .. } => Some(message),
+            _ => None,
+        }
     }
 
     /// The status of a container (init containers included) by name.
@@ -719,17 +731,17 @@ impl DeploymentInfo {
 fn builds_of(p: &PodInfo) -> Affected {
     let mut repositories = BTreeSet::new();
     for c in p.all_containers() {
-        for b in detect::BUILDERS {
-            if let Some(dests) = b.destinations(&c.image, &c.argv) {
-                repositories.extend(
-                    dests
-                        .iter()
-                        .filter_map(|d| super::image::ImageRef::parse(d).ok())
-                        .map(|r| r.repository()),
-                );
-                break;
-            }
-        }
+        let dests = detect::BUILDERS
+            .iter()
+            .find_map(|b| b.destinations(&c.image, &c.argv))
+            .or_else(|| Some(tekton::result_images(p.termination_message(&c.name)?)))
+            .unwrap_or_default();
+        repositories.extend(
+            dests
+                .iter()
+                .filter_map(|d| super::image::ImageRef::parse(d).ok())
+                .map(|r| r.repository()),
+        );
     }
     if repositories.is_empty() {
         return Affected::All;

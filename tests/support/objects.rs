@@ -225,10 +225,15 @@ pub fn pod_event(
 /// `destination`, terminated with exit 0 and the step's results as its termination message
 /// (tektoncd/pipeline pkg/result: a JSON array of `{key, value, type}`).
 pub fn tekton_buildah_pod(ns: &str, name: &str, destination: &str, results: &Value) -> Value {
-    let image = "quay.io/buildah/stable:v1.28.2";
     let script = format!(
         "buildah --storage-driver=vfs bud --format=oci -f ./Dockerfile -t {destination} .\nbuildah --storage-driver=vfs push --digestfile /tmp/image-digest {destination} docker://{destination}\ntee /tekton/results/IMAGE_DIGEST < /tmp/image-digest"
     );
+    tekton_step_pod(ns, name, "quay.io/buildah/stable:v1.28.2", &script, results)
+}
+
+/// A Tekton TaskRun pod whose one step `step-build-and-push` ran `script` in `image` and exited
+/// 0 with `results` as its termination message.
+pub fn tekton_step_pod(ns: &str, name: &str, image: &str, script: &str, results: &Value) -> Value {
     json!({"kind": "Pod", "apiVersion": "v1",
         "metadata": {"name": name, "namespace": ns, "uid": format!("uid-pod-{ns}-{name}"), "creationTimestamp": at(-120),
             "labels": {"tekton.dev/taskRun": name.trim_end_matches("-pod"), "tekton.dev/task": "buildah"}},

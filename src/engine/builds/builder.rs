@@ -10,6 +10,8 @@ pub enum BuilderKind {
     Buildkit,
     /// Buildah (`buildah push`).
     Buildah,
+    /// A Tekton step reporting image results (`IMAGE_URL`/`IMAGE_DIGEST`, `IMAGES`).
+    Tekton,
     /// Not a builder: the image's registry answered what the tag points to (DESIGN §7), the
     /// reference for containers no in-cluster build pushes.
     Registry,
@@ -22,6 +24,7 @@ impl BuilderKind {
             BuilderKind::Kaniko => "kaniko",
             BuilderKind::Buildkit => "buildkit",
             BuilderKind::Buildah => "buildah",
+            BuilderKind::Tekton => "tekton",
             BuilderKind::Registry => "registry",
         }
     }
@@ -39,6 +42,7 @@ impl BuilderKind {
             BuilderKind::Buildah => {
                 "buildah logs no pushed digest; push with --digestfile /dev/termination-log or a Tekton IMAGE_DIGEST result"
             }
+            BuilderKind::Tekton => "the step reported no IMAGE_DIGEST result",
             BuilderKind::Registry => "the registry answered no digest",
         }
     }

@@ -20,6 +20,7 @@ pub mod buildkit;
 pub mod detect;
 pub mod kaniko;
 pub mod log;
+pub mod tekton;
 pub mod words;
 
 pub use builder::{Builder, BuilderKind};
@@ -203,18 +204,22 @@ pub fn collect_builds(view: &ClusterView) -> Vec<Build> {
     let mut pod_jobs = std::collections::HashSet::new();
     for pod in view.pods() {
         for c in pod.init_containers.iter().chain(pod.containers.iter()) {
-            for b in BUILDERS {
-                if let Some(dests) = b.destinations(&c.image, &c.argv) {
-                    if let Some(build) = pod_build(view, pod, c, *b, &dests) {
-                        for o in &pod.meta.owners {
-                            if o.kind == "Job" {
-                                pod_jobs.insert((pod.meta.namespace.clone(), o.name.clone()));
-                            }
-                        }
-                        out.push(build);
+            // A known builder by image and argv, else a Tekton step by its image results.
+            let found = BUILDERS
+                .iter()
+                .find_map(|b| Some((*b, b.destinations(&c.image, &c.argv)?)))
+                .or_else(|| {
+                    let results = tekton::result_images(pod.termination_message(&c.name)?);
+                    (!results.is_empty()).then_some((&tekton::Tekton as &dyn Builder, results))
+                });
+            let Some((b, dests)) = found else { continue };
+            if let Some(build) = pod_build(view, pod, c, b, &dests) {
+                for o in &pod.meta.owners {
+                    if o.kind == "Job" {
+                        pod_jobs.insert((pod.meta.namespace.clone(), o.name.clone()));
                     }
-                    break;
                 }
+                out.push(build);
             }
         }
     }

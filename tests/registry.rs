@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use support::fake_api::FakeApi;
 use support::objects::*;
-use support::registry::{self, Registry};
+use support::registry::{self, HostileRegistry, Hostility, Registry};
 use support::*;
 
 const HASH: &str = "5d8c7b6a9";
@@ -409,4 +409,89 @@ fn a_tekton_step_with_image_results_is_a_build_whatever_it_runs() {
     let d = check(&fake, &reg, &[]);
     assert_eq!(outcome(&d), "verified/digest_match", "{d:#}");
     assert_eq!(d["containers"][0]["build"]["builder"], "tekton", "{d:#}");
+}
+
+/// Registries that misbehave (a malformed `Docker-Content-Digest`, a redirect loop, silence,
+/// 500, 429, 64 MiB that are no manifest) never make a verdict worse, never take health down,
+/// and are each counted; the process stays small and answers throughout.
+#[test]
+fn hostile_registries_are_counted_and_change_nothing() {
+    let modes = [
+        Hostility::MalformedDigest,
+        Hostility::RedirectLoop,
+        Hostility::Silent,
+        Hostility::Status(500),
+        Hostility::Status(429),
+        Hostility::HugeBody(64 << 20),
+    ];
+    let hostile: Vec<HostileRegistry> = modes.iter().map(|m| HostileRegistry::start(*m)).collect();
+    let fake = FakeApi::spawn();
+    fake.apply(node("node-1"));
+    for (i, h) in hostile.iter().enumerate() {
+        let name = format!("h{i}");
+        let image = format!("{}/shop/{name}:1", h.host);
+        fake.apply(deployment("shop", &name, &image, 1, 1, -7200));
+        fake.apply(replicaset("shop", &name, HASH, 1, 1, -7200));
+        fake.apply(pod_ready(
+            "shop",
+            &name,
+            HASH,
+            0,
+            &image,
+            &format!("{}/shop/{name}@{}", h.host, digest(&name)),
+            -7000,
+        ));
+    }
+    let insecure: Vec<String> = hostile.iter().map(|h| h.host.clone()).collect();
+    let served = serve(
+        Some(&fake.kubeconfig()),
+        &[
+            "--registry-lookup",
+            "on",
+            "--registry-insecure",
+            &insecure.join(","),
+            "--registry-concurrency",
+            "8",
+        ],
+    );
+    let started = std::time::Instant::now();
+    // Five errors (the silent one after the 20 s deadline) and one rate limit.
+    wait_until(
+        "every hostile lookup answered",
+        Duration::from_secs(60),
+        || {
+            metric(
+                served.addr,
+                "kube_verdict_registry_requests_total{result=\"error\"}",
+            )
+            .is_some_and(|v| v >= 5.0)
+                && metric(
+                    served.addr,
+                    "kube_verdict_registry_requests_total{result=\"rate_limited\"}",
+                )
+                .is_some_and(|v| v >= 1.0)
+        },
+    );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(45), "{took:?}");
+    for (i, mode) in modes.iter().enumerate() {
+        assert_eq!(
+            verdict_of(served.addr, "shop", &format!("h{i}")).as_deref(),
+            Some("complete/no_build_known"),
+            "{mode:?}"
+        );
+    }
+    assert_eq!(
+        metric(
+            served.addr,
+            "kube_verdict_registry_requests_total{result=\"ok\"}"
+        ),
+        Some(1.0),
+        "only the huge body's digest (its GET hashed) counts as answered"
+    );
+    assert_eq!(metric(served.addr, "kube_verdict_source_up"), Some(1.0));
+    let rss = rss_kib(served.child.id(), "VmHWM");
+    eprintln!("hostile registries: all counted after {took:?}; serve peak RSS {rss} KiB");
+    assert!(rss < 400 * 1024, "peak RSS {rss} KiB");
+    assert!(hostile.iter().all(|h| h.requests() > 0));
 }

@@ -200,6 +200,18 @@ pub struct RegistryResolver {
 struct Failure {
     result: RegistryResult,
     reason: String,
+    /// The registry answered 200 with a body that is no manifest: its digest is not trusted.
+    malformed: bool,
+}
+
+impl Failure {
+    fn new(result: RegistryResult, reason: impl Into<String>) -> Failure {
+        Failure {
+            result,
+            reason: reason.into(),
+            malformed: false,
+        }
+    }
 }
 
 /// The `result` of an `oci-client` error: 401/403 unauthorized, 404 not found, 429 rate
@@ -384,48 +396,53 @@ impl RegistryResolver {
                     .get_or_create(&RegistryRequestLabels { result: label(r) })
                     .inc();
             };
-            let answer = match head(&client, &reference, &auth).await {
+            let resolved = match head(&client, &reference, &auth).await {
                 Ok(digest) => {
                     count(RegistryResult::Ok);
                     let known = described.lock().await.get(&digest).cloned();
-                    let d = match known {
-                        Some(d) => Some(d),
+                    match known {
+                        Some(d) => Ok((digest, Some(d))),
                         None => match describe(&client, &reference, &auth, &digest, &count).await {
                             Ok(d) => {
                                 described.lock().await.insert(digest.clone(), d.clone());
-                                Some(d)
+                                Ok((digest, Some(d)))
                             }
+                            // A 200 that is no manifest: the digest names garbage, not an image.
+                            Err(f) if f.malformed => Err(f),
                             Err(f) => {
                                 tracing::info!(image = %name, digest = %digest, error = %f.reason,
-                                        "cannot read the image's manifest or config; its tag is judged without its created time");
-                                None
+                                    "cannot read the image's manifest or config; its tag is judged without its created time");
+                                Ok((digest, None))
                             }
                         },
-                    };
-                    TagAnswer::Resolved {
-                        digest,
-                        answered_at: Timestamp::now(),
-                        created: d.as_ref().and_then(|d| d.created),
-                        manifest: d.map(|d| d.manifest),
                     }
                 }
                 Err(f) => {
                     count(f.result);
-                    match f.result {
-                        RegistryResult::NotFound => TagAnswer::NotFound {
-                            answered_at: Timestamp::now(),
-                        },
-                        result => {
-                            tracing::warn!(image = %name, result = result.as_str(), error = %f.reason,
+                    Err(f)
+                }
+            };
+            let answer = match resolved {
+                Ok((digest, d)) => TagAnswer::Resolved {
+                    digest,
+                    answered_at: Timestamp::now(),
+                    created: d.as_ref().and_then(|d| d.created),
+                    manifest: d.map(|d| d.manifest),
+                },
+                Err(f) => match f.result {
+                    RegistryResult::NotFound => TagAnswer::NotFound {
+                        answered_at: Timestamp::now(),
+                    },
+                    result => {
+                        tracing::warn!(image = %name, result = result.as_str(), error = %f.reason,
                                 "cannot ask the registry what the tag points to; the deployment stays judged without it");
-                            TagAnswer::Failed {
-                                result,
-                                reason: f.reason,
-                                answered_at: Timestamp::now(),
-                            }
+                        TagAnswer::Failed {
+                            result,
+                            reason: f.reason,
+                            answered_at: Timestamp::now(),
                         }
                     }
-                }
+                },
             };
             let _ = tx
                 .send(SourceEvent::Change(Change::RegistryAnswer { name, answer }))
@@ -447,23 +464,22 @@ async fn head(
     )
     .await;
     match answer {
-        Err(_) => Err(Failure {
-            result: RegistryResult::Error,
-            reason: format!(
+        Err(_) => Err(Failure::new(
+            RegistryResult::Error,
+            format!(
                 "no answer within {}s",
                 (REGISTRY_REQUEST_TIMEOUT * 2).as_secs()
             ),
-        }),
-        Ok(Err(e)) => Err(Failure {
-            result: classify(&e),
-            reason: e.to_string(),
-        }),
-        Ok(Ok(raw)) => Digest::parse(raw.trim()).ok_or_else(|| Failure {
-            result: RegistryResult::Error,
-            reason: format!(
-                "malformed Docker-Content-Digest {:?}",
-                raw.chars().take(100).collect::<String>()
-            ),
+        )),
+        Ok(Err(e)) => Err(Failure::new(classify(&e), e.to_string())),
+        Ok(Ok(raw)) => Digest::parse(raw.trim()).ok_or_else(|| {
+            Failure::new(
+                RegistryResult::Error,
+                format!(
+                    "malformed Docker-Content-Digest {:?}",
+                    raw.chars().take(100).collect::<String>()
+                ),
+            )
         }),
     }
 }
@@ -479,6 +495,7 @@ async fn describe(
 ) -> Result<Described, Failure> {
     let get = |d: &Digest| {
         let r = reference.clone_with_digest(d.to_string());
+        let d = d.clone();
         async move {
             let res = tokio::time::timeout(
                 REGISTRY_REQUEST_TIMEOUT * 2,
@@ -486,17 +503,20 @@ async fn describe(
             )
             .await;
             let out = match res {
-                Err(_) => Err(Failure {
-                    result: RegistryResult::Error,
-                    reason: "manifest: no answer in time".into(),
-                }),
-                Ok(Err(e)) => Err(Failure {
-                    result: classify(&e),
-                    reason: e.to_string(),
-                }),
+                Err(_) => Err(Failure::new(
+                    RegistryResult::Error,
+                    "manifest: no answer in time",
+                )),
+                Ok(Err(e)) => Err(Failure::new(classify(&e), e.to_string())),
                 Ok(Ok((body, _))) => parse_manifest(&body).ok_or_else(|| Failure {
-                    result: RegistryResult::Error,
-                    reason: "manifest is neither an image manifest nor an index".into(),
+                    malformed: true,
+                    ..Failure::new(
+                        RegistryResult::Error,
+                        format!(
+                            "the registry answered {} bytes for {d} that are neither an image manifest nor an index",
+                            body.len()
+                        ),
+                    )
                 }),
             };
             count(

@@ -248,3 +248,155 @@ impl Registry {
         self.dir.path()
     }
 }
+
+/// How a [`HostileRegistry`] misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hostility {
+    /// `Docker-Content-Digest: sha256:not-hex` on every manifest answer.
+    MalformedDigest,
+    /// `302` to the same URL, for ever.
+    RedirectLoop,
+    /// Reads the request and never answers.
+    Silent,
+    /// This status, with an OCI error body (`TOOMANYREQUESTS` for 429), on every manifest
+    /// request.
+    Status(u16),
+    /// No `Docker-Content-Digest`; a GET answers this many bytes that are no manifest.
+    HugeBody(usize),
+}
+
+/// A registry that answers `/v2/` and then misbehaves as told, on 127.0.0.1 with a port chosen
+/// here; stops when dropped.
+pub struct HostileRegistry {
+    pub host: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    requests: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl HostileRegistry {
+    pub fn start(mode: Hostility) -> HostileRegistry {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (stop2, requests2) = (stop.clone(), requests.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(mut conn) = conn else { continue };
+                let (stop3, requests3) = (stop2.clone(), requests2.clone());
+                std::thread::spawn(move || {
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(30)));
+                    loop {
+                        let mut head = Vec::new();
+                        let mut byte = [0u8; 1];
+                        while !head.ends_with(b"\r\n\r\n") {
+                            match conn.read(&mut byte) {
+                                Ok(1) => head.push(byte[0]),
+                                _ => return,
+                            }
+                        }
+                        requests3.fetch_add(1, Ordering::SeqCst);
+                        let text = String::from_utf8_lossy(&head).into_owned();
+                        let mut first = text.lines().next().unwrap_or("").split(' ');
+                        let (method, path) =
+                            (first.next().unwrap_or(""), first.next().unwrap_or(""));
+                        let head_only = method == "HEAD";
+                        let reply = |conn: &mut std::net::TcpStream,
+                                     status: &str,
+                                     headers: &str,
+                                     body: &[u8]| {
+                            let _ = write!(
+                                conn,
+                                "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{headers}\r\n",
+                                body.len()
+                            );
+                            if !head_only {
+                                let _ = conn.write_all(body);
+                            }
+                        };
+                        if path == "/v2/" {
+                            reply(
+                                &mut conn,
+                                "200 OK",
+                                "Content-Type: application/json\r\n",
+                                b"{}",
+                            );
+                            continue;
+                        }
+                        match mode {
+                            Hostility::MalformedDigest => reply(
+                                &mut conn,
+                                "200 OK",
+                                "Content-Type: application/vnd.oci.image.manifest.v1+json\r\nDocker-Content-Digest: sha256:not-hex\r\n",
+                                b"{}",
+                            ),
+                            Hostility::RedirectLoop => reply(
+                                &mut conn,
+                                "302 Found",
+                                &format!("Location: {path}\r\n"),
+                                b"",
+                            ),
+                            Hostility::Silent => {
+                                while !stop3.load(Ordering::SeqCst) {
+                                    std::thread::sleep(Duration::from_millis(100));
+                                }
+                                return;
+                            }
+                            // Docker Hub's 429 body; any other status an unknown code.
+                            Hostility::Status(code) => reply(
+                                &mut conn,
+                                &format!("{code} Hostile"),
+                                "Content-Type: application/json\r\n",
+                                if code == 429 {
+                                    br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}"#
+                                } else {
+                                    br#"{"errors":[{"code":"UNKNOWN","message":"hostile!"}]}"#
+                                },
+                            ),
+                            Hostility::HugeBody(n) => {
+                                let _ = write!(
+                                    conn,
+                                    "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {n}\r\n\r\n"
+                                );
+                                if !head_only {
+                                    let chunk = vec![b'a'; 64 * 1024];
+                                    let mut left = n;
+                                    while left > 0 {
+                                        let k = left.min(chunk.len());
+                                        if conn.write_all(&chunk[..k]).is_err() {
+                                            return;
+                                        }
+                                        left -= k;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        HostileRegistry {
+            host,
+            stop,
+            requests,
+        }
+    }
+
+    /// Requests answered so far (`/v2/` included).
+    pub fn requests(&self) -> usize {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for HostileRegistry {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Unblocks the accept loop.
+        let _ = std::net::TcpStream::connect(&self.host);
+    }
+}

@@ -17,12 +17,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
-use futures::StreamExt;
 use jiff::Timestamp;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use oci_client::{Client, Reference, RegistryOperation};
 use tokio::sync::{Mutex, Semaphore, mpsc};
 
 use super::{RegistryRequestLabels, RegistryRequestResult, SourceEvent, SourceMetrics};
@@ -186,7 +185,7 @@ struct Described {
 
 /// Asks registries what tags point to, a few at a time.
 pub struct RegistryResolver {
-    client: Arc<Client>,
+    net: Arc<Net>,
     credentials: Arc<Credentials>,
     described: Arc<Mutex<HashMap<Digest, Described>>>,
     in_flight: Arc<AtomicUsize>,
@@ -341,15 +340,26 @@ impl RegistryResolver {
         } else {
             ClientProtocol::HttpsExcept(options.insecure.clone())
         };
-        let client = Client::new(ClientConfig {
+        let oci = Client::new(ClientConfig {
             protocol,
             connect_timeout: Some(REGISTRY_REQUEST_TIMEOUT),
             read_timeout: Some(REGISTRY_REQUEST_TIMEOUT),
-            user_agent: concat!("kube-verdict/", env!("CARGO_PKG_VERSION")),
+            user_agent: USER_AGENT,
             ..ClientConfig::default()
         });
+        let http = reqwest::Client::builder()
+            .connect_timeout(REGISTRY_REQUEST_TIMEOUT)
+            .read_timeout(REGISTRY_REQUEST_TIMEOUT)
+            .user_agent(USER_AGENT)
+            .build()
+            .unwrap_or_default();
         RegistryResolver {
-            client: Arc::new(client),
+            net: Arc::new(Net {
+                oci,
+                http,
+                insecure: options.insecure.clone(),
+                auth_cache: Default::default(),
+            }),
             credentials: Arc::new(options.credentials),
             described: Default::default(),
             in_flight: Default::default(),
@@ -375,8 +385,8 @@ impl RegistryResolver {
         };
         let reference = Reference::with_tag(image.registry.clone(), image.path.clone(), tag);
         let auth = self.credentials.for_host(&image.registry);
-        let (client, described, limit, metrics, tx, in_flight) = (
-            self.client.clone(),
+        let (net, described, limit, metrics, tx, in_flight) = (
+            self.net.clone(),
             self.described.clone(),
             self.limit.clone(),
             self.metrics.clone(),
@@ -396,13 +406,13 @@ impl RegistryResolver {
                     .get_or_create(&RegistryRequestLabels { result: label(r) })
                     .inc();
             };
-            let resolved = match head(&client, &reference, &auth).await {
+            let resolved = match net.head(&reference, &auth).await {
                 Ok(digest) => {
                     count(RegistryResult::Ok);
                     let known = described.lock().await.get(&digest).cloned();
                     match known {
                         Some(d) => Ok((digest, Some(d))),
-                        None => match describe(&client, &reference, &auth, &digest, &count).await {
+                        None => match net.describe(&reference, &auth, &digest, &count).await {
                             Ok(d) => {
                                 described.lock().await.insert(digest.clone(), d.clone());
                                 Ok((digest, Some(d)))
@@ -451,154 +461,326 @@ impl RegistryResolver {
     }
 }
 
-/// `HEAD` the tag: its digest, from `Docker-Content-Digest` (oci-client falls back to a GET
-/// and hashes the body when the header is absent).
-async fn head(
-    client: &Client,
-    reference: &Reference,
-    auth: &RegistryAuth,
-) -> Result<Digest, Failure> {
-    let answer = tokio::time::timeout(
-        REGISTRY_REQUEST_TIMEOUT * 2,
-        client.fetch_manifest_digest(reference, auth),
-    )
-    .await;
-    match answer {
-        Err(_) => Err(Failure::new(
-            RegistryResult::Error,
-            format!(
-                "no answer within {}s",
-                (REGISTRY_REQUEST_TIMEOUT * 2).as_secs()
-            ),
-        )),
-        Ok(Err(e)) => Err(Failure::new(classify(&e), e.to_string())),
-        Ok(Ok(raw)) => Digest::parse(raw.trim()).ok_or_else(|| {
-            Failure::new(
-                RegistryResult::Error,
-                format!(
-                    "malformed Docker-Content-Digest {:?}",
-                    raw.chars().take(100).collect::<String>()
-                ),
+/// The `User-Agent` of registry requests.
+const USER_AGENT: &str = concat!("kube-verdict/", env!("CARGO_PKG_VERSION"));
+
+/// How long an `Authorization` (a bearer token, or none needed) is reused for one repository
+/// before the registry is asked again (tokens of public registries live 5 minutes and more).
+const AUTH_REUSE: Duration = Duration::from_secs(60);
+
+/// The registry client: `oci-client` for the token flow (the `/v2/` challenge, the bearer token
+/// of the realm, or HTTP basic auth), `reqwest` for the requests themselves, so that every body
+/// is read within a size cap ([`MANIFEST_LIMIT_BYTES`], [`CONFIG_LIMIT_BYTES`]): `oci-client`
+/// reads manifests whole, and its fallback for a `HEAD` without `Docker-Content-Digest` is a
+/// `GET` of the whole body (175 MiB of peak RSS for a 64 MiB body in
+/// `tests/registry.rs::hostile_registries_are_counted_and_change_nothing`).
+struct Net {
+    oci: Client,
+    http: reqwest::Client,
+    insecure: Vec<String>,
+    /// (registry, repository) -> the `Authorization` header value to send (None: none) and
+    /// when it was obtained.
+    auth_cache: Mutex<HashMap<(String, String), (Option<String>, std::time::Instant)>>,
+}
+
+/// Most bytes of a manifest or index read (registries cap manifests at 4 MiB).
+pub const MANIFEST_LIMIT_BYTES: usize = 4 * 1024 * 1024;
+
+/// A registry's answer: status, the `Docker-Content-Digest` header, the body (capped).
+struct Answer {
+    status: u16,
+    digest_header: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Net {
+    fn url(&self, reference: &Reference, path: &str) -> String {
+        let host = reference.resolve_registry();
+        let scheme = if self
+            .insecure
+            .iter()
+            .any(|h| h == host || h == reference.registry())
+        {
+            "http"
+        } else {
+            "https"
+        };
+        format!("{scheme}://{host}/v2/{}/{path}", reference.repository())
+    }
+
+    /// The `Authorization` for pulling `reference`: a cached one, else the token flow.
+    async fn authorization(
+        &self,
+        reference: &Reference,
+        auth: &RegistryAuth,
+        fresh: bool,
+    ) -> Result<Option<String>, Failure> {
+        let key = (
+            reference.resolve_registry().to_string(),
+            reference.repository().to_string(),
+        );
+        if !fresh
+            && let Some((value, at)) = self.auth_cache.lock().await.get(&key)
+            && at.elapsed() < AUTH_REUSE
+        {
+            return Ok(value.clone());
+        }
+        let token = tokio::time::timeout(
+            REGISTRY_REQUEST_TIMEOUT * 2,
+            self.oci.auth(reference, auth, RegistryOperation::Pull),
+        )
+        .await
+        .map_err(|_| Failure::new(RegistryResult::Error, "token: no answer in time"))?
+        .map_err(|e| Failure::new(classify(&e), format!("token: {e}")))?;
+        let value = match (token, auth) {
+            (Some(t), _) => Some(format!("Bearer {t}")),
+            (None, RegistryAuth::Basic(u, p)) => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+            )),
+            _ => None,
+        };
+        self.auth_cache
+            .lock()
+            .await
+            .insert(key, (value.clone(), std::time::Instant::now()));
+        Ok(value)
+    }
+
+    /// One request with the repository's `Authorization` (the token flow run again once after a
+    /// 401), its body read up to `limit` bytes, within the request deadline.
+    async fn request(
+        &self,
+        reference: &Reference,
+        auth: &RegistryAuth,
+        method: reqwest::Method,
+        path: &str,
+        accept: &str,
+        limit: usize,
+    ) -> Result<Answer, Failure> {
+        let url = self.url(reference, path);
+        for fresh in [false, true] {
+            let authorization = self.authorization(reference, auth, fresh).await?;
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .header(reqwest::header::ACCEPT, accept);
+            if let Some(a) = &authorization {
+                req = req.header(reqwest::header::AUTHORIZATION, a);
+            }
+            let read = async {
+                let mut resp = req.send().await.map_err(|e| {
+                    Failure::new(RegistryResult::Error, format!("{method} {url}: {e}"))
+                })?;
+                let status = resp.status().as_u16();
+                let digest_header = resp
+                    .headers()
+                    .get("docker-content-digest")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let mut body = Vec::new();
+                while let Some(chunk) = resp.chunk().await.map_err(|e| {
+                    Failure::new(RegistryResult::Error, format!("{method} {url}: {e}"))
+                })? {
+                    if body.len() + chunk.len() > limit {
+                        return Err(Failure::new(
+                            RegistryResult::Error,
+                            format!("{method} {url}: the body is larger than {limit} bytes"),
+                        ));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(Answer {
+                    status,
+                    digest_header,
+                    body,
+                })
+            };
+            let answer = tokio::time::timeout(REGISTRY_REQUEST_TIMEOUT * 2, read)
+                .await
+                .map_err(|_| {
+                    Failure::new(
+                        RegistryResult::Error,
+                        format!(
+                            "{method} {url}: no answer within {}s",
+                            (REGISTRY_REQUEST_TIMEOUT * 2).as_secs()
+                        ),
+                    )
+                })??;
+            // A reused token may have expired, or the registry asks for auth now: once more.
+            if answer.status == 401 && !fresh {
+                continue;
+            }
+            return match answer.status {
+                200 => Ok(answer),
+                s => Err(Failure::new(
+                    status_result(s, &answer.body),
+                    format!("{method} {url}: HTTP {s}"),
+                )),
+            };
+        }
+        unreachable!("the loop returns on its second pass")
+    }
+
+    /// `HEAD` the tag: its digest from `Docker-Content-Digest`; without the header, a capped
+    /// `GET` whose body must be a manifest, hashed (sha256 of the bytes, as the spec defines).
+    async fn head(&self, reference: &Reference, auth: &RegistryAuth) -> Result<Digest, Failure> {
+        let tag = reference.tag().unwrap_or("latest");
+        let path = format!("manifests/{tag}");
+        let accept = MANIFEST_TYPES.join(", ");
+        let a = self
+            .request(reference, auth, reqwest::Method::HEAD, &path, &accept, 0)
+            .await?;
+        if let Some(raw) = a.digest_header {
+            return Digest::parse(raw.trim()).ok_or_else(|| {
+                Failure::new(
+                    RegistryResult::Error,
+                    format!(
+                        "malformed Docker-Content-Digest {:?}",
+                        raw.chars().take(100).collect::<String>()
+                    ),
+                )
+            });
+        }
+        let a = self
+            .request(
+                reference,
+                auth,
+                reqwest::Method::GET,
+                &path,
+                &accept,
+                MANIFEST_LIMIT_BYTES,
             )
-        }),
+            .await?;
+        if parse_manifest(&a.body).is_none() {
+            return Err(Failure {
+                malformed: true,
+                ..Failure::new(
+                    RegistryResult::Error,
+                    "no Docker-Content-Digest, and the body is no manifest",
+                )
+            });
+        }
+        Ok(sha256_digest(&a.body))
+    }
+
+    /// What `digest` is (an image or an index) and its config's `created` time: one manifest
+    /// GET, one more for an index's first image, one config blob GET; each body capped and
+    /// checked against its digest.
+    async fn describe(
+        &self,
+        reference: &Reference,
+        auth: &RegistryAuth,
+        digest: &Digest,
+        count: &impl Fn(RegistryResult),
+    ) -> Result<Described, Failure> {
+        let accept = MANIFEST_TYPES.join(", ");
+        let get = |d: &Digest| {
+            let (accept, d) = (accept.clone(), d.clone());
+            async move {
+                let out = self
+                    .request(
+                        reference,
+                        auth,
+                        reqwest::Method::GET,
+                        &format!("manifests/{d}"),
+                        &accept,
+                        MANIFEST_LIMIT_BYTES,
+                    )
+                    .await
+                    .and_then(|a| {
+                        let parsed = (sha256_digest(&a.body) == d)
+                            .then(|| parse_manifest(&a.body))
+                            .flatten();
+                        parsed.ok_or_else(|| Failure {
+                            malformed: true,
+                            ..Failure::new(
+                                RegistryResult::Error,
+                                format!(
+                                    "the registry answered {} bytes for {d} that are no manifest or index of that digest",
+                                    a.body.len()
+                                ),
+                            )
+                        })
+                    });
+                count(
+                    out.as_ref()
+                        .map_or_else(|f| f.result, |_| RegistryResult::Ok),
+                );
+                out
+            }
+        };
+        let (manifest, config) = get(digest).await?;
+        let config = match (&manifest, config) {
+            (_, Some(c)) => Some(c),
+            (ManifestKind::Index(entries), None) => {
+                // The created time of the index: its first real image's (linux/amd64 first).
+                let pick = entries
+                    .iter()
+                    .filter(|e| e.platform.as_ref().is_some_and(|p| p.os != "unknown"))
+                    .min_by_key(|e| {
+                        e.platform
+                            .as_ref()
+                            .is_none_or(|p| !(p.os == "linux" && p.architecture == "amd64"))
+                    });
+                match pick {
+                    Some(e) => get(&e.digest).await.ok().and_then(|(_, c)| c),
+                    None => None,
+                }
+            }
+            _ => None,
+        };
+        let created = match config {
+            Some(c) => {
+                let out = self
+                    .request(
+                        reference,
+                        auth,
+                        reqwest::Method::GET,
+                        &format!("blobs/{c}"),
+                        "application/vnd.oci.image.config.v1+json, application/vnd.docker.container.image.v1+json, */*",
+                        CONFIG_LIMIT_BYTES,
+                    )
+                    .await;
+                count(
+                    out.as_ref()
+                        .map_or_else(|f| f.result, |_| RegistryResult::Ok),
+                );
+                out.ok().and_then(|a| parse_created(&a.body))
+            }
+            None => None,
+        };
+        Ok(Described { manifest, created })
     }
 }
 
-/// What `digest` is (an image or an index) and its config's `created` time: one manifest GET,
-/// one more for an index's first image, one config blob GET (at most [`CONFIG_LIMIT_BYTES`]).
-async fn describe(
-    client: &Client,
-    reference: &Reference,
-    auth: &RegistryAuth,
-    digest: &Digest,
-    count: &impl Fn(RegistryResult),
-) -> Result<Described, Failure> {
-    let get = |d: &Digest| {
-        let r = reference.clone_with_digest(d.to_string());
-        let d = d.clone();
-        async move {
-            let res = tokio::time::timeout(
-                REGISTRY_REQUEST_TIMEOUT * 2,
-                client.pull_manifest_raw(&r, auth, MANIFEST_TYPES),
-            )
-            .await;
-            let out = match res {
-                Err(_) => Err(Failure::new(
-                    RegistryResult::Error,
-                    "manifest: no answer in time",
-                )),
-                Ok(Err(e)) => Err(Failure::new(classify(&e), e.to_string())),
-                Ok(Ok((body, _))) => parse_manifest(&body).ok_or_else(|| Failure {
-                    malformed: true,
-                    ..Failure::new(
-                        RegistryResult::Error,
-                        format!(
-                            "the registry answered {} bytes for {d} that are neither an image manifest nor an index",
-                            body.len()
-                        ),
-                    )
-                }),
-            };
-            count(
-                out.as_ref()
-                    .map_or_else(|f| f.result, |_| RegistryResult::Ok),
-            );
-            out
-        }
-    };
-    let (manifest, config) = get(digest).await?;
-    let config = match (&manifest, config) {
-        (_, Some(c)) => Some(c),
-        (ManifestKind::Index(entries), None) => {
-            // The created time of the index: its first real image's (linux/amd64 first).
-            let pick = entries
-                .iter()
-                .filter(|e| e.platform.as_ref().is_some_and(|p| p.os != "unknown"))
-                .min_by_key(|e| {
-                    e.platform
-                        .as_ref()
-                        .is_none_or(|p| !(p.os == "linux" && p.architecture == "amd64"))
-                });
-            match pick {
-                Some(e) => get(&e.digest).await.ok().and_then(|(_, c)| c),
-                None => None,
-            }
-        }
-        _ => None,
-    };
-    let created = match config {
-        Some(c) => read_config_created(client, reference, auth, &c, count).await,
-        None => None,
-    };
-    Ok(Described { manifest, created })
+/// The `result` of a registry's HTTP status (and its OCI error code, for a 4xx with a body).
+fn status_result(status: u16, body: &[u8]) -> RegistryResult {
+    match status {
+        401 | 403 => RegistryResult::Unauthorized,
+        404 => RegistryResult::NotFound,
+        429 => RegistryResult::RateLimited,
+        _ => serde_json::from_slice::<oci_client::errors::OciEnvelope>(body)
+            .ok()
+            .and_then(|env| {
+                env.errors.iter().find_map(|e| match e.code {
+                    OciErrorCode::Toomanyrequests => Some(RegistryResult::RateLimited),
+                    OciErrorCode::Denied | OciErrorCode::Unauthorized => {
+                        Some(RegistryResult::Unauthorized)
+                    }
+                    _ => None,
+                })
+            })
+            .unwrap_or(RegistryResult::Error),
+    }
 }
 
-async fn read_config_created(
-    client: &Client,
-    reference: &Reference,
-    auth: &RegistryAuth,
-    config: &Digest,
-    count: &impl Fn(RegistryResult),
-) -> Option<Timestamp> {
-    // oci-client sends credentials with blob requests only once they are stored for the host:
-    // the manifest requests before this did so.
-    client
-        .store_auth_if_needed(reference.resolve_registry(), auth)
-        .await;
-    let desc = oci_client::manifest::OciDescriptor {
-        digest: config.to_string(),
-        media_type: "application/vnd.oci.image.config.v1+json".into(),
-        ..Default::default()
-    };
-    let read = async {
-        let mut stream = client
-            .pull_blob_stream(reference, &desc)
-            .await
-            .map_err(|e| classify(&e))?;
-        let mut body = Vec::new();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|_| RegistryResult::Error)?;
-            body.extend_from_slice(&chunk);
-            if body.len() > CONFIG_LIMIT_BYTES {
-                return Err(RegistryResult::Error);
-            }
-        }
-        Ok(body)
-    };
-    let res = tokio::time::timeout(REGISTRY_REQUEST_TIMEOUT * 2, read).await;
-    let body = match res {
-        Ok(Ok(b)) => b,
-        Ok(Err(r)) => {
-            count(r);
-            return None;
-        }
-        Err(_) => {
-            count(RegistryResult::Error);
-            return None;
-        }
-    };
-    count(RegistryResult::Ok);
-    parse_created(&body)
+/// The digest of some bytes, as the OCI spec defines a manifest's: `sha256:` and the hex.
+fn sha256_digest(body: &[u8]) -> Digest {
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(body);
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    Digest::from_hex(&hex).unwrap_or_else(|| unreachable!("64 hex digits"))
 }
 
 /// Decrements the in-flight count when a lookup task ends, however it ends.
@@ -675,6 +857,26 @@ mod tests {
         );
         assert_eq!(parse_created(br#"{"created":"yesterday"}"#), None);
         assert_eq!(parse_created(br#"{"architecture":"amd64"}"#), None);
+    }
+
+    #[test]
+    fn statuses_and_digests_of_answers() {
+        assert_eq!(status_result(401, b""), RegistryResult::Unauthorized);
+        assert_eq!(status_result(404, b""), RegistryResult::NotFound);
+        assert_eq!(status_result(429, b""), RegistryResult::RateLimited);
+        assert_eq!(
+            status_result(
+                400,
+                br#"{"errors":[{"code":"TOOMANYREQUESTS","message":""}]}"#
+            ),
+            RegistryResult::RateLimited
+        );
+        assert_eq!(status_result(500, b"<html>"), RegistryResult::Error);
+        // sha256 of the empty string.
+        assert_eq!(
+            sha256_digest(b"").as_str(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 
     #[test]

@@ -478,10 +478,12 @@ struct Net {
     oci: Client,
     http: reqwest::Client,
     insecure: Vec<String>,
-    /// (registry, repository) -> the `Authorization` header value to send (None: none) and
-    /// when it was obtained.
-    auth_cache: Mutex<HashMap<(String, String), (Option<String>, std::time::Instant)>>,
+    auth_cache: Mutex<HashMap<(String, String), CachedAuth>>,
 }
+
+/// (registry, repository) -> the `Authorization` header value to send (None: none needed) and
+/// when it was obtained.
+type CachedAuth = (Option<String>, std::time::Instant);
 
 /// Most bytes of a manifest or index read (registries cap manifests at 4 MiB).
 pub const MANIFEST_LIMIT_BYTES: usize = 4 * 1024 * 1024;

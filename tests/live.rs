@@ -909,3 +909,94 @@ fn nodes_forbidden_after_the_first_list_are_unhealthy_until_access_returns() {
             && metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}") == Some(1.0)
     });
 }
+
+/// TaskRun objects are watched when discovery serves tekton.dev/v1 (never an error when it does
+/// not), a TaskRun's IMAGE_DIGEST result is the build of its IMAGE_URL, and the same objects in a
+/// dump (`kubectl get taskruns -A -o json` beside the rest) give the same verdict.
+#[test]
+fn task_run_objects_are_builds_when_the_tekton_api_exists() {
+    let fake = FakeApi::spawn();
+    let image = format!("{REG}/shop/web:1.0");
+    let d = digest("web-1.0");
+    let objects = vec![
+        node("node-1"),
+        deployment("shop", "web", &image, 1, 1, -3600),
+        replicaset("shop", "web", "7d9f8c6b5", 1, 1, -3600),
+        pod_ready(
+            "shop",
+            "web",
+            "7d9f8c6b5",
+            0,
+            &image,
+            &format!("{REG}/shop/web@{d}"),
+            -3500,
+        ),
+        task_run("ci", "build-web-x7k2p", &image, &d, -3550),
+    ];
+    for o in &objects[..4] {
+        fake.apply(o.clone());
+    }
+    let mut kc = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut kc, fake.kubeconfig().as_bytes()).unwrap();
+    let check = |args: &[&str]| -> serde_json::Value {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
+            .env("KUBE_VERDICT_REGISTRY_LOOKUP", "off")
+            .args(["check", "-o", "json"])
+            .args(args)
+            .env("KUBECONFIG", kc.path())
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+        v["deployments"][0].clone()
+    };
+    // No Tekton API: nothing waits for it, nothing fails.
+    let started = std::time::Instant::now();
+    let none = check(&["-A", "--timeout", "20s"]);
+    assert_eq!(none["cause"], "no_build_known", "{none:#}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    fake.faults(|f| f.tekton_api = true);
+    fake.apply(objects[4].clone());
+    let live = check(&["-A", "--timeout", "20s"]);
+    assert_eq!(
+        (live["verdict"].as_str(), live["cause"].as_str()),
+        (Some("verified"), Some("digest_match")),
+        "{live:#}"
+    );
+    let b = &live["containers"][0]["build"];
+    assert_eq!(b["builder"], "tekton");
+    assert_eq!(b["pod"], "TaskRun ci/build-web-x7k2p");
+    assert!(
+        live["evidence"]
+            .to_string()
+            .contains("TaskRun ci/build-web-x7k2p reported result IMAGE_DIGEST"),
+        "{live:#}"
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.starts_with("/apis/tekton.dev/v1/taskruns")),
+        "TaskRuns were listed"
+    );
+
+    // RBAC without taskruns: judged without them, never unknown/forbidden.
+    fake.faults(|f| f.forbid = vec![Res::TaskRuns]);
+    let forbidden = check(&["-A", "--timeout", "20s"]);
+    assert_eq!(forbidden["cause"], "no_build_known", "{forbidden:#}");
+    fake.faults(|f| f.forbid.clear());
+
+    // The same objects as a dump: a List file with every kind, TaskRun included.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("all.json"),
+        json!({"apiVersion": "v1", "kind": "List", "items": objects}).to_string(),
+    )
+    .unwrap();
+    let offline = check(&["--dump", dir.path().to_str().unwrap()]);
+    assert_eq!(offline["verdict"], live["verdict"], "{offline:#}");
+    assert_eq!(
+        offline["containers"][0]["build"],
+        live["containers"][0]["build"]
+    );
+}

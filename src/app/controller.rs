@@ -285,6 +285,7 @@ impl Controller {
         let unsynced = self.view.unsynced();
         Kind::ALL
             .into_iter()
+            .chain(self.view.expected())
             .map(|k| {
                 let failing = self.failing_watches.keys().any(|(f, _)| *f == k);
                 (k, !failing && !unsynced.contains(&k))

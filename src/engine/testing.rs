@@ -425,6 +425,7 @@ pub fn build(ns: &str, pod: &str, destination: &str) -> BuildBuilder {
         fatal_lines: Vec::new(),
         no_push: false,
         registry: None,
+        object: None,
     })
 }
 

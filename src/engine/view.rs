@@ -12,6 +12,7 @@ use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 
 use super::builds::log::LogFacts;
+use super::builds::objects::{self, BuildObjectStatus};
 use super::builds::{detect, tekton};
 use super::image::{Digest, ImageId, ImageRef};
 use super::k8s::{EventReason, PodPhase};
@@ -96,6 +97,12 @@ pub enum Kind {
     ReplicaSet,
     Event,
     Job,
+    /// Tekton `TaskRun` (`tekton.dev`), when the CRD exists.
+    TaskRun,
+    /// Shipwright `BuildRun` (`shipwright.io`), when the CRD exists.
+    BuildRun,
+    /// OpenShift `Build` (`build.openshift.io`), on OpenShift.
+    OpenShiftBuild,
 }
 
 impl Kind {
@@ -109,9 +116,30 @@ impl Kind {
         Kind::Job,
     ];
 
+    /// The build objects of CRD-backed builders: watched only when their API exists (a missing
+    /// CRD is normal), and needed for the sync only when watched.
+    pub const OPTIONAL: [Kind; 3] = [Kind::TaskRun, Kind::BuildRun, Kind::OpenShiftBuild];
+
     /// The kind named by a Kubernetes `kind` field, when the engine reads it.
     pub fn from_name(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The kind of an object by its `kind` and `apiVersion` (the build objects share names
+    /// with other APIs: Shipwright's `Build` is a definition, OpenShift's a run).
+    pub fn from_type(kind: &str, api_version: &str) -> Option<Kind> {
+        let group = api_version.split_once('/').map_or("", |(g, _)| g);
+        match (kind, group) {
+            ("TaskRun", "tekton.dev") => Some(Kind::TaskRun),
+            ("BuildRun", "shipwright.io") => Some(Kind::BuildRun),
+            ("Build", "build.openshift.io") => Some(Kind::OpenShiftBuild),
+            _ => Kind::from_name(kind),
+        }
+    }
+
+    /// True for the CRD-backed build objects.
+    pub fn is_optional(self) -> bool {
+        Kind::OPTIONAL.contains(&self)
     }
 
     /// The `resource` label value of kube-verdict's self-metrics: the kind in lower case
@@ -124,6 +152,9 @@ impl Kind {
             Kind::ReplicaSet => "replicaset",
             Kind::Event => "event",
             Kind::Job => "job",
+            Kind::TaskRun => "taskrun",
+            Kind::BuildRun => "buildrun",
+            Kind::OpenShiftBuild => "build",
         }
     }
 
@@ -136,6 +167,9 @@ impl Kind {
             Kind::ReplicaSet => "ReplicaSet",
             Kind::Event => "Event",
             Kind::Job => "Job",
+            Kind::TaskRun => "TaskRun",
+            Kind::BuildRun => "BuildRun",
+            Kind::OpenShiftBuild => "Build",
         }
     }
 }
@@ -180,6 +214,9 @@ pub enum Change {
     RelistDone(Kind, Option<String>),
     /// Every object of this kind has been listed once: verdicts may now rely on it.
     Synced(Kind),
+    /// The source watches this optional kind (a build object whose API exists): the sync waits
+    /// for its first list too.
+    Expect(Kind),
     /// The API server refused to list this kind (RBAC 403): verdicts are `unknown/forbidden`
     /// until it is listed.
     Forbidden(Kind),
@@ -236,6 +273,43 @@ pub enum Object {
     ReplicaSet(ReplicaSetInfo),
     Event(EventInfo),
     Job(JobInfo),
+    /// A TaskRun, BuildRun or OpenShift Build.
+    BuildObject(BuildObjectInfo),
+}
+
+/// A build object of a CRD-backed builder (TaskRun, BuildRun, OpenShift Build), projected.
+#[derive(Debug, Clone)]
+pub struct BuildObjectInfo {
+    pub kind: Kind,
+    pub meta: Meta,
+    pub status: BuildObjectStatus,
+}
+
+impl BuildObjectInfo {
+    /// Projects a build object of `kind` from its JSON. Errors name what is missing.
+    pub fn from_value(
+        kind: Kind,
+        v: &serde_json::Value,
+    ) -> Result<BuildObjectInfo, ProjectionError> {
+        let m: ObjectMeta = v
+            .get("metadata")
+            .cloned()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| ProjectionError {
+                kind: kind.as_str(),
+                name: String::new(),
+                problem: format!("malformed metadata: {e}"),
+            })?
+            .unwrap_or_default();
+        let meta = Meta::from_k8s(&m, kind.as_str(), true)?;
+        let status = match kind {
+            Kind::TaskRun => objects::task_run(v),
+            Kind::BuildRun => objects::build_run(v),
+            _ => objects::openshift_build(v),
+        };
+        Ok(BuildObjectInfo { kind, meta, status })
+    }
 }
 
 impl Object {
@@ -277,6 +351,12 @@ impl Object {
             Kind::Event => Object::Event(EventInfo::try_from(
                 &core::Event::deserialize(de).map_err(malformed)?,
             )?),
+            Kind::TaskRun | Kind::BuildRun | Kind::OpenShiftBuild => {
+                Object::BuildObject(BuildObjectInfo::from_value(
+                    kind,
+                    &serde_json::Value::deserialize(de).map_err(malformed)?,
+                )?)
+            }
         })
     }
 
@@ -289,6 +369,7 @@ impl Object {
             Object::ReplicaSet(r) => (Kind::ReplicaSet, r.meta.key()),
             Object::Job(j) => (Kind::Job, j.meta.key()),
             Object::Event(e) => (Kind::Event, (e.namespace.to_string(), e.name.clone())),
+            Object::BuildObject(b) => (b.kind, b.meta.key()),
         }
     }
 }
@@ -752,6 +833,24 @@ fn builds_of(p: &PodInfo) -> Affected {
     }
 }
 
+/// What a change to a build object affects: the repositories of the images it built.
+fn object_builds(b: &BuildObjectInfo) -> Affected {
+    let repositories: BTreeSet<String> = b
+        .status
+        .images
+        .iter()
+        .filter_map(|(i, _)| ImageRef::parse(i).ok())
+        .map(|r| r.repository())
+        .collect();
+    if repositories.is_empty() {
+        return Affected::Nothing;
+    }
+    Affected::Builds {
+        namespace: b.meta.namespace.clone(),
+        repositories,
+    }
+}
+
 /// One `matchExpressions` requirement of a node selector term.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeRequirement {
@@ -1168,6 +1267,10 @@ pub struct ClusterView {
     deployments: BTreeMap<Key, DeploymentInfo>,
     replicasets: BTreeMap<Key, ReplicaSetInfo>,
     jobs: BTreeMap<Key, JobInfo>,
+    /// TaskRuns, BuildRuns and OpenShift Builds, by kind and key.
+    build_objects: BTreeMap<(Kind, Key), BuildObjectInfo>,
+    /// Optional kinds the source watches: the sync waits for them too.
+    expected: BTreeSet<Kind>,
     /// (namespace, involved kind, involved name) -> its events (at most MAX_EVENTS_PER_OBJECT).
     events: HashMap<InvolvedKey, Vec<EventInfo>>,
     /// (namespace, event name) -> involved key, to apply deletes.
@@ -1227,6 +1330,9 @@ impl ClusterView {
                 self.synced.insert(kind);
                 self.forbidden.remove(&kind);
             }
+            Change::Expect(kind) => {
+                self.expected.insert(kind);
+            }
             Change::Forbidden(kind) => {
                 if !self.synced.contains(&kind) {
                     self.forbidden.insert(kind);
@@ -1272,8 +1378,15 @@ impl ClusterView {
                 let (kind, (ns, _)) = o.kind_key();
                 match o {
                     Object::Pod(p) if p.may_be_build() => builds_of(p),
+                    Object::BuildObject(b) => object_builds(b),
                     _ if matches!(kind, Kind::Node | Kind::Job) => Affected::All,
                     _ => Affected::Namespace(ns),
+                }
+            }
+            Change::Delete(kind, key) if kind.is_optional() => {
+                match self.build_objects.get(&(*kind, key.clone())) {
+                    Some(b) => object_builds(b),
+                    None => Affected::Nothing,
                 }
             }
             Change::Delete(kind, key) => match (kind, self.pods.get(key)) {
@@ -1281,6 +1394,7 @@ impl ClusterView {
                 (Kind::Node | Kind::Job, _) => Affected::All,
                 _ => Affected::Namespace(key.0.clone()),
             },
+            Change::Expect(_) => Affected::Nothing,
             Change::PodLog { namespace, pod, .. }
             | Change::PodLogPending { namespace, pod, .. }
             | Change::PodLogUnavailable { namespace, pod, .. } => {
@@ -1315,6 +1429,12 @@ impl ClusterView {
                 .event_index
                 .keys()
                 .map(|(ns, name)| (ns.to_string(), name.clone()))
+                .collect(),
+            Kind::TaskRun | Kind::BuildRun | Kind::OpenShiftBuild => self
+                .build_objects
+                .keys()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, key)| key.clone())
                 .collect(),
         }
     }
@@ -1359,6 +1479,10 @@ impl ClusterView {
             }
             Object::Job(j) => {
                 self.jobs.insert(j.meta.key(), j);
+            }
+            Object::BuildObject(b) => {
+                self.bump(b.status.finished_at.or(b.status.started_at));
+                self.build_objects.insert((b.kind, b.meta.key()), b);
             }
             Object::Event(mut e) => {
                 self.bump(e.last);
@@ -1440,6 +1564,9 @@ impl ClusterView {
             }
             Kind::Job => {
                 self.jobs.remove(key);
+            }
+            Kind::TaskRun | Kind::BuildRun | Kind::OpenShiftBuild => {
+                self.build_objects.remove(&(kind, key.clone()));
             }
             Kind::Event => {
                 let ekey = (IStr::from(key.0.as_str()), key.1.clone());
@@ -1530,7 +1657,22 @@ impl ClusterView {
 
     /// True once every kind has reported `Synced`.
     pub fn is_synced(&self) -> bool {
-        Kind::ALL.iter().all(|k| self.synced.contains(k))
+        self.required().all(|k| self.synced.contains(&k))
+    }
+
+    /// The kinds the sync waits for: the core kinds and the optional ones being watched.
+    fn required(&self) -> impl Iterator<Item = Kind> + '_ {
+        Kind::ALL.into_iter().chain(self.expected.iter().copied())
+    }
+
+    /// The optional kinds (build objects) the source watches.
+    pub fn expected(&self) -> Vec<Kind> {
+        self.expected.iter().copied().collect()
+    }
+
+    /// TaskRuns, BuildRuns and OpenShift Builds.
+    pub fn build_objects(&self) -> impl Iterator<Item = &BuildObjectInfo> {
+        self.build_objects.values()
     }
 
     /// Kinds not synced because listing them is forbidden.
@@ -1540,9 +1682,7 @@ impl ClusterView {
 
     /// The kinds not yet synced.
     pub fn unsynced(&self) -> Vec<Kind> {
-        Kind::ALL
-            .iter()
-            .copied()
+        self.required()
             .filter(|k| !self.synced.contains(k))
             .collect()
     }

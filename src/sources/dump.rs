@@ -571,7 +571,7 @@ fn read_item(
             who(&kind)
         ));
     };
-    match Kind::from_name(&kind) {
+    match Kind::from_type(&kind, &api_version) {
         Some(k) => {
             let events_v1 = api_version.starts_with("events.k8s.io");
             match Object::from_json(k, events_v1, &mut serde_json::Deserializer::from_str(raw)) {

@@ -178,6 +178,61 @@ fn resource(kind: Kind) -> ApiResource {
         Kind::ReplicaSet => ApiResource::erase::<ReplicaSet>(&()),
         Kind::Event => ApiResource::erase::<CoreEvent>(&()),
         Kind::Job => ApiResource::erase::<Job>(&()),
+        // Found by discovery (`optional_api`); these are the preferred versions.
+        Kind::TaskRun | Kind::BuildRun | Kind::OpenShiftBuild => {
+            let (group, versions, plural) = optional_api(kind);
+            custom(kind, group, versions[0], plural)
+        }
+    }
+}
+
+/// The API group, the versions in order of preference, and the plural of a build object.
+fn optional_api(kind: Kind) -> (&'static str, &'static [&'static str], &'static str) {
+    match kind {
+        Kind::TaskRun => ("tekton.dev", &["v1", "v1beta1"], "taskruns"),
+        Kind::BuildRun => ("shipwright.io", &["v1beta1"], "buildruns"),
+        _ => ("build.openshift.io", &["v1"], "builds"),
+    }
+}
+
+fn custom(kind: Kind, group: &str, version: &str, plural: &str) -> ApiResource {
+    ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version: format!("{group}/{version}"),
+        kind: kind.as_str().into(),
+        plural: plural.into(),
+    }
+}
+
+/// The served version of a build object's API, asked of discovery
+/// (`GET /apis/<group>/<version>`): None when no version serves it (the CRD is not installed,
+/// or not OpenShift: normal). Other errors are retried with the relist backoff.
+async fn discover(client: &Client, kind: Kind) -> Option<ApiResource> {
+    let (group, versions, plural) = optional_api(kind);
+    let mut backoff = relist_backoff();
+    loop {
+        let mut failed = None;
+        for v in versions {
+            match client
+                .list_api_group_resources(&format!("{group}/{v}"))
+                .await
+            {
+                Ok(list) if list.resources.iter().any(|r| r.name == *plural) => {
+                    return Some(custom(kind, group, v, plural));
+                }
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => failed = Some(e),
+            }
+        }
+        match failed {
+            None => return None,
+            Some(e) => {
+                tracing::debug!(resource = kind.resource(), error = %e, "API discovery failed; retrying");
+                tokio::time::sleep(backoff.next().unwrap_or(Duration::from_secs(4))).await;
+            }
+        }
     }
 }
 
@@ -239,6 +294,51 @@ pub fn start(
         *per_kind.entry(*k).or_default() += 1;
     }
     let pending = Arc::new(std::sync::Mutex::new(per_kind));
+    // Build objects of CRD-backed builders: the sync waits for each until discovery says its
+    // API is absent (normal) or its watches listed. Told before any watch starts, so no sync is
+    // declared without them.
+    for kind in Kind::OPTIONAL {
+        let _ = tx.try_send(SourceEvent::Change(Change::Expect(kind)));
+        let (client, tx, metrics, restarted) = (
+            client.clone(),
+            tx.clone(),
+            metrics.clone(),
+            restarted.clone(),
+        );
+        let namespaces: Vec<String> = namespaces.to_vec();
+        tokio::spawn(async move {
+            let Some(ar) = discover(&client, kind).await else {
+                tracing::debug!(resource = kind.resource(), "API not served; not watched");
+                let _ = tx.send(SourceEvent::Change(Change::Synced(kind))).await;
+                return;
+            };
+            tracing::info!(resource = kind.resource(), api_version = %ar.api_version, "watching build objects");
+            let scopes: Vec<Option<String>> = if namespaces.is_empty() {
+                vec![None]
+            } else {
+                namespaces.into_iter().map(Some).collect()
+            };
+            let pending = Arc::new(std::sync::Mutex::new(HashMap::from([(kind, scopes.len())])));
+            for ns in scopes {
+                let api: Api<DynamicObject> = match &ns {
+                    Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+                    None => Api::all_with(client.clone(), &ar),
+                };
+                tokio::spawn(watch_one(
+                    Watch {
+                        kind,
+                        ns,
+                        api,
+                        watch_timeout,
+                    },
+                    metrics.clone(),
+                    tx.clone(),
+                    pending.clone(),
+                    restarted.clone(),
+                ));
+            }
+        });
+    }
     for (kind, ns) in scopes {
         let ar = resource(kind);
         let api: Api<DynamicObject> = match &ns {
@@ -406,11 +506,12 @@ async fn watch_one(
             let Some(item) = item else { break };
             let ev = match item {
                 Ok(ev) => ev,
-                Err(e) if kind == Kind::Node && first_list && is_forbidden(&e) => {
-                    // A namespace-scoped account: judge without Nodes, as --no-nodes does. Only
-                    // at the first list: access lost later (a binding removed) is a failing
-                    // watch like any other, unhealthy and retried, never a silent freeze.
-                    tracing::warn!(error = %e, "Nodes cannot be listed (403); judging without them, as with --no-nodes");
+                Err(e)
+                    if (kind == Kind::Node || kind.is_optional())
+                        && first_list
+                        && is_forbidden(&e) =>
+                {
+                    warn_judged_without(kind, &e);
                     if std::mem::take(&mut first_list) && last_of_kind(&pending, kind) {
                         let _ = tx.send(SourceEvent::Change(Change::Synced(kind))).await;
                     }
@@ -576,6 +677,20 @@ fn describe(e: &watcher::Error) -> String {
         watcher::Error::WatchStartFailed(kube::Error::Api(s)) => api("watch failed to start", s),
         watcher::Error::WatchFailed(kube::Error::Api(s)) => api("watch failed", s),
         other => other.to_string(),
+    }
+}
+
+/// Says once that a kind the account may not list (403 at the first list) is judged without: a
+/// namespace-scoped account judges without Nodes, as --no-nodes does, and without the build
+/// objects its RBAC does not grant (deploy/build-objects). Only at the first list: access lost
+/// later (a binding removed) is a failing watch like any other, unhealthy and retried, never a
+/// silent freeze.
+fn warn_judged_without(kind: Kind, e: &watcher::Error) {
+    if kind == Kind::Node {
+        tracing::warn!(error = %e, "Nodes cannot be listed (403); judging without them, as with --no-nodes");
+    } else {
+        tracing::warn!(resource = kind.resource(), error = %e,
+            "build objects cannot be listed (403); judging without them (grant deploy/build-objects)");
     }
 }
 

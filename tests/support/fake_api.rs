@@ -38,6 +38,8 @@ pub enum Res {
     Deployments,
     ReplicaSets,
     Jobs,
+    /// Tekton TaskRuns (tekton.dev/v1), discoverable only with `Faults::tekton_api`.
+    TaskRuns,
 }
 
 impl Res {
@@ -49,6 +51,7 @@ impl Res {
             ("apis/apps/v1", "deployments") => Res::Deployments,
             ("apis/apps/v1", "replicasets") => Res::ReplicaSets,
             ("apis/batch/v1", "jobs") => Res::Jobs,
+            ("apis/tekton.dev/v1", "taskruns") => Res::TaskRuns,
             _ => return None,
         })
     }
@@ -61,6 +64,7 @@ impl Res {
             Res::Deployments => "Deployment",
             Res::ReplicaSets => "ReplicaSet",
             Res::Jobs => "Job",
+            Res::TaskRuns => "TaskRun",
         }
     }
 
@@ -69,6 +73,7 @@ impl Res {
             Res::Nodes | Res::Pods | Res::Events => "v1",
             Res::Deployments | Res::ReplicaSets => "apps/v1",
             Res::Jobs => "batch/v1",
+            Res::TaskRuns => "tekton.dev/v1",
         }
     }
 
@@ -81,6 +86,7 @@ impl Res {
             "Deployment" => Res::Deployments,
             "ReplicaSet" => Res::ReplicaSets,
             "Job" => Res::Jobs,
+            "TaskRun" => Res::TaskRuns,
             _ => return None,
         })
     }
@@ -114,6 +120,8 @@ pub struct Faults {
     /// An expired resourceVersion is answered with an HTTP 410 status on the watch request
     /// instead of a 410 ERROR event inside the stream (some proxies and older servers).
     pub gone_as_status: bool,
+    /// Discovery serves `tekton.dev/v1` (the Tekton CRDs are installed); else it answers 404.
+    pub tekton_api: bool,
 }
 
 struct Stored {
@@ -379,6 +387,25 @@ async fn handle(State(fake): State<FakeApi>, req: Request) -> Response {
     }
     if path == "/version" {
         let v = json!({"major": "1", "minor": "33", "gitVersion": "v1.33.4", "platform": "linux/amd64"});
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            v.to_string(),
+        )
+            .into_response();
+    }
+    if path == "/apis/tekton.dev/v1" {
+        if !fake.lock().faults.tekton_api {
+            return status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            );
+        }
+        let v = json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "tekton.dev/v1",
+            "resources": [{"name": "taskruns", "singularName": "taskrun", "namespaced": true, "kind": "TaskRun",
+                "verbs": ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"],
+                "shortNames": ["tr", "trs"], "categories": ["tekton", "tekton-pipelines"]}]});
         return (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],

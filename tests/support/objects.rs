@@ -250,3 +250,19 @@ pub fn tekton_step_pod(ns: &str, name: &str, image: &str, script: &str, results:
                 "state": {"terminated": {"exitCode": 0, "reason": "Completed", "message": results.to_string(),
                     "startedAt": at(-118), "finishedAt": at(-60)}}, "lastState": {}}]}})
 }
+
+/// A Tekton TaskRun (tekton.dev/v1) that succeeded and reported `IMAGE_URL`/`IMAGE_DIGEST`
+/// results (tektoncd/pipeline docs/tasks.md; the catalog's buildah and kaniko tasks).
+pub fn task_run(ns: &str, name: &str, image: &str, digest: &str, finished: i64) -> Value {
+    json!({"apiVersion": "tekton.dev/v1", "kind": "TaskRun",
+        "metadata": {"name": name, "namespace": ns, "uid": format!("uid-taskrun-{ns}-{name}"),
+            "creationTimestamp": at(finished - 120),
+            "labels": {"tekton.dev/task": "buildah", "app.kubernetes.io/managed-by": "tekton-pipelines"}},
+        "spec": {"taskRef": {"kind": "Task", "name": "buildah"}, "params": [{"name": "IMAGE", "value": image}],
+            "serviceAccountName": "default", "timeout": "1h0m0s"},
+        "status": {"podName": format!("{name}-pod"), "startTime": at(finished - 118), "completionTime": at(finished),
+            "conditions": [{"type": "Succeeded", "status": "True", "reason": "Succeeded",
+                "message": "All Steps have completed executing", "lastTransitionTime": at(finished)}],
+            "results": [{"name": "IMAGE_DIGEST", "type": "string", "value": digest},
+                        {"name": "IMAGE_URL", "type": "string", "value": format!("{image}\n")}]}})
+}

@@ -10,8 +10,12 @@ pub enum BuilderKind {
     Buildkit,
     /// Buildah (`buildah push`).
     Buildah,
-    /// A Tekton step reporting image results (`IMAGE_URL`/`IMAGE_DIGEST`, `IMAGES`).
+    /// A Tekton step or TaskRun reporting image results (`IMAGE_URL`/`IMAGE_DIGEST`, `IMAGES`).
     Tekton,
+    /// A Shipwright BuildRun (`status.output.digest`).
+    Shipwright,
+    /// An OpenShift Build (`status.output.to.imageDigest`).
+    OpenShift,
     /// Not a builder: the image's registry answered what the tag points to (DESIGN §7), the
     /// reference for containers no in-cluster build pushes.
     Registry,
@@ -25,6 +29,8 @@ impl BuilderKind {
             BuilderKind::Buildkit => "buildkit",
             BuilderKind::Buildah => "buildah",
             BuilderKind::Tekton => "tekton",
+            BuilderKind::Shipwright => "shipwright",
+            BuilderKind::OpenShift => "openshift",
             BuilderKind::Registry => "registry",
         }
     }
@@ -43,6 +49,10 @@ impl BuilderKind {
                 "buildah logs no pushed digest; push with --digestfile /dev/termination-log or a Tekton IMAGE_DIGEST result"
             }
             BuilderKind::Tekton => "the step reported no IMAGE_DIGEST result",
+            BuilderKind::Shipwright => "the BuildRun reported no status.output.digest",
+            BuilderKind::OpenShift => {
+                "the Build reported no status.output.to.imageDigest (the registry answered no digest it understood)"
+            }
             BuilderKind::Registry => "the registry answered no digest",
         }
     }

@@ -20,6 +20,7 @@ pub mod buildkit;
 pub mod detect;
 pub mod kaniko;
 pub mod log;
+pub mod objects;
 pub mod tekton;
 pub mod words;
 
@@ -63,6 +64,9 @@ pub enum DigestSource {
     LogLine(String),
     /// The image's registry answered the tag's digest (see [`Build::registry`]).
     Registry,
+    /// A build object's status field (`result IMAGE_DIGEST`, `status.output.digest`,
+    /// `status.output.to.imageDigest`).
+    Object(&'static str),
 }
 
 /// Where a registry-backed reference came from (DESIGN §7).
@@ -106,14 +110,17 @@ pub struct Build {
     pub no_push: bool,
     /// Set for the reference a registry answered (`builder` = `registry`): no pod built it.
     pub registry: Option<RegistryOrigin>,
+    /// Set for a build object (`TaskRun`, `BuildRun`, `Build`): `pod` is its name.
+    pub object: Option<&'static str>,
 }
 
 impl Build {
     /// `namespace/pod`; for a registry reference, the registry host.
     pub fn pod_ref(&self) -> String {
-        match &self.registry {
-            Some(r) => registry::host_of(&r.name).to_string(),
-            None => format!("{}/{}", self.namespace, self.pod),
+        match (&self.registry, self.object) {
+            (Some(r), _) => registry::host_of(&r.name).to_string(),
+            (None, Some(kind)) => format!("{kind} {}/{}", self.namespace, self.pod),
+            (None, None) => format!("{}/{}", self.namespace, self.pod),
         }
     }
 
@@ -224,6 +231,7 @@ pub fn collect_builds(view: &ClusterView) -> Vec<Build> {
         }
     }
     out.extend(registry_builds(view));
+    out.extend(object_builds(view));
     for job in view.jobs() {
         if pod_jobs.contains(&(job.meta.namespace.clone(), job.meta.name.clone())) {
             continue;
@@ -274,12 +282,55 @@ fn registry_builds(view: &ClusterView) -> impl Iterator<Item = Build> + '_ {
             finished_at: Some(moved_at),
             fatal_lines: Vec::new(),
             no_push: false,
+            object: None,
             registry: Some(RegistryOrigin {
                 name: name.to_string(),
                 answered_at: *answered_at,
                 moved_at,
                 from_created: created.is_some_and(|c| c == moved_at),
             }),
+        })
+    })
+}
+
+/// The builds TaskRuns, BuildRuns and OpenShift Builds report: one per image each names, with
+/// the digest it reported once it succeeded.
+fn object_builds(view: &ClusterView) -> impl Iterator<Item = Build> + '_ {
+    view.build_objects().flat_map(|o| {
+        let s = &o.status;
+        let field = match o.kind.as_str() {
+            "TaskRun" => "result IMAGE_DIGEST",
+            "BuildRun" => "status.output.digest",
+            _ => "status.output.to.imageDigest",
+        };
+        s.images.iter().filter_map(move |(image, digest)| {
+            let dest = ImageRef::parse(image).ok()?;
+            let digest = digest
+                .clone()
+                .filter(|_| s.status == BuildStatus::Succeeded);
+            Some(Build {
+                builder: s.builder,
+                namespace: o.meta.namespace.clone(),
+                pod: o.meta.name.clone(),
+                pod_uid: String::new(),
+                container: String::new(),
+                destination_names: vec![dest.name()],
+                destination_repos: vec![dest.repository()],
+                destinations: vec![dest],
+                status: s.status,
+                digest_source: digest.as_ref().map(|_| DigestSource::Object(field)),
+                digest,
+                started_at: s.started_at.or(o.meta.created),
+                finished_at: s.finished_at,
+                fatal_lines: if s.message.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![s.message.clone()]
+                },
+                no_push: false,
+                registry: None,
+                object: Some(o.kind.as_str()),
+            })
         })
     })
 }
@@ -505,6 +556,7 @@ fn pod_build(
         fatal_lines,
         no_push,
         registry: None,
+        object: None,
     })
 }
 
@@ -556,6 +608,7 @@ fn job_build(
         fatal_lines,
         no_push: c.no_push_env || builder.no_push(&c.argv),
         registry: None,
+        object: None,
     })
 }
 

@@ -150,9 +150,10 @@ pub(super) fn next_step(f: &Finding<'_>, d: &DeploymentInfo) -> Option<String> {
     let (ns, name) = (&d.meta.namespace, &d.meta.name);
     Some(match f {
         Finding::Forbidden(_) => "Grant get/list/watch on those resources to kube-verdict's ServiceAccount (deploy/base/rbac.yaml)".into(),
-        Finding::BuildFailed(b) => {
-            format!("kubectl logs -n {} {} -c {}", b.namespace, b.pod, b.container)
-        }
+        Finding::BuildFailed(b) => match b.object {
+            Some(kind) => format!("kubectl describe {} -n {} {}", kind.to_ascii_lowercase(), b.namespace, b.pod),
+            None => format!("kubectl logs -n {} {} -c {}", b.namespace, b.pod, b.container),
+        },
         Finding::Stale { .. } => format!("kubectl rollout restart deployment/{name} -n {ns}"),
         Finding::AppFailure {
             cause,
@@ -405,24 +406,33 @@ pub(super) fn build_evidence(b: &Build) -> String {
             "build pod {} reported Tekton result IMAGE_DIGEST {d}",
             b.pod_ref()
         ),
+        (Some(DigestSource::Object(field)), Some(d)) => {
+            format!("{} reported {field} {d}", b.pod_ref())
+        }
         (Some(DigestSource::BuildkitMetadata), Some(d)) => format!(
             "build pod {} container {} exited 0 with BuildKit metadata containerimage.digest {d}",
             b.pod_ref(),
             b.container
         ),
-        _ => match b.status {
-            BuildStatus::Succeeded => format!(
-                "build pod {} succeeded but logged no digest ({})",
-                b.pod_ref(),
-                b.builder.no_digest_hint()
-            ),
-            BuildStatus::Failed => format!(
-                "build pod {} failed: {}",
-                b.pod_ref(),
-                b.fatal_lines.join(" | ")
-            ),
-            BuildStatus::Running => format!("build pod {} is running", b.pod_ref()),
-        },
+        _ => {
+            let who = match b.object {
+                Some(_) => b.pod_ref(),
+                None => format!("build pod {}", b.pod_ref()),
+            };
+            match b.status {
+                BuildStatus::Succeeded => format!(
+                    "{who} succeeded but {} no digest ({})",
+                    if b.object.is_some() {
+                        "reported"
+                    } else {
+                        "logged"
+                    },
+                    b.builder.no_digest_hint()
+                ),
+                BuildStatus::Failed => format!("{who} failed: {}", b.fatal_lines.join(" | ")),
+                BuildStatus::Running => format!("{who} is running"),
+            }
+        }
     }
 }
 

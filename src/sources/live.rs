@@ -506,12 +506,7 @@ async fn watch_one(
             let Some(item) = item else { break };
             let ev = match item {
                 Ok(ev) => ev,
-                Err(e)
-                    if (kind == Kind::Node || kind.is_optional())
-                        && first_list
-                        && is_forbidden(&e) =>
-                {
-                    warn_judged_without(kind, &e);
+                Err(e) if first_list && may_judge_without(kind, &e) => {
                     if std::mem::take(&mut first_list) && last_of_kind(&pending, kind) {
                         let _ = tx.send(SourceEvent::Change(Change::Synced(kind))).await;
                     }
@@ -678,6 +673,16 @@ fn describe(e: &watcher::Error) -> String {
         watcher::Error::WatchFailed(kube::Error::Api(s)) => api("watch failed", s),
         other => other.to_string(),
     }
+}
+
+/// True for a 403 on a kind judged without when it cannot be listed (Nodes, build objects);
+/// says so once.
+fn may_judge_without(kind: Kind, e: &watcher::Error) -> bool {
+    let without = (kind == Kind::Node || kind.is_optional()) && is_forbidden(e);
+    if without {
+        warn_judged_without(kind, e);
+    }
+    without
 }
 
 /// Says once that a kind the account may not list (403 at the first list) is judged without: a

@@ -172,6 +172,7 @@ fn the_readme_install_command_builds_the_base() {
 fn the_optional_steps_build_and_validate() {
     for dir in [
         "deploy/build-logs",
+        "deploy/build-objects",
         "deploy/prometheus-operator",
         "deploy/network-policy",
     ] {

@@ -1538,3 +1538,122 @@ fn a_resumed_watch_gets_410_inside_the_stream_on_a_real_server() {
         changed.elapsed().as_secs_f64()
     );
 }
+
+/// The TaskRun CRD as Tekton installs it, trimmed to what the API server needs: `tekton.dev`,
+/// served `v1` (and `v1beta1`, not stored), the status subresource, an open schema.
+const TASKRUN_CRD: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: taskruns.tekton.dev
+spec:
+  group: tekton.dev
+  scope: Namespaced
+  names: {kind: TaskRun, plural: taskruns, singular: taskrun, shortNames: [tr, trs], categories: [tekton, tekton-pipelines]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+  - name: v1beta1
+    served: true
+    storage: false
+    subresources: {status: {}}
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+";
+
+/// Build objects on a real API server: before the CRD exists nothing waits for it; once it is
+/// installed, discovery serves `tekton.dev/v1`, kube-verdict watches TaskRuns, and a TaskRun's
+/// results (set through the status subresource, as Tekton's controller does) are the build of
+/// the Deployment's image, for `check` and `serve` alike.
+#[test]
+fn task_runs_on_a_real_api_server() {
+    let Some(cp) = ControlPlane::up() else { return };
+    let mut objects = node("worker-1", "4", "8Gi", &[("pool", "general")], &[]);
+    for ns in ["shop", "ci"] {
+        objects.push_str(&namespace(ns));
+    }
+    objects.push_str(&deployment(
+        "shop",
+        "web",
+        "registry.example.com/shop/web:1.0.0",
+        1,
+        "100m",
+        "",
+        true,
+    ));
+    cp.apply(&objects);
+    cp.wait("the web pod", LIMIT, |cp| {
+        cp.pods("shop", "app=web").len() == 1
+    });
+    let web = cp.pods("shop", "app=web").remove(0);
+    cp.patch_pod_status("shop", &web, &web_runs(DIGEST_A));
+    cp.wait("the rollout complete", LIMIT, |cp| {
+        judged(&check(cp, &[]).1, "shop", "web") == "complete/no_build_known/none"
+    });
+
+    cp.apply(TASKRUN_CRD);
+    cp.wait("the TaskRun CRD established", LIMIT, |cp| {
+        cp.kubectl(&[
+            "get",
+            "crd",
+            "taskruns.tekton.dev",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Established\")].status}",
+        ]) == "True"
+    });
+    cp.apply(
+        "apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: build-web-1-0-0
+  namespace: ci
+spec:
+  taskRef: {kind: Task, name: buildah}
+  params: [{name: IMAGE, value: registry.example.com/shop/web:1.0.0}]
+---
+",
+    );
+    let now = jiff::Timestamp::now();
+    let status = json!({"status": {
+    "startTime": (now - jiff::SignedDuration::from_secs(90)).to_string(),
+    "completionTime": now.to_string(),
+    "conditions": [{"type": "Succeeded", "status": "True", "reason": "Succeeded",
+        "message": "All Steps have completed executing", "lastTransitionTime": now.to_string()}],
+    "results": [
+        {"name": "IMAGE_DIGEST", "type": "string", "value": DIGEST_A},
+        {"name": "IMAGE_URL", "type": "string", "value": "registry.example.com/shop/web:1.0.0"}
+    ]}});
+    cp.kubectl(&[
+        "-n",
+        "ci",
+        "patch",
+        "taskrun",
+        "build-web-1-0-0",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        &status.to_string(),
+    ]);
+    let (_, doc) = check(&cp, &[]);
+    assert_eq!(
+        judged(&doc, "shop", "web"),
+        "verified/digest_match/none",
+        "{doc:#}"
+    );
+    let d = doc["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "web")
+        .unwrap();
+    assert_eq!(d["containers"][0]["build"]["builder"], "tekton", "{d:#}");
+    assert_eq!(
+        d["containers"][0]["build"]["pod"],
+        "TaskRun ci/build-web-1-0-0"
+    );
+    let kubeconfig = std::fs::read_to_string(&cp.kubeconfig).unwrap();
+    let s = support::serve(Some(&kubeconfig), &[]);
+    wait_served(s.addr, "shop", "web", "verified/digest_match/none");
+}

@@ -138,6 +138,21 @@ pub struct RegistryArgs {
     /// Registry lookups at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub registry_concurrency: u16,
+
+    /// Where registry credentials come from: `config` (only --registry-config), or
+    /// `pull-secrets`: first the `imagePullSecrets` of the pods that run the image (read through
+    /// the API server: needs `get secrets`, the optional deploy/registry-pull-secrets), then
+    /// --registry-config.
+    #[arg(long, value_enum, value_name = "config|pull-secrets", default_value_t = RegistryAuthArg::Config, env = "KUBE_VERDICT_REGISTRY_AUTH")]
+    pub registry_auth: RegistryAuthArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegistryAuthArg {
+    /// Only the docker config.json of --registry-config.
+    Config,
+    /// The pods' imagePullSecrets first, then --registry-config.
+    PullSecrets,
 }
 
 /// Which cluster to talk to, as kubectl's global flags say it (a kubectl plugin takes them).

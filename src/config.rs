@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::cli::{
     CheckArgs, ColorChoice, EngineArgs, KubeArgs, LinkBuildsArg, OnOff, OutputFormat, RegistryArgs,
-    ServeArgs,
+    RegistryAuthArg, ServeArgs,
 };
 use crate::engine::events::Owner;
 use crate::engine::ledger::{AlertLabels, DEFAULT_EXTRA_PLATFORMS, PlatformNames};
@@ -102,6 +102,7 @@ fn registry_config(
                 insecure,
                 credentials,
                 concurrency: usize::from(args.registry_concurrency),
+                pull_secrets: args.registry_auth == RegistryAuthArg::PullSecrets,
             },
         }),
         warnings,

@@ -187,6 +187,24 @@ fn the_optional_steps_build_and_validate() {
     }
 }
 
+/// The one step that reads Secrets is its own, opt-in, and grants `get` on Secrets alone (no
+/// list, no watch: a pull secret is read by name).
+#[test]
+fn the_pull_secrets_step_grants_get_secrets_and_nothing_else() {
+    let Some(docs) = kustomize("deploy/registry-pull-secrets") else {
+        return;
+    };
+    validate(&docs);
+    let roles: Vec<&Value> = docs.iter().filter(|d| kind(d) == "ClusterRole").collect();
+    assert_eq!(roles.len(), 1);
+    let rules = roles[0]["rules"].as_sequence().unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(
+        serde_yaml::to_string(&rules[0]).unwrap().trim(),
+        "apiGroups:\n- ''\nresources:\n- secrets\nverbs:\n- get"
+    );
+}
+
 /// The NetworkPolicy selects kube-verdict's pods and admits only its named port, and only from
 /// Prometheus and the report senders.
 #[test]

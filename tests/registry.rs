@@ -495,3 +495,60 @@ fn hostile_registries_are_counted_and_change_nothing() {
     assert!(rss < 120 * 1024, "peak RSS {rss} KiB");
     assert!(hostile.iter().all(|h| h.requests() > 0));
 }
+
+/// `--registry-auth pull-secrets`: the imagePullSecrets of the pods that run the image hold the
+/// registry's credentials (a `kubernetes.io/dockerconfigjson` Secret read through the API
+/// server); without the flag, or without `get secrets`, nothing worse than no_build_known.
+#[test]
+fn the_pods_pull_secrets_are_the_registry_credentials_when_asked() {
+    if skip() {
+        return;
+    }
+    use base64::Engine;
+    let reg = Registry::start_with_auth("puller", "pull-s3cret");
+    let (d1, _) = reg.push("shop/web:6.0", "private");
+    let image = format!("{}/shop/web:6.0", reg.host);
+    let fake = FakeApi::spawn();
+    world(
+        &fake,
+        &image,
+        &format!("{}/shop/web@{d1}", reg.host),
+        "amd64",
+    );
+    let mut pod = pod_ready(
+        "shop",
+        "web",
+        HASH,
+        0,
+        &image,
+        &format!("{}/shop/web@{d1}", reg.host),
+        -7000,
+    );
+    pod["spec"]["imagePullSecrets"] = json!([{"name": "missing"}, {"name": "regcred"}]);
+    fake.apply(pod);
+    let config = std::fs::read(reg.docker_config()).unwrap();
+    fake.apply(
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {"name": "regcred", "namespace": "shop"},
+        "data": {".dockerconfigjson": base64::engine::general_purpose::STANDARD.encode(config)}}),
+    );
+
+    let without = check(&fake, &reg, &[]);
+    assert_eq!(outcome(&without), "complete/no_build_known", "{without:#}");
+    let with = check(&fake, &reg, &["--registry-auth", "pull-secrets"]);
+    assert_eq!(outcome(&with), "verified/digest_match", "{with:#}");
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.starts_with("/api/v1/namespaces/shop/secrets/regcred")),
+        "the pull secret was read"
+    );
+    // RBAC without `get secrets`: judged as without credentials.
+    fake.faults(|f| f.forbid = vec![support::fake_api::Res::Secrets]);
+    let forbidden = check(&fake, &reg, &["--registry-auth", "pull-secrets"]);
+    assert_eq!(
+        outcome(&forbidden),
+        "complete/no_build_known",
+        "{forbidden:#}"
+    );
+}

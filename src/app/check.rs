@@ -16,7 +16,6 @@ use crate::engine::verdict::human;
 use crate::sinks::published::{Published, SourceKind};
 use crate::sinks::report::Report;
 use crate::sources::logs::LogFetcher;
-use crate::sources::registry::RegistryResolver;
 use crate::sources::{SourceMetrics, live};
 
 /// How long a live `check` without `--timeout` waits for the first list (and build logs).
@@ -130,11 +129,8 @@ pub async fn check_live(cfg: &CheckConfig, client: kube::Client) -> Result<Repor
         source_metrics.clone(),
         tx.clone(),
     );
-    let fetcher = LogFetcher::new(client, 4, source_metrics.clone(), tx.clone());
-    let lookup = cfg.registry.as_ref().map(|r| RegistryLookup {
-        resolver: RegistryResolver::new(r.options.clone(), source_metrics, tx),
-        ttl: r.ttl,
-    });
+    let lookup = RegistryLookup::from_config(cfg.registry.as_ref(), &client, &source_metrics, &tx);
+    let fetcher = LogFetcher::new(client, 4, source_metrics, tx);
     let mut controller = Controller::new(
         cfg.policy.clone(),
         published,

@@ -14,7 +14,9 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use tokio::sync::mpsc;
 
-use crate::engine::builds::{Build, collect_builds, logs_wanted, tags_in_use, tags_wanted};
+use crate::engine::builds::{
+    Build, collect_builds, logs_wanted, pull_secrets_for, tags_in_use, tags_wanted,
+};
 use crate::engine::ledger::ReportError;
 use crate::engine::rollout;
 use crate::engine::verdict::{DeploymentVerdict, Policy, Verdict, judge};
@@ -29,6 +31,26 @@ pub struct RegistryLookup {
     pub resolver: RegistryResolver,
     /// `--registry-ttl`: an answer is asked again after this long.
     pub ttl: SignedDuration,
+}
+
+impl RegistryLookup {
+    /// The lookups `cfg` asks for (None: off), reading pull secrets through `client`.
+    pub fn from_config(
+        cfg: Option<&crate::config::RegistryConfig>,
+        client: &kube::Client,
+        metrics: &crate::sources::SourceMetrics,
+        tx: &mpsc::Sender<SourceEvent>,
+    ) -> Option<RegistryLookup> {
+        cfg.map(|r| RegistryLookup {
+            resolver: RegistryResolver::new(
+                r.options.clone(),
+                Some(client.clone()),
+                metrics.clone(),
+                tx.clone(),
+            ),
+            ttl: r.ttl,
+        })
+    }
 }
 
 /// Where the controller reads the time: the one clock of the live path, injected so that a test
@@ -413,7 +435,12 @@ impl Controller {
     fn ask_registry(&mut self, now: Timestamp, ttl: SignedDuration) {
         let Some(r) = &self.registry else { return };
         for name in tags_wanted(&self.view, &self.builds, now, ttl) {
-            r.resolver.resolve(&name);
+            let secrets = if r.resolver.uses_pull_secrets() {
+                pull_secrets_for(&self.view, &name)
+            } else {
+                Vec::new()
+            };
+            r.resolver.resolve(&name, secrets);
             self.view.apply(Change::RegistryPending { name });
         }
     }

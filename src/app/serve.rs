@@ -15,7 +15,6 @@ use crate::sinks::metrics;
 use crate::sinks::published::{Published, SourceKind};
 use crate::sinks::server::{self, ConnectionMetrics};
 use crate::sources::logs::LogFetcher;
-use crate::sources::registry::RegistryResolver;
 use crate::sources::{SourceEvent, SourceMetrics, alertmanager, live};
 
 /// Runs until SIGTERM or Ctrl-C.
@@ -82,16 +81,14 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
                 tx.clone(),
             );
             live::probe(client.clone(), cfg.recheck_interval, tx.clone(), watches);
+            registry_lookup =
+                RegistryLookup::from_config(cfg.registry.as_ref(), &client, &source_metrics, &tx);
             fetcher = Some(LogFetcher::new(
                 client,
                 cfg.log_concurrency,
-                source_metrics.clone(),
+                source_metrics,
                 tx.clone(),
             ));
-            registry_lookup = cfg.registry.as_ref().map(|r| RegistryLookup {
-                resolver: RegistryResolver::new(r.options.clone(), source_metrics, tx.clone()),
-                ttl: r.ttl,
-            });
         }
     }
     drop(tx);

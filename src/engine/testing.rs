@@ -213,7 +213,7 @@ pub fn pod(ns: &str, name: &str) -> PodBuilder {
         containers: Vec::new(),
         init_statuses: Vec::new(),
         statuses: Vec::new(),
-        has_pull_secrets: false,
+        pull_secrets: Vec::new(),
         placement: None,
     })
 }

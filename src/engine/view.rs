@@ -682,7 +682,9 @@ pub struct PodInfo {
     pub containers: Vec<ContainerSpec>,
     pub init_statuses: Vec<ContainerStatus>,
     pub statuses: Vec<ContainerStatus>,
-    pub has_pull_secrets: bool,
+    /// The names of its `imagePullSecrets` (kube-verdict reads them only with
+    /// `--registry-auth=pull-secrets`).
+    pub pull_secrets: Vec<String>,
     /// The nodes the pod may run on (`nodeSelector`, required node affinity); None when it
     /// may run anywhere.
     pub placement: Option<Box<Placement>>,
@@ -786,10 +788,13 @@ impl TryFrom<&core::Pod> for PodInfo {
                 status.and_then(|s| s.init_container_statuses.as_ref()),
             ),
             statuses: container_statuses(status.and_then(|s| s.container_statuses.as_ref())),
-            has_pull_secrets: spec
+            pull_secrets: spec
                 .image_pull_secrets
-                .as_ref()
-                .is_some_and(|v| !v.is_empty()),
+                .iter()
+                .flatten()
+                .map(|r| r.name.clone())
+                .filter(|n| !n.is_empty())
+                .collect(),
             placement: Placement::of(spec).map(Box::new),
             meta,
         })

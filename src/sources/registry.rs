@@ -154,10 +154,14 @@ impl Credentials {
 
     /// The credentials for a registry host, or anonymous.
     pub fn for_host(&self, host: &str) -> RegistryAuth {
-        match self.by_host.get(&config_host(host)) {
-            Some((u, p)) => RegistryAuth::Basic(u.clone(), p.clone()),
-            None => RegistryAuth::Anonymous,
-        }
+        self.get(host).unwrap_or(RegistryAuth::Anonymous)
+    }
+
+    /// The credentials for a registry host, if there are any.
+    pub fn get(&self, host: &str) -> Option<RegistryAuth> {
+        self.by_host
+            .get(&config_host(host))
+            .map(|(u, p)| RegistryAuth::Basic(u.clone(), p.clone()))
     }
 
     /// Hosts with credentials.
@@ -174,6 +178,32 @@ pub struct RegistryOptions {
     pub credentials: Credentials,
     /// Lookups at once.
     pub concurrency: usize,
+    /// `--registry-auth=pull-secrets`: read the pods' `imagePullSecrets` (needs `get secrets`).
+    pub pull_secrets: bool,
+}
+
+/// How long a pull secret read is reused before it is read again.
+const SECRET_REUSE: Duration = Duration::from_secs(300);
+
+/// Pull secrets read through the API server, by (namespace, name): the credentials they hold
+/// (None: missing, unreadable or not a docker config) and when they were read.
+type SecretCache = HashMap<(String, String), (Option<Credentials>, std::time::Instant)>;
+
+/// Reads `kubernetes.io/dockerconfigjson` (`.dockerconfigjson`, a docker `config.json`) and
+/// legacy `kubernetes.io/dockercfg` (`.dockercfg`, the `auths` map alone) secrets.
+pub fn secret_credentials(
+    data: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> Option<Credentials> {
+    if let Some(raw) = data.get(".dockerconfigjson") {
+        return Credentials::parse_docker_config(std::str::from_utf8(raw).ok()?)
+            .ok()
+            .map(|(c, _)| c);
+    }
+    let raw = data.get(".dockercfg")?;
+    let auths: serde_json::Value = serde_json::from_slice(raw).ok()?;
+    Credentials::parse_docker_config(&serde_json::json!({ "auths": auths }).to_string())
+        .ok()
+        .map(|(c, _)| c)
 }
 
 /// What a digest is, and its config's `created` time, read once per digest.
@@ -186,6 +216,9 @@ struct Described {
 /// Asks registries what tags point to, a few at a time.
 pub struct RegistryResolver {
     net: Arc<Net>,
+    /// The API client that reads pull secrets, with `--registry-auth=pull-secrets`.
+    secrets_client: Option<kube::Client>,
+    secrets: Arc<Mutex<SecretCache>>,
     credentials: Arc<Credentials>,
     described: Arc<Mutex<HashMap<Digest, Described>>>,
     in_flight: Arc<AtomicUsize>,
@@ -329,6 +362,7 @@ impl RegistryResolver {
     /// A resolver with its own HTTP client (rustls, the ring provider kube-verdict installs).
     pub fn new(
         options: RegistryOptions,
+        kube: Option<kube::Client>,
         metrics: SourceMetrics,
         tx: mpsc::Sender<SourceEvent>,
     ) -> RegistryResolver {
@@ -354,6 +388,8 @@ impl RegistryResolver {
             .build()
             .unwrap_or_default();
         RegistryResolver {
+            secrets_client: kube.filter(|_| options.pull_secrets),
+            secrets: Default::default(),
             net: Arc::new(Net {
                 oci,
                 http,
@@ -374,9 +410,16 @@ impl RegistryResolver {
         self.in_flight.load(Ordering::SeqCst)
     }
 
+    /// True when lookups use the pods' pull secrets (`--registry-auth=pull-secrets`).
+    pub fn uses_pull_secrets(&self) -> bool {
+        self.secrets_client.is_some()
+    }
+
     /// Asks what `name` (`registry/path:tag`) points to, in the background; the answer comes
     /// back as a `Change::RegistryAnswer`. The caller applies `Change::RegistryPending` itself.
-    pub fn resolve(&self, name: &str) {
+    /// `pull_secrets` (namespace, name) are tried first for the registry's credentials, with
+    /// `--registry-auth=pull-secrets`; then `--registry-config`'s; else anonymous.
+    pub fn resolve(&self, name: &str, pull_secrets: Vec<(String, String)>) {
         let Ok(image) = ImageRef::parse(name) else {
             return;
         };
@@ -384,7 +427,9 @@ impl RegistryResolver {
             return;
         };
         let reference = Reference::with_tag(image.registry.clone(), image.path.clone(), tag);
-        let auth = self.credentials.for_host(&image.registry);
+        let configured = self.credentials.get(&image.registry);
+        let (secrets_client, secrets) = (self.secrets_client.clone(), self.secrets.clone());
+        let host = image.registry.clone();
         let (net, described, limit, metrics, tx, in_flight) = (
             self.net.clone(),
             self.described.clone(),
@@ -400,6 +445,13 @@ impl RegistryResolver {
             let Ok(_permit) = limit.acquire_owned().await else {
                 return;
             };
+            let from_secrets = match &secrets_client {
+                Some(c) => pull_secret_auth(c, &secrets, &pull_secrets, &host).await,
+                None => None,
+            };
+            let auth = from_secrets
+                .or(configured)
+                .unwrap_or(RegistryAuth::Anonymous);
             let count = |r: RegistryResult| {
                 metrics
                     .registry_requests
@@ -461,6 +513,60 @@ impl RegistryResolver {
     }
 }
 
+/// The first of `refs` (namespace, secret) whose docker config has credentials for `host`,
+/// each secret read at most once per [`SECRET_REUSE`]. A secret that cannot be read (403: no
+/// `get secrets`; 404) is skipped with a warning.
+async fn pull_secret_auth(
+    client: &kube::Client,
+    cache: &Mutex<SecretCache>,
+    refs: &[(String, String)],
+    host: &str,
+) -> Option<RegistryAuth> {
+    for (ns, name) in refs {
+        let key = (ns.clone(), name.clone());
+        let cached = cache
+            .lock()
+            .await
+            .get(&key)
+            .filter(|(_, at)| at.elapsed() < SECRET_REUSE)
+            .map(|(c, _)| c.clone());
+        let creds = match cached {
+            Some(c) => c,
+            None => {
+                let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
+                    kube::Api::namespaced(client.clone(), ns);
+                let read = tokio::time::timeout(REGISTRY_REQUEST_TIMEOUT, api.get(name)).await;
+                let creds = match read {
+                    Ok(Ok(secret)) => {
+                        let data: std::collections::BTreeMap<String, Vec<u8>> = secret
+                            .data
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(k, v)| (k, v.0))
+                            .collect();
+                        secret_credentials(&data)
+                    }
+                    Ok(Err(e)) => {
+                        tracing::warn!(namespace = %ns, secret = %name, error = %e,
+                            "cannot read the pull secret (deploy/registry-pull-secrets grants get secrets)");
+                        None
+                    }
+                    Err(_) => None,
+                };
+                cache
+                    .lock()
+                    .await
+                    .insert(key, (creds.clone(), std::time::Instant::now()));
+                creds
+            }
+        };
+        if let Some(auth) = creds.and_then(|c| c.get(host)) {
+            return Some(auth);
+        }
+    }
+    None
+}
+
 /// The `User-Agent` of registry requests.
 const USER_AGENT: &str = concat!("kube-verdict/", env!("CARGO_PKG_VERSION"));
 
@@ -517,9 +623,13 @@ impl Net {
         auth: &RegistryAuth,
         fresh: bool,
     ) -> Result<Option<String>, Failure> {
+        let who = match auth {
+            RegistryAuth::Basic(u, _) => u.as_str(),
+            _ => "",
+        };
         let key = (
             reference.resolve_registry().to_string(),
-            reference.repository().to_string(),
+            format!("{}\0{who}", reference.repository()),
         );
         if !fresh
             && let Some((value, at)) = self.auth_cache.lock().await.get(&key)
@@ -859,6 +969,27 @@ mod tests {
         );
         assert_eq!(parse_created(br#"{"created":"yesterday"}"#), None);
         assert_eq!(parse_created(br#"{"architecture":"amd64"}"#), None);
+    }
+
+    #[test]
+    fn pull_secrets_of_both_types() {
+        let json = br#"{"auths":{"registry.example.com":{"auth":"dXNlcjpwYXNz"}}}"#.to_vec();
+        let c = secret_credentials(&[(".dockerconfigjson".to_string(), json)].into()).unwrap();
+        assert_eq!(
+            c.get("registry.example.com"),
+            Some(RegistryAuth::Basic("user".into(), "pass".into()))
+        );
+        let legacy = br#"{"https://index.docker.io/v1/":{"username":"u","password":"p"}}"#.to_vec();
+        let c = secret_credentials(&[(".dockercfg".to_string(), legacy)].into()).unwrap();
+        assert_eq!(
+            c.get("docker.io"),
+            Some(RegistryAuth::Basic("u".into(), "p".into()))
+        );
+        assert!(secret_credentials(&[("token".to_string(), b"x".to_vec())].into()).is_none());
+        assert!(
+            secret_credentials(&[(".dockerconfigjson".to_string(), b"\xff".to_vec())].into())
+                .is_none()
+        );
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub enum Res {
     Jobs,
     /// Tekton TaskRuns (tekton.dev/v1), discoverable only with `Faults::tekton_api`.
     TaskRuns,
+    /// Secrets (read one by one: pull secrets).
+    Secrets,
 }
 
 impl Res {
@@ -52,6 +54,7 @@ impl Res {
             ("apis/apps/v1", "replicasets") => Res::ReplicaSets,
             ("apis/batch/v1", "jobs") => Res::Jobs,
             ("apis/tekton.dev/v1", "taskruns") => Res::TaskRuns,
+            ("api/v1", "secrets") => Res::Secrets,
             _ => return None,
         })
     }
@@ -65,12 +68,13 @@ impl Res {
             Res::ReplicaSets => "ReplicaSet",
             Res::Jobs => "Job",
             Res::TaskRuns => "TaskRun",
+            Res::Secrets => "Secret",
         }
     }
 
     fn api_version(self) -> &'static str {
         match self {
-            Res::Nodes | Res::Pods | Res::Events => "v1",
+            Res::Nodes | Res::Pods | Res::Events | Res::Secrets => "v1",
             Res::Deployments | Res::ReplicaSets => "apps/v1",
             Res::Jobs => "batch/v1",
             Res::TaskRuns => "tekton.dev/v1",
@@ -87,6 +91,7 @@ impl Res {
             "ReplicaSet" => Res::ReplicaSets,
             "Job" => Res::Jobs,
             "TaskRun" => Res::TaskRuns,
+            "Secret" => Res::Secrets,
             _ => return None,
         })
     }
@@ -465,6 +470,22 @@ async fn handle(State(fake): State<FakeApi>, req: Request) -> Response {
                 res.kind().to_lowercase()
             ),
         );
+    }
+    if let (Some(ns), Some(name)) = (&ns, &name) {
+        let g = fake.lock();
+        return match g.objects.get(&(res, ns.clone(), name.clone())) {
+            Some(stored) => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                stored.obj.to_string(),
+            )
+                .into_response(),
+            None => status(
+                404,
+                "NotFound",
+                &format!("{}s \"{name}\" not found", res.kind().to_lowercase()),
+            ),
+        };
     }
     if q.get("watch").is_some_and(|w| w == "true" || w == "1") {
         return watch(fake, res, ns, q).await;

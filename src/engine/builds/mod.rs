@@ -368,6 +368,27 @@ pub fn tags_wanted(
     out.into_iter().collect()
 }
 
+/// The `imagePullSecrets` of the pods that run `name` (`registry/path:tag`), as
+/// (namespace, secret) pairs, at most 8: the credentials `--registry-auth=pull-secrets` tries.
+pub fn pull_secrets_for(view: &ClusterView, name: &str) -> Vec<(String, String)> {
+    let mut out = std::collections::BTreeSet::new();
+    for p in view.pods().filter(|p| !p.pull_secrets.is_empty()) {
+        let runs = p.all_containers().any(|c| {
+            ImageRef::parse(&c.image)
+                .is_ok_and(|i| registry::lookup_name(&i).as_deref() == Some(name))
+        });
+        if runs {
+            for s in &p.pull_secrets {
+                out.insert((p.meta.namespace.clone(), s.clone()));
+            }
+        }
+        if out.len() >= 8 {
+            break;
+        }
+    }
+    out.into_iter().take(8).collect()
+}
+
 /// The registry tags some Deployment runs (`registry/path:tag`): the answers worth keeping.
 pub fn tags_in_use(view: &ClusterView) -> std::collections::HashSet<String> {
     view.deployments()

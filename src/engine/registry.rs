@@ -79,7 +79,23 @@ pub enum ManifestKind {
 }
 
 impl ManifestKind {
-    /// The manifest listed for `os`/`arch` (an index), if any.
+    /// True when this is an index that lists `member` for `platform` (`os`, `arch`; any
+    /// variant: nodes do not label theirs), or for any platform when it is unknown (`None`).
+    pub fn lists(&self, member: &Digest, platform: Option<(&str, &str)>) -> bool {
+        let ManifestKind::Index(entries) = self else {
+            return false;
+        };
+        entries.iter().any(|e| {
+            &e.digest == member
+                && match (platform, &e.platform) {
+                    (None, _) => true,
+                    (Some((os, arch)), Some(p)) => p.os == os && p.architecture == arch,
+                    (Some(_), None) => false,
+                }
+        })
+    }
+
+    /// The manifest listed for `os`/`arch` (an index), if any (the first, whatever its variant).
     pub fn for_platform(&self, os: &str, arch: &str) -> Option<&Digest> {
         match self {
             ManifestKind::Image => None,
@@ -148,6 +164,21 @@ pub struct TagEntry {
     /// When the current digest was first answered for this tag (kept across refreshes that
     /// answer the same digest): the time the tag moved, when the image has no `created`.
     pub first_seen: Option<Timestamp>,
+    /// The refreshes that failed since `answer` (a registry down, credentials revoked): the
+    /// last good answer stands (a flaky registry must not flip verdicts), and this says since
+    /// when and why it could not be asked again.
+    pub failing: Option<Failing>,
+}
+
+/// Refreshes of a resolved tag that failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failing {
+    pub result: RegistryResult,
+    pub reason: String,
+    /// The first failure.
+    pub since: Timestamp,
+    /// The latest failure (when the tag is due again).
+    pub last: Timestamp,
 }
 
 impl TagEntry {
@@ -204,7 +235,10 @@ pub fn due(state: Option<&TagState>, now: Timestamp, ttl: SignedDuration) -> boo
                 TagAnswer::NotFound { .. } => ttl.min(NOT_FOUND_TTL),
                 _ => ttl,
             };
-            now.duration_since(e.answer.answered_at()) >= ttl
+            let last = e.failing.as_ref().map_or(e.answer.answered_at(), |f| {
+                f.last.max(e.answer.answered_at())
+            });
+            now.duration_since(last) >= ttl
         }
     }
 }
@@ -236,6 +270,7 @@ mod tests {
                 manifest: None,
             },
             first_seen: first.map(at),
+            failing: None,
         };
         assert_eq!(
             e(Some("2026-01-01T09:00:00Z"), Some("2026-01-01T09:30:00Z")).moved_at(),
@@ -269,12 +304,14 @@ mod tests {
                     answered_at: at(t),
                 },
                 first_seen: None,
+                failing: None,
             })
         };
         let not_found = |t: &str| {
             TagState::Known(TagEntry {
                 answer: TagAnswer::NotFound { answered_at: at(t) },
                 first_seen: None,
+                failing: None,
             })
         };
         assert!(due(None, now, ttl));

@@ -115,6 +115,12 @@ pub fn deployment(ns: &str, name: &str) -> DeploymentBuilder {
 }
 
 impl DeploymentBuilder {
+    /// The container's image, as written in the spec.
+    pub fn image(mut self, image: &str) -> Self {
+        self.0.containers[0].image = image.into();
+        self
+    }
+
     /// `spec.replicas`, every one of them updated and available.
     pub fn replicas(mut self, n: i32) -> Self {
         self.0.spec_replicas = n;
@@ -513,6 +519,10 @@ impl Cluster {
     /// A pod of the new ReplicaSet.
     pub fn pod(mut self, p: PodBuilder) -> Self {
         let mut p = p.0;
+        // A pod of the ReplicaSet runs the template's containers.
+        if p.containers.is_empty() {
+            p.containers = self.deployment.containers.clone();
+        }
         p.pod_template_hash = self.replica_set.pod_template_hash.clone();
         p.meta.owners = vec![OwnerRef {
             kind: "ReplicaSet".into(),

@@ -16,7 +16,7 @@ use super::builds::objects::{self, BuildObjectStatus};
 use super::builds::{detect, tekton};
 use super::image::{Digest, ImageId, ImageRef};
 use super::k8s::{EventReason, PodPhase};
-use super::registry::{ManifestKind, TagAnswer, TagEntry, TagState};
+use super::registry::{Failing, ManifestKind, TagAnswer, TagEntry, TagState};
 
 /// `(namespace, name)`.
 pub type Key = (String, String);
@@ -1767,12 +1767,40 @@ impl ClusterView {
     /// that answer the same digest.
     fn set_tag(&mut self, name: String, answer: TagAnswer) {
         let prev = self.tags.get(&name).and_then(TagState::entry);
+        // A refresh that failed keeps the last good answer, and says it is failing.
+        if let (
+            TagAnswer::Failed {
+                result,
+                reason,
+                answered_at,
+            },
+            Some(TagEntry {
+                answer: good @ TagAnswer::Resolved { .. },
+                first_seen,
+                failing,
+            }),
+        ) = (&answer, prev)
+        {
+            let entry = TagEntry {
+                answer: good.clone(),
+                first_seen: *first_seen,
+                failing: Some(Failing {
+                    result: *result,
+                    reason: reason.clone(),
+                    since: failing.as_ref().map_or(*answered_at, |f| f.since),
+                    last: *answered_at,
+                }),
+            };
+            self.tags.insert(name, TagState::Known(entry));
+            return;
+        }
         let first_seen = match (&answer, prev) {
             (
                 TagAnswer::Resolved { digest, .. },
                 Some(TagEntry {
                     answer: TagAnswer::Resolved { digest: old, .. },
                     first_seen,
+                    ..
                 }),
             ) if old == digest => *first_seen,
             (TagAnswer::Resolved { answered_at, .. }, _) => Some(*answered_at),
@@ -1786,8 +1814,12 @@ impl ClusterView {
         {
             self.manifests.insert(digest.clone(), m.clone());
         }
-        self.tags
-            .insert(name, TagState::Known(TagEntry { answer, first_seen }));
+        let entry = TagEntry {
+            answer,
+            first_seen,
+            failing: None,
+        };
+        self.tags.insert(name, TagState::Known(entry));
     }
 
     /// What the registry answered for `registry/path:tag`, if it was asked.

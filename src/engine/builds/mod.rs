@@ -6,6 +6,8 @@
 //! registry of builders, asked at projection time), `log.rs` (the log scanner). All are leaves
 //! the view may use; this file joins them with the cluster view.
 
+use std::collections::HashMap;
+
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
@@ -81,6 +83,8 @@ pub struct RegistryOrigin {
     /// Whether `moved_at` is the image's `created` time (else the time kube-verdict first saw
     /// the digest).
     pub from_created: bool,
+    /// The refreshes that failed since this answer, if they do: it stands meanwhile.
+    pub failing: Option<registry::Failing>,
 }
 
 /// One build of an image.
@@ -252,45 +256,87 @@ pub fn collect_builds(view: &ClusterView) -> Vec<Build> {
 
 /// The references registries answered: one succeeded "build" per resolved tag, finished when
 /// the tag moved (DESIGN §7). Judged only for containers no in-cluster build pushes.
-fn registry_builds(view: &ClusterView) -> impl Iterator<Item = Build> + '_ {
-    view.tags().filter_map(|(name, state)| {
-        let entry = state.entry()?;
-        let TagAnswer::Resolved {
-            digest,
-            answered_at,
-            created,
-            ..
-        } = &entry.answer
-        else {
-            return None;
-        };
-        let image = ImageRef::parse(name).ok()?;
-        let moved_at = entry.moved_at()?;
-        Some(Build {
-            builder: BuilderKind::Registry,
-            namespace: String::new(),
-            pod: String::new(),
-            pod_uid: String::new(),
-            container: String::new(),
-            destination_names: vec![image.name()],
-            destination_repos: vec![image.repository()],
-            destinations: vec![image],
-            status: BuildStatus::Succeeded,
-            digest: Some(digest.clone()),
-            digest_source: Some(DigestSource::Registry),
-            started_at: Some(moved_at),
-            finished_at: Some(moved_at),
-            fatal_lines: Vec::new(),
-            no_push: false,
-            object: None,
-            registry: Some(RegistryOrigin {
-                name: name.to_string(),
-                answered_at: *answered_at,
-                moved_at,
-                from_created: created.is_some_and(|c| c == moved_at),
-            }),
+fn registry_builds(view: &ClusterView) -> Vec<Build> {
+    if view.tags().next().is_none() {
+        return Vec::new();
+    }
+    // When the pods running each tag's image started, by the digest they run.
+    let mut started: HashMap<String, Vec<(Digest, Option<Timestamp>)>> = HashMap::new();
+    for p in view.pods() {
+        for c in &p.containers {
+            let Some(name) = ImageRef::parse(&c.image)
+                .ok()
+                .and_then(|i| registry::lookup_name(&i))
+            else {
+                continue;
+            };
+            if let Some(d) = p
+                .status(&c.name)
+                .and_then(|s| s.image_id().repo_digest().cloned())
+            {
+                started.entry(name).or_default().push((d, p.start_time));
+            }
+        }
+    }
+    view.tags()
+        .filter_map(|(name, state)| {
+            let entry = state.entry()?;
+            let TagAnswer::Resolved {
+                digest,
+                answered_at,
+                created,
+                ..
+            } = &entry.answer
+            else {
+                return None;
+            };
+            let image = ImageRef::parse(name).ok()?;
+            // The image's created time says when the tag moved only when it is later than the
+            // start of the pods that run another digest: an older image put under the tag (a
+            // rollback, a re-tag, a reproducible build dated 1970) moved when first seen.
+            let older_pods = started
+                .get(name)
+                .into_iter()
+                .flatten()
+                .filter(|(d, _)| d != digest)
+                .filter_map(|(_, t)| *t)
+                .max();
+            let mut moved_at = entry.moved_at()?;
+            let mut from_created = created.is_some_and(|c| c == moved_at);
+            if from_created
+                && older_pods.is_some_and(|p| moved_at <= p)
+                && let Some(first) = entry.first_seen
+            {
+                moved_at = first;
+                from_created = false;
+            }
+            Some(Build {
+                builder: BuilderKind::Registry,
+                namespace: String::new(),
+                pod: String::new(),
+                pod_uid: String::new(),
+                container: String::new(),
+                destination_names: vec![image.name()],
+                destination_repos: vec![image.repository()],
+                destinations: vec![image],
+                status: BuildStatus::Succeeded,
+                digest: Some(digest.clone()),
+                digest_source: Some(DigestSource::Registry),
+                started_at: Some(moved_at),
+                finished_at: Some(moved_at),
+                fatal_lines: Vec::new(),
+                no_push: false,
+                object: None,
+                registry: Some(RegistryOrigin {
+                    name: name.to_string(),
+                    answered_at: *answered_at,
+                    moved_at,
+                    from_created,
+                    failing: entry.failing.clone(),
+                }),
+            })
         })
-    })
+        .collect()
 }
 
 /// The builds TaskRuns, BuildRuns and OpenShift Builds report: one per image each names, with

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 
 use super::super::builds::{Build, BuildStatus};
 use super::super::image::{Digest, ImageRef};
+use super::super::registry;
 use super::super::view::{ClusterView, ContainerSpec, ContainerState, PodInfo};
 use super::wording;
 use super::{BuildReport, Cause, ContainerVerdict, Finding, LinkBuilds, Outcome, Policy, Verdict};
@@ -122,6 +123,14 @@ pub(super) fn judge_container<'a>(
     }
     (j.deciding_failed, j.deciding_running) = found.deciding();
     let Some(b) = found.exact else {
+        // No reference: say what the registry answered, when it was asked.
+        if let Some(name) = registry::lookup_name(&image)
+            && let Some(e) = view
+                .tag_state(&name)
+                .and_then(|s| wording::registry_state_evidence(&name, s))
+        {
+            evidence.push(e);
+        }
         return j;
     };
     evidence.push(wording::build_evidence(b));
@@ -152,13 +161,12 @@ fn match_through_indexes(
         if d == built {
             continue;
         }
-        let Some((os, arch)) = node_platform(view, p) else {
-            continue;
-        };
+        // Unknown (no Nodes listed, the node not in the view): any platform of the index.
+        let platform = node_platform(view, p);
+        let (os, arch) = platform.unwrap_or(("", ""));
         let listed = |index: &Digest, member: &Digest| {
             view.manifest(index)
-                .and_then(|m| m.for_platform(os, arch))
-                .is_some_and(|x| x == member)
+                .is_some_and(|m| m.lists(member, platform.map(|_| (os, arch))))
         };
         let index = if listed(built, d) {
             built.clone()
@@ -238,12 +246,18 @@ fn image_builds<'a>(image: &ImageRef, builds: &'a [Build], link: LinkBuilds) -> 
                 b.pushes_repository(&repo)
             }
     };
-    // An in-cluster build of the image decides; the registry's answer only without one.
+    // An in-cluster build of the image decides; the registry's answer only without one, and
+    // never for an image pinned by digest (the pin is the reference, whatever the tag says).
     let exact = builds
         .iter()
         .filter(|b| !b.is_registry() && is_exact(b))
         .max_by(|a, b| a.started_at.cmp(&b.started_at).then(a.pod.cmp(&b.pod)))
-        .or_else(|| builds.iter().find(|b| b.is_registry() && is_exact(b)));
+        .or_else(|| {
+            builds
+                .iter()
+                .filter(|_| image.digest.is_none())
+                .find(|b| b.is_registry() && is_exact(b))
+        });
     let related: Vec<&Build> = builds
         .iter()
         .filter(|b| !b.is_registry())
@@ -472,10 +486,19 @@ mod tests {
                 (Verdict::Converging, Cause::AwaitingRollout, Owner::None)
             );
             assert!(fresh.summary.contains("points"), "{}", fresh.summary);
+            // Built after the pods started, longer ago than the grace: stale.
             let old = rolled_out(1, 'a')
-                .registry(&tag(), digest('b'), Some(ago(3600)))
+                .registry(&tag(), digest('b'), Some(ago(400)))
                 .verdict();
             assert_eq!(old.verdict, Verdict::Stale, "{}", old.summary);
+            // Built before the pods started (a rollback, a re-tag, a reproducible build dated
+            // 1970): the tag moved when first seen, now: within the grace.
+            for created in [ago(3600), "1970-01-01T00:00:00Z".parse().unwrap()] {
+                let v = rolled_out(1, 'a')
+                    .registry(&tag(), digest('b'), Some(created))
+                    .verdict();
+                assert_eq!(v.cause, Cause::AwaitingRollout, "{created}: {}", v.summary);
+            }
             assert_eq!(old.containers[0].digest_match, Some(false));
             assert!(
                 old.next_step
@@ -497,23 +520,42 @@ mod tests {
 
         #[test]
         fn a_registry_that_cannot_be_asked_changes_nothing() {
+            let failed = |result| Change::RegistryAnswer {
+                name: tag(),
+                answer: TagAnswer::Failed {
+                    result,
+                    reason: "HTTP 401".into(),
+                    answered_at: now(),
+                },
+            };
             for result in RegistryResult::ALL {
-                let v = rolled_out(1, 'a')
-                    .change(Change::RegistryAnswer {
-                        name: tag(),
-                        answer: TagAnswer::Failed {
-                            result,
-                            reason: "401 Unauthorized".into(),
-                            answered_at: now(),
-                        },
-                    })
-                    .verdict();
+                let v = rolled_out(1, 'a').change(failed(result)).verdict();
                 assert_eq!(
                     outcome(&v),
                     (Verdict::Complete, Cause::NoBuildKnown, Owner::None),
                     "{result:?}"
                 );
+                assert!(
+                    v.evidence
+                        .iter()
+                        .any(|e| e.contains("could not be asked about")),
+                    "{:?}",
+                    v.evidence
+                );
             }
+            // A refresh that fails keeps the last good answer: verified stays verified.
+            let v = rolled_out(1, 'a')
+                .registry(&tag(), digest('a'), Some(ago(3600)))
+                .change(failed(RegistryResult::Error))
+                .verdict();
+            assert_eq!(v.verdict, Verdict::Verified, "{:?}", v.evidence);
+            assert!(
+                v.evidence
+                    .iter()
+                    .any(|e| e.contains("so that answer stands")),
+                "{:?}",
+                v.evidence
+            );
         }
 
         #[test]
@@ -571,7 +613,8 @@ mod tests {
                         answer: TagAnswer::Resolved {
                             digest: digest('f'),
                             answered_at: now(),
-                            created: Some(ago(3600)),
+                            // Built after the pod started, longer ago than the grace.
+                            created: Some(ago(400)),
                             manifest: Some(index(&digest('2'), &digest('1'))),
                         },
                     })
@@ -593,6 +636,86 @@ mod tests {
             );
             // On an amd64 node that manifest is not the index's: the pod runs another image.
             assert_eq!(on("amd64").verdict, Verdict::Stale);
+        }
+
+        /// Without the node's platform (--no-nodes, a node not listed), a manifest the index
+        /// lists for any platform matches; with it, every variant of os/arch counts (nodes do
+        /// not label their variant: linux/arm v6 and v7 both).
+        #[test]
+        fn an_unknown_platform_or_a_variant_still_matches_through_the_index() {
+            let (_, repo) = image_of("shop", "checkout");
+            let answer = |manifest| Change::RegistryAnswer {
+                name: tag(),
+                answer: TagAnswer::Resolved {
+                    digest: digest('f'),
+                    answered_at: now(),
+                    created: Some(ago(3600)),
+                    manifest: Some(manifest),
+                },
+            };
+            let no_node = cluster(deployment("shop", "checkout").replicas(1))
+                .pod(
+                    pod("shop", "checkout-1")
+                        .ready()
+                        .image_id(&repo_digest(&repo, &digest('2'))),
+                )
+                .change(answer(index(&digest('2'), &digest('1'))))
+                .verdict();
+            assert_eq!(no_node.verdict, Verdict::Verified, "{:?}", no_node.evidence);
+            assert!(
+                no_node.evidence.iter().any(|e| e.contains("a manifest of")),
+                "{:?}",
+                no_node.evidence
+            );
+            let p = |variant: &str| {
+                Some(Platform {
+                    os: "linux".into(),
+                    architecture: "arm".into(),
+                    variant: variant.into(),
+                })
+            };
+            let arm = ManifestKind::Index(vec![
+                IndexEntry {
+                    digest: digest('6'),
+                    platform: p("v6"),
+                },
+                IndexEntry {
+                    digest: digest('7'),
+                    platform: p("v7"),
+                },
+            ]);
+            let v7 = cluster(deployment("shop", "checkout").replicas(1))
+                .node(
+                    node("node-1")
+                        .label("kubernetes.io/os", "linux")
+                        .label("kubernetes.io/arch", "arm"),
+                )
+                .pod(
+                    pod("shop", "checkout-1")
+                        .ready()
+                        .image_id(&repo_digest(&repo, &digest('7'))),
+                )
+                .change(answer(arm))
+                .verdict();
+            assert_eq!(v7.verdict, Verdict::Verified, "{:?}", v7.evidence);
+        }
+
+        /// An image pinned by digest (`repo:tag@sha256:…`) runs its pin: what the tag points
+        /// to now is not its reference.
+        #[test]
+        fn a_pinned_image_is_not_judged_by_its_tag() {
+            let (image, repo) = image_of("shop", "checkout");
+            let mut d = deployment("shop", "checkout").replicas(1);
+            d = d.image(&format!("{image}@{}", digest('a')));
+            let v = cluster(d)
+                .pod(
+                    pod("shop", "checkout-1")
+                        .ready()
+                        .image_id(&repo_digest(&repo, &digest('a'))),
+                )
+                .registry(&tag(), digest('b'), Some(ago(3600)))
+                .verdict();
+            assert_eq!(v.cause, Cause::NoBuildKnown, "{}", v.summary);
         }
     }
 }

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::super::builds::{Build, BuildStatus, DigestSource};
 use super::super::events::BlockerReason;
 use super::super::image::Digest;
-use super::super::registry;
+use super::super::registry::{self, TagAnswer, TagState};
 use super::super::rollout::Rollout;
 use super::super::view::{
     Condition, ContainerState, ContainerStatus, DeploymentInfo, EventInfo, Kind, PodInfo,
@@ -388,18 +388,29 @@ pub(super) fn build_evidence(b: &Build) -> String {
             b.container
         ),
         (Some(DigestSource::Registry), Some(d)) => match &b.registry {
-            Some(r) => format!(
-                "registry {} answered {} -> {d} at {}; the tag moved there at {} ({})",
-                registry::host_of(&r.name),
-                r.name,
-                fmt_ts(Some(r.answered_at)),
-                fmt_ts(Some(r.moved_at)),
-                if r.from_created {
-                    "the image's created time"
-                } else {
-                    "when kube-verdict first saw it"
+            Some(r) => {
+                let mut e = format!(
+                    "registry {} answered {} -> {d} at {}; the tag moved there at {} ({})",
+                    registry::host_of(&r.name),
+                    r.name,
+                    fmt_ts(Some(r.answered_at)),
+                    fmt_ts(Some(r.moved_at)),
+                    if r.from_created {
+                        "the image's created time"
+                    } else {
+                        "when kube-verdict first saw it"
+                    }
+                );
+                if let Some(f) = &r.failing {
+                    e.push_str(&format!(
+                        "; it could not be asked again since {} ({}: {}), so that answer stands",
+                        fmt_ts(Some(f.since)),
+                        f.result.as_str(),
+                        f.reason
+                    ));
                 }
-            ),
+                e
+            }
             None => format!("registry answered {d}"),
         },
         (Some(DigestSource::TektonResult), Some(d)) => format!(
@@ -436,6 +447,32 @@ pub(super) fn build_evidence(b: &Build) -> String {
     }
 }
 
+/// Why a container whose image no build pushed has no registry reference either: what its
+/// registry answered (404, a failure) or that it has not answered yet. None when it was not
+/// asked (lookups off, a pinned image).
+pub(super) fn registry_state_evidence(name: &str, state: &TagState) -> Option<String> {
+    let host = registry::host_of(name);
+    let Some(e) = state.entry() else {
+        return Some(format!("registry {host} has not answered about {name} yet"));
+    };
+    Some(match &e.answer {
+        TagAnswer::Resolved { .. } => return None,
+        TagAnswer::NotFound { answered_at } => format!(
+            "registry {host} answered 404 for {name} at {}: the tag or the repository does not exist",
+            fmt_ts(Some(*answered_at))
+        ),
+        TagAnswer::Failed {
+            result,
+            reason,
+            answered_at,
+        } => format!(
+            "registry {host} could not be asked about {name} at {} ({}: {reason}): no reference digest",
+            fmt_ts(Some(*answered_at)),
+            result.as_str()
+        ),
+    })
+}
+
 /// A pod's image the registry answered 404 for.
 pub(super) fn registry_not_found_message(name: &str, at: Timestamp, kubelet: &str) -> String {
     let mut m = format!(
@@ -458,11 +495,17 @@ pub(super) fn index_match_evidence(
     os: &str,
     arch: &str,
 ) -> String {
+    // An unknown node platform (no Nodes listed): a manifest of the index for some platform.
+    let platform = if os.is_empty() {
+        "a".to_string()
+    } else {
+        format!("the {os}/{arch}")
+    };
     let relation = if index == reference {
-        format!("the {os}/{arch} manifest of {}", reference.short())
+        format!("{platform} manifest of {}", reference.short())
     } else {
         format!(
-            "an index whose {os}/{arch} manifest is {}",
+            "an index whose {platform} manifest is {}",
             reference.short()
         )
     };

@@ -61,26 +61,27 @@ fn registry_config(
     dump: bool,
 ) -> Result<(Option<RegistryConfig>, Vec<String>), ConfigError> {
     match (args.registry_lookup, dump) {
+        // Not an error: KUBE_VERDICT_REGISTRY_LOOKUP=on set for live runs must not break a
+        // `check --dump` in the same environment.
         (Some(OnOff::On), true) => {
-            return Err(ConfigError::Unsupported(
-                "--registry-lookup=on with --dump: a dump is judged at its own time, and a registry answers what a tag points to now".into(),
+            return Ok((
+                None,
+                vec!["--registry-lookup=on is ignored with --dump: a dump is judged at its own time, and a registry answers what a tag points to now".into()],
             ));
         }
         (Some(OnOff::Off), _) | (None, true) => return Ok((None, Vec::new())),
         _ => {}
     }
-    if args.registry_ttl < SignedDuration::from_secs(1) {
-        return Err(ConfigError::TooShort {
-            flag: "registry-ttl",
-            value: format!("{}", args.registry_ttl),
-            min: "1s",
-        });
-    }
+    at_least_a_second("registry-ttl", args.registry_ttl)?;
     let (credentials, warnings) = match &args.registry_config {
         Some(p) => Credentials::from_docker_config(p)
             .map_err(|e| ConfigError::Unsupported(format!("--registry-config {e}")))?,
         None => (Credentials::default(), Vec::new()),
     };
+    let warnings: Vec<String> = warnings
+        .into_iter()
+        .map(|w| format!("--registry-config: {w}"))
+        .collect();
     let insecure: Vec<String> = args
         .registry_insecure
         .iter()
@@ -527,7 +528,7 @@ impl ServeConfig {
         } = a;
         let (registry, registry_warnings) = registry_config(&registry, dump.is_some())?;
         for w in registry_warnings {
-            tracing::warn!("--registry-config: {w}");
+            tracing::warn!("{w}");
         }
         let platforms = platform_names(&platforms, &alertmanager_matcher, &label_platform);
         let labels = AlertLabels {

@@ -96,6 +96,7 @@ pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
             )));
         }
     }
+    judged.warnings.extend(cfg.warnings.iter().cloned());
     judged
         .warnings
         .extend(empty_namespaces(cfg, &judged.verdicts));
@@ -211,7 +212,7 @@ fn live_warnings(
 ) -> Vec<String> {
     cfg.warnings
         .iter()
-        .map(|w| format!("--registry-config: {w}"))
+        .cloned()
         .chain(empty_namespaces(cfg, deployments))
         .collect()
 }

@@ -501,7 +501,10 @@ pub fn classify_image_pull(message: &str) -> BlockerReason {
     if m.contains("invalid reference format") || m.contains("couldn't parse image name") {
         return R::InvalidImageName;
     }
-    if m.contains("429")
+    // "429" alone is not enough: image names and digests hold it ("web:build-14290").
+    if m.contains("429 too many requests")
+        || m.contains("status 429")
+        || m.contains("code 429")
         || m.contains("toomanyrequests")
         || m.contains("too many requests")
         || m.contains("rate limit")
@@ -1012,6 +1015,11 @@ mod tests {
             ),
             (
                 "Container image \"api:dev\" is not present with pull policy of Never",
+                R::ImageNotFound,
+            ),
+            // "429" inside a tag or a digest is not a rate limit.
+            (
+                "Failed to pull image \"registry.example.com/shop/web:build-14290\": rpc error: code = NotFound desc = failed to pull and unpack image \"registry.example.com/shop/web:build-14290\": failed to resolve reference \"registry.example.com/shop/web:build-14290\": registry.example.com/shop/web:build-14290: not found",
                 R::ImageNotFound,
             ),
         ] {

@@ -552,3 +552,42 @@ fn the_pods_pull_secrets_are_the_registry_credentials_when_asked() {
         "{forbidden:#}"
     );
 }
+
+/// A buildah build without `--digestfile` finished and its log (the real push log: no digest)
+/// was read: the registry's answer for the tag is the reference, not `digest_unavailable`.
+#[test]
+fn a_build_without_a_digest_is_judged_by_the_registry() {
+    if skip() {
+        return;
+    }
+    let reg = Registry::start();
+    let (d1, push_log) = reg.push("shop/web:7.0", "built without a digest file");
+    let image = format!("{}/shop/web:7.0", reg.host);
+    let fake = FakeApi::spawn();
+    world(
+        &fake,
+        &image,
+        &format!("{}/shop/web@{d1}", reg.host),
+        "amd64",
+    );
+    fake.apply(tekton_buildah_pod(
+        "ci",
+        "build-web-7-pod",
+        &image,
+        &json!(""),
+    ));
+    fake.set_log("ci", "build-web-7-pod", "step-build-and-push", &push_log);
+    let off = check(&fake, &reg, &["--registry-lookup", "off"]);
+    assert_eq!(outcome(&off), "complete/digest_unavailable", "{off:#}");
+    let on = check(&fake, &reg, &[]);
+    assert_eq!(outcome(&on), "verified/digest_match", "{on:#}");
+    assert_eq!(
+        on["containers"][0]["build"]["builder"], "registry",
+        "{on:#}"
+    );
+    let evidence = on["evidence"].to_string();
+    assert!(
+        evidence.contains("build-web-7-pod succeeded but logged no digest"),
+        "{evidence}"
+    );
+}

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::image::{Digest, ImageRef, normalize_repository};
 use super::k8s::PodPhase;
 use super::registry::{self, TagAnswer};
-use super::view::{ClusterView, ContainerSpec, ContainerState, JobInfo, PodInfo};
+use super::view::{ClusterView, ContainerSpec, ContainerState, JobInfo, LogState, PodInfo};
 
 pub mod buildah;
 pub mod builder;
@@ -399,10 +399,16 @@ pub fn tags_wanted(
             let Some(name) = registry::lookup_name(&image) else {
                 continue;
             };
+            // An in-cluster build is the reference, unless it finished without a digest
+            // anyone can read (buildah without --digestfile, kaniko 0.11–1.7, a log that cannot
+            // be read): then the registry is asked too.
             if out.contains(&name)
-                || builds
-                    .iter()
-                    .any(|b| !b.is_registry() && !b.no_push && b.pushes_name(&name))
+                || builds.iter().any(|b| {
+                    !b.is_registry()
+                        && !b.no_push
+                        && b.pushes_name(&name)
+                        && !without_digest_for_good(view, b)
+                })
             {
                 continue;
             }
@@ -412,6 +418,18 @@ pub fn tags_wanted(
         }
     }
     out.into_iter().collect()
+}
+
+/// True when a build finished and its digest will not come: it succeeded without one, and its
+/// log (when it has one to read) has been read or cannot be.
+pub fn without_digest_for_good(view: &ClusterView, b: &Build) -> bool {
+    b.status == BuildStatus::Succeeded
+        && b.digest.is_none()
+        && (b.pod_uid.is_empty()
+            || matches!(
+                view.log_state(&b.namespace, &b.pod, &b.container),
+                Some(LogState::Read(_) | LogState::Unavailable(_))
+            ))
 }
 
 /// The `imagePullSecrets` of the pods that run `name` (`registry/path:tag`), as

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use super::super::builds::{Build, BuildStatus};
+use super::super::builds::{Build, BuildStatus, without_digest_for_good};
 use super::super::image::{Digest, ImageRef};
 use super::super::registry;
 use super::super::view::{ClusterView, ContainerSpec, ContainerState, PodInfo};
@@ -134,6 +134,19 @@ pub(super) fn judge_container<'a>(
         return j;
     };
     evidence.push(wording::build_evidence(b));
+    // A build that finished without a readable digest: the registry's answer for the tag, when
+    // there is one, is the reference.
+    let b = match builds
+        .iter()
+        .filter(|_| without_digest_for_good(view, b) && image.digest.is_none())
+        .find(|r| r.is_registry() && r.pushes_name(&image.name()))
+    {
+        Some(r) => {
+            evidence.push(wording::build_evidence(r));
+            r
+        }
+        None => b,
+    };
     if let Some(built) = &b.digest {
         match_through_indexes(view, built, &mut running, evidence);
         j.report.running_digests = running.digests.iter().map(|d| d.to_string()).collect();

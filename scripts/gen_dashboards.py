@@ -128,7 +128,7 @@ def slo():
 
 
 def health():
-    b = Board("kube-verdict-health", "kube-verdict / Health", "kube-verdict itself: sync, source, watches, log fetches.", [])
+    b = Board("kube-verdict-health", "kube-verdict / Health", "kube-verdict itself: sync, source, watches, log fetches, registry requests.", [])
     b.panel("stat", "Synced", [t("min(kube_verdict_synced)", instant=True)], w=6, h=4)
     b.panel("stat", "API server reachable", [t("min(kube_verdict_source_up)", instant=True)], w=6, h=4)
     b.panel("stat", "Seconds since last judgement", [t("time() - max(kube_verdict_last_judged_timestamp_seconds)", instant=True)], w=6, h=4, unit="s")
@@ -142,6 +142,8 @@ def health():
         t("sum by (result) (increase(kube_verdict_log_fetches_total[15m]))", "logs {{result}}"),
         t("sum by (resource) (increase(kube_verdict_skipped_objects_total[15m]))", "skipped {{resource}}"),
         t("sum by (endpoint, code) (increase(kube_verdict_report_requests_total[15m]))", "reports {{endpoint}} {{code}}")], w=12)
+    b.panel("timeseries", "Registry requests by result (tag lookups, manifests, configs)", [
+        t("sum by (result) (increase(kube_verdict_registry_requests_total[15m]))", "{{result}}")], w=12)
     b.write("kube-verdict-health.json")
 
 

@@ -235,6 +235,7 @@ pub const EXPORTED_METRICS: &[&str] = &[
     "kube_verdict_source_errors_total",
     "kube_verdict_skipped_objects_total",
     "kube_verdict_log_fetches_total",
+    "kube_verdict_registry_requests_total",
     "kube_verdict_report_requests_total",
     "kube_verdict_reports_evicted_total",
     "kube_verdict_reports_held",

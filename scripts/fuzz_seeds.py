@@ -104,6 +104,20 @@ def main():
                    "localhost:5000": {"username": "ci", "password": "p"}}, "credsStore": "desktop"},
     ]:
         write("registry_answer", json.dumps(body))
+    # Build objects of CRD-backed builders beside a Deployment, as `kubectl get … -o json` lists.
+    write("dump_document", b"\x00" + json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": "tr", "namespace": "ci"},
+         "status": {"conditions": [{"type": "Succeeded", "status": "True"}],
+                    "results": [{"name": "IMAGE_URL", "value": img}, {"name": "IMAGE_DIGEST", "value": d}]}},
+        {"apiVersion": "shipwright.io/v1beta1", "kind": "BuildRun", "metadata": {"name": "br", "namespace": "ci"},
+         "status": {"buildSpec": {"output": {"image": img}}, "output": {"digest": d},
+                    "conditions": [{"type": "Succeeded", "status": "False", "reason": "Failed"}]}},
+        {"apiVersion": "build.openshift.io/v1", "kind": "Build", "metadata": {"name": "b-1", "namespace": "ci"},
+         "status": {"phase": "Complete", "outputDockerImageReference": img, "output": {"to": {"imageDigest": d}}}},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+         "spec": {"selector": {"matchLabels": {"app": "web"}},
+                  "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": img}]}}}},
+    ]}).encode())
     for t in sorted(os.listdir(OUT)):
         print(f"{t}: {len(os.listdir(OUT / t))} seeds")
 

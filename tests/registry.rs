@@ -591,3 +591,57 @@ fn a_build_without_a_digest_is_judged_by_the_registry() {
         "{evidence}"
     );
 }
+
+/// An in-cluster build pushed a multi-arch index (its digest file holds the index digest, as
+/// `buildah manifest push --digestfile` and BuildKit with attestations write); a CRI-O node
+/// reports the per-platform manifest: the index is read from the registry once and the pod
+/// matches through it.
+#[test]
+fn an_in_cluster_build_of_an_index_matches_the_manifest_a_crio_node_reports() {
+    if skip() {
+        return;
+    }
+    let reg = Registry::start();
+    let index = reg.push_index(
+        "shop/web:8.0",
+        "multi built in the cluster",
+        &["amd64", "arm64"],
+    );
+    let arm64 = reg
+        .index_manifests("shop/web:8.0")
+        .into_iter()
+        .find(|(a, _)| a == "arm64")
+        .unwrap()
+        .1;
+    let image = format!("{}/shop/web:8.0", reg.host);
+    let fake = FakeApi::spawn();
+    world(
+        &fake,
+        &image,
+        &format!("{}/shop/web@{arm64}", reg.host),
+        "arm64",
+    );
+    let results = json!([{"key": "IMAGE_DIGEST", "value": index, "type": 1},
+                         {"key": "IMAGE_URL", "value": image, "type": 1}]);
+    fake.apply(tekton_buildah_pod(
+        "ci",
+        "build-web-8-pod",
+        &image,
+        &results,
+    ));
+    let off = check(
+        &fake,
+        &reg,
+        &["--registry-lookup", "off", "--rollout-grace", "1s"],
+    );
+    assert_eq!(off["containers"][0]["digest_match"], false, "{off:#}");
+    let on = check(&fake, &reg, &["--rollout-grace", "1s"]);
+    assert_eq!(outcome(&on), "verified/digest_match", "{on:#}");
+    assert_eq!(on["containers"][0]["build"]["builder"], "buildah");
+    assert!(
+        on["evidence"]
+            .to_string()
+            .contains(&format!("via index {index}")),
+        "{on:#}"
+    );
+}

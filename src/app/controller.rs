@@ -15,8 +15,10 @@ use prometheus_client::registry::{Registry, Unit};
 use tokio::sync::mpsc;
 
 use crate::engine::builds::{
-    Build, collect_builds, logs_wanted, pull_secrets_for, tags_in_use, tags_wanted,
+    Build, collect_builds, logs_wanted, manifests_wanted, pull_secrets_for, tags_in_use,
+    tags_wanted,
 };
+use crate::engine::image::Digest;
 use crate::engine::ledger::ReportError;
 use crate::engine::rollout;
 use crate::engine::verdict::{DeploymentVerdict, Policy, Verdict, judge};
@@ -347,7 +349,13 @@ impl Controller {
             // again below, once the builds are collected (on the recheck tick).
             let _ = r;
             let used = tags_in_use(&self.view);
-            self.view.prune_registry(|name| used.contains(name));
+            let built: std::collections::HashSet<&Digest> = self
+                .builds
+                .iter()
+                .filter_map(|b| b.digest.as_ref())
+                .collect();
+            self.view
+                .prune_registry(|name| used.contains(name), |d| built.contains(d));
         }
         if dirty.all || !dirty.repositories.is_empty() {
             self.builds = collect_builds(&self.view);
@@ -442,6 +450,12 @@ impl Controller {
             };
             r.resolver.resolve(&name, secrets);
             self.view.apply(Change::RegistryPending { name });
+        }
+        // Multi-arch: the manifests of in-cluster builds' digests and of the digests their pods
+        // run instead, read once each (an index lists the per-platform manifest CRI-O reports).
+        for (repository, digest) in manifests_wanted(&self.view, &self.builds, now, ttl) {
+            r.resolver.describe_digest(&repository, &digest);
+            self.view.apply(Change::RegistryManifestPending { digest });
         }
     }
 

@@ -251,6 +251,10 @@ pub enum Change {
         digest: Digest,
         manifest: ManifestKind,
     },
+    /// A digest's manifest is being read (multi-arch matching of an in-cluster build).
+    RegistryManifestPending { digest: Digest },
+    /// A digest's manifest could not be read; not asked again before `at` plus the TTL.
+    RegistryManifestUnavailable { digest: Digest, at: Timestamp },
 }
 
 /// What the view knows of one container's log.
@@ -1287,6 +1291,8 @@ pub struct ClusterView {
     tags: HashMap<String, TagState>,
     /// Digest -> what it is in its registry (an image or an index), read once.
     manifests: HashMap<Digest, ManifestKind>,
+    /// Digests whose manifest is being read, or could not be (since when).
+    manifests_asked: HashMap<Digest, Option<Timestamp>>,
     synced: BTreeSet<Kind>,
     /// Kinds the API server refused to list.
     forbidden: BTreeSet<Kind>,
@@ -1369,7 +1375,14 @@ impl ClusterView {
             }
             Change::RegistryAnswer { name, answer } => self.set_tag(name, answer),
             Change::RegistryManifest { digest, manifest } => {
+                self.manifests_asked.remove(&digest);
                 self.manifests.insert(digest, manifest);
+            }
+            Change::RegistryManifestPending { digest } => {
+                self.manifests_asked.insert(digest, None);
+            }
+            Change::RegistryManifestUnavailable { digest, at } => {
+                self.manifests_asked.insert(digest, Some(at));
             }
         }
         affected
@@ -1413,7 +1426,10 @@ impl ClusterView {
                 Ok(r) => Affected::Repositories(BTreeSet::from([r.repository()])),
                 Err(_) => Affected::Nothing,
             },
-            Change::RegistryManifest { .. } => Affected::All,
+            Change::RegistryManifest { .. } | Change::RegistryManifestUnavailable { .. } => {
+                Affected::All
+            }
+            Change::RegistryManifestPending { .. } => Affected::Nothing,
             Change::Relist(..) => Affected::Nothing,
             Change::RelistDone(..) | Change::Synced(_) | Change::Forbidden(_) => Affected::All,
         }
@@ -1832,12 +1848,28 @@ impl ClusterView {
         self.tags.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    /// Registry lookups asked for whose answer the view does not hold yet.
+    /// Registry lookups (tags, manifests) asked for whose answer the view does not hold yet.
     pub fn tags_pending(&self) -> usize {
         self.tags
             .values()
             .filter(|s| matches!(s, TagState::Pending { .. }))
             .count()
+            + self
+                .manifests_asked
+                .values()
+                .filter(|a| a.is_none())
+                .count()
+    }
+
+    /// True when a digest's manifest should be read: not known, not being read, and not failed
+    /// within `ttl` of `now`.
+    pub fn manifest_due(&self, digest: &Digest, now: Timestamp, ttl: jiff::SignedDuration) -> bool {
+        !self.manifests.contains_key(digest)
+            && match self.manifests_asked.get(digest) {
+                None => true,
+                Some(None) => false,
+                Some(Some(at)) => now.duration_since(*at) >= ttl,
+            }
     }
 
     /// What a digest is in its registry, when it was read.
@@ -1846,11 +1878,11 @@ impl ClusterView {
     }
 
     /// Forgets registry answers for tags no Deployment runs any more (`used` says which are),
-    /// and manifests no kept answer or running pod refers to.
-    pub fn prune_registry(&mut self, used: impl Fn(&str) -> bool) {
+    /// and manifests no kept answer, running pod or build (`built`) refers to.
+    pub fn prune_registry(&mut self, used: impl Fn(&str) -> bool, built: impl Fn(&Digest) -> bool) {
         self.tags
             .retain(|name, s| used(name) || matches!(s, TagState::Pending { .. }));
-        if self.manifests.is_empty() {
+        if self.manifests.is_empty() && self.manifests_asked.is_empty() {
             return;
         }
         let mut keep: std::collections::HashSet<Digest> = self
@@ -1869,7 +1901,9 @@ impl ClusterView {
                 }
             }
         }
-        self.manifests.retain(|d, _| keep.contains(d));
+        self.manifests.retain(|d, _| keep.contains(d) || built(d));
+        self.manifests_asked
+            .retain(|d, at| at.is_none() || keep.contains(d) || built(d));
     }
 
     /// Container logs asked for whose answer the view does not hold yet.

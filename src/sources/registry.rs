@@ -410,6 +410,57 @@ impl RegistryResolver {
         self.in_flight.load(Ordering::SeqCst)
     }
 
+    /// Reads what `digest` is in `repository` (`registry/path`), in the background: an image
+    /// or an index and what it lists, sent as `Change::RegistryManifest` (or
+    /// `RegistryManifestUnavailable`). The caller applies `RegistryManifestPending` itself.
+    pub fn describe_digest(&self, repository: &str, digest: &Digest) {
+        let Ok(image) = ImageRef::parse(&format!("{repository}@{digest}")) else {
+            return;
+        };
+        let reference = Reference::with_digest(
+            image.registry.clone(),
+            image.path.clone(),
+            digest.to_string(),
+        );
+        let auth = self
+            .credentials
+            .get(&image.registry)
+            .unwrap_or(RegistryAuth::Anonymous);
+        let (net, limit, metrics, tx, in_flight) = (
+            self.net.clone(),
+            self.limit.clone(),
+            self.metrics.clone(),
+            self.tx.clone(),
+            self.in_flight.clone(),
+        );
+        let digest = digest.clone();
+        in_flight.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            let _done = InFlight(in_flight);
+            let Ok(_permit) = limit.acquire_owned().await else {
+                return;
+            };
+            let count = |r: RegistryResult| {
+                metrics
+                    .registry_requests
+                    .get_or_create(&RegistryRequestLabels { result: label(r) })
+                    .inc();
+            };
+            let change = match net.manifest(&reference, &auth, &digest, &count).await {
+                Ok((manifest, _)) => Change::RegistryManifest { digest, manifest },
+                Err(f) => {
+                    tracing::info!(digest = %digest, error = %f.reason,
+                        "cannot read the manifest; multi-arch matching of this digest waits");
+                    Change::RegistryManifestUnavailable {
+                        digest,
+                        at: Timestamp::now(),
+                    }
+                }
+            };
+            let _ = tx.send(SourceEvent::Change(change)).await;
+        });
+    }
+
     /// True when lookups use the pods' pull secrets (`--registry-auth=pull-secrets`).
     pub fn uses_pull_secrets(&self) -> bool {
         self.secrets_client.is_some()
@@ -776,6 +827,48 @@ impl Net {
         Ok(sha256_digest(&a.body))
     }
 
+    /// One manifest or index by digest, capped and checked against its digest: what it is,
+    /// and an image's config digest. Counted.
+    async fn manifest(
+        &self,
+        reference: &Reference,
+        auth: &RegistryAuth,
+        d: &Digest,
+        count: &impl Fn(RegistryResult),
+    ) -> Result<(ManifestKind, Option<Digest>), Failure> {
+        let accept = MANIFEST_TYPES.join(", ");
+        let out = self
+            .request(
+                reference,
+                auth,
+                reqwest::Method::GET,
+                &format!("manifests/{d}"),
+                &accept,
+                MANIFEST_LIMIT_BYTES,
+            )
+            .await
+            .and_then(|a| {
+                let parsed = (&sha256_digest(&a.body) == d)
+                    .then(|| parse_manifest(&a.body))
+                    .flatten();
+                parsed.ok_or_else(|| Failure {
+                    malformed: true,
+                    ..Failure::new(
+                        RegistryResult::Error,
+                        format!(
+                            "the registry answered {} bytes for {d} that are no manifest or index of that digest",
+                            a.body.len()
+                        ),
+                    )
+                })
+            });
+        count(
+            out.as_ref()
+                .map_or_else(|f| f.result, |_| RegistryResult::Ok),
+        );
+        out
+    }
+
     /// What `digest` is (an image or an index) and its config's `created` time: one manifest
     /// GET, one more for an index's first image, one config blob GET; each body capped and
     /// checked against its digest.
@@ -786,41 +879,9 @@ impl Net {
         digest: &Digest,
         count: &impl Fn(RegistryResult),
     ) -> Result<Described, Failure> {
-        let accept = MANIFEST_TYPES.join(", ");
         let get = |d: &Digest| {
-            let (accept, d) = (accept.clone(), d.clone());
-            async move {
-                let out = self
-                    .request(
-                        reference,
-                        auth,
-                        reqwest::Method::GET,
-                        &format!("manifests/{d}"),
-                        &accept,
-                        MANIFEST_LIMIT_BYTES,
-                    )
-                    .await
-                    .and_then(|a| {
-                        let parsed = (sha256_digest(&a.body) == d)
-                            .then(|| parse_manifest(&a.body))
-                            .flatten();
-                        parsed.ok_or_else(|| Failure {
-                            malformed: true,
-                            ..Failure::new(
-                                RegistryResult::Error,
-                                format!(
-                                    "the registry answered {} bytes for {d} that are no manifest or index of that digest",
-                                    a.body.len()
-                                ),
-                            )
-                        })
-                    });
-                count(
-                    out.as_ref()
-                        .map_or_else(|f| f.result, |_| RegistryResult::Ok),
-                );
-                out
-            }
+            let d = d.clone();
+            async move { self.manifest(reference, auth, &d, count).await }
         };
         let (manifest, config) = get(digest).await?;
         let config = match (&manifest, config) {

@@ -420,6 +420,50 @@ pub fn tags_wanted(
     out.into_iter().collect()
 }
 
+/// The manifests to read for multi-arch matching (DESIGN §7): for each pod container whose
+/// image an in-cluster build pushed with digest D while the pod runs another digest R, the
+/// manifests of D and R in the build's repository (`registry/path`), unless known, being read,
+/// or failed within `ttl`. Each digest once.
+pub fn manifests_wanted(
+    view: &ClusterView,
+    builds: &[Build],
+    now: Timestamp,
+    ttl: SignedDuration,
+) -> Vec<(String, Digest)> {
+    let mut out: std::collections::BTreeMap<Digest, String> = Default::default();
+    for p in view.pods() {
+        for c in &p.containers {
+            let Some(running) = p
+                .status(&c.name)
+                .and_then(|s| s.image_id().repo_digest().cloned())
+            else {
+                continue;
+            };
+            let Ok(image) = ImageRef::parse(&c.image) else {
+                continue;
+            };
+            let name = image.name();
+            let built = builds
+                .iter()
+                .filter(|b| !b.is_registry() && !b.no_push && b.pushes_name(&name))
+                .filter(|b| b.digest.is_some())
+                .max_by(|a, b| a.started_at.cmp(&b.started_at));
+            let Some(d) = built.and_then(|b| b.digest.clone()) else {
+                continue;
+            };
+            if d == running {
+                continue;
+            }
+            for digest in [d, running] {
+                if !out.contains_key(&digest) && view.manifest_due(&digest, now, ttl) {
+                    out.insert(digest, image.repository());
+                }
+            }
+        }
+    }
+    out.into_iter().map(|(d, r)| (r, d)).collect()
+}
+
 /// True when a build finished and its digest will not come: it succeeded without one, and its
 /// log (when it has one to read) has been read or cannot be.
 pub fn without_digest_for_good(view: &ClusterView, b: &Build) -> bool {

@@ -402,14 +402,11 @@ pub fn tags_wanted(
             // An in-cluster build is the reference, unless it finished without a digest
             // anyone can read (buildah without --digestfile, kaniko 0.11–1.7, a log that cannot
             // be read): then the registry is asked too.
-            if out.contains(&name)
-                || builds.iter().any(|b| {
-                    !b.is_registry()
-                        && !b.no_push
-                        && b.pushes_name(&name)
-                        && !without_digest_for_good(view, b)
-                })
-            {
+            let newest = builds
+                .iter()
+                .filter(|b| !b.is_registry() && !b.no_push && b.pushes_name(&name))
+                .max_by(|a, b| a.started_at.cmp(&b.started_at).then(a.pod.cmp(&b.pod)));
+            if out.contains(&name) || newest.is_some_and(|b| !without_digest_for_good(view, b)) {
                 continue;
             }
             if registry::due(view.tag_state(&name), now, ttl) {
@@ -443,11 +440,15 @@ pub fn manifests_wanted(
                 continue;
             };
             let name = image.name();
-            let built = builds
-                .iter()
-                .filter(|b| !b.is_registry() && !b.no_push && b.pushes_name(&name))
-                .filter(|b| b.digest.is_some())
-                .max_by(|a, b| a.started_at.cmp(&b.started_at));
+            // The reference as the verdict picks it: an in-cluster build, else the registry's.
+            let exact = |registry: bool| {
+                builds
+                    .iter()
+                    .filter(move |b| b.is_registry() == registry)
+                    .filter(|b| !b.no_push && b.pushes_name(&name) && b.digest.is_some())
+                    .max_by(|a, b| a.started_at.cmp(&b.started_at))
+            };
+            let built = exact(false).or_else(|| exact(true));
             let Some(d) = built.and_then(|b| b.digest.clone()) else {
                 continue;
             };

@@ -69,24 +69,50 @@ fn succeeded(v: &Value) -> (BuildStatus, String) {
     }
 }
 
-/// The images of Tekton results (`{name, value}` with string values; others are skipped).
+/// The images of Tekton results (`{name, value}`; string values, and for `IMAGES` also an
+/// array of strings). An image whose `IMAGE_DIGEST` is there but is no digest is skipped: a
+/// malformed result must not hide a good build; one without `IMAGE_DIGEST` is a build whose
+/// digest is unknown (the registry may tell).
 fn tekton_images(results: &[Value]) -> Vec<(String, Option<Digest>)> {
-    let pairs: Vec<(&str, &str)> = results
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        _ => None,
+    };
+    let pairs: Vec<(&str, String)> = results
         .iter()
-        .filter_map(|r| Some((r.get("name")?.as_str()?, r.get("value")?.as_str()?)))
+        .filter_map(|r| Some((r.get("name")?.as_str()?, text(r.get("value")?)?)))
         .collect();
-    let value = |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+    let value = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    };
     let mut out = Vec::new();
     for (key, val) in &pairs {
         if let Some(prefix) = key.strip_suffix("IMAGE_URL") {
-            let digest =
-                value(&format!("{prefix}IMAGE_DIGEST")).and_then(|d| Digest::parse(d.trim()));
-            out.push((val.trim().to_string(), digest));
+            match value(&format!("{prefix}IMAGE_DIGEST")) {
+                None => out.push((val.trim().to_string(), None)),
+                Some(d) => {
+                    if let Some(d) = Digest::parse(d.trim()) {
+                        out.push((val.trim().to_string(), Some(d)));
+                    }
+                }
+            }
         }
         if *key == "IMAGES" {
             for entry in val.split([',', '\n']) {
-                if let Some((image, d)) = entry.trim().split_once('@') {
-                    out.push((image.trim().to_string(), Digest::parse(d.trim())));
+                if let Some((image, d)) = entry.trim().split_once('@')
+                    && let Some(d) = Digest::parse(d.trim())
+                {
+                    out.push((image.trim().to_string(), Some(d)));
                 }
             }
         }
@@ -210,6 +236,14 @@ mod tests {
         // Running, wrong types, nothing at all: no panic, no image.
         let odd = json!({"status": {"conditions": "x", "results": [1, {"name": 2}]}});
         assert_eq!(task_run(&odd).images, vec![]);
+        // A malformed IMAGE_DIGEST skips the image; IMAGES as a Tekton array result is read.
+        let bad = json!({"status": {"results": [
+            {"name": "IMAGE_URL", "value": "r.io/a:1"}, {"name": "IMAGE_DIGEST", "value": "garbage"},
+            {"name": "IMAGES", "type": "array", "value": [format!("r.io/b:1@{D}"), "r.io/c:1@sha256:zz"]}]}});
+        assert_eq!(
+            task_run(&bad).images,
+            vec![("r.io/b:1".to_string(), Digest::parse(D))]
+        );
         assert_eq!(task_run(&json!(null)).status, BuildStatus::Running);
     }
 

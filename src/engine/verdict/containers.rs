@@ -327,7 +327,12 @@ fn judge_digest(
     };
     let all_match = running.digests.iter().all(|d| d == built);
     for d in running.digests.iter().filter(|d| *d != built) {
-        if let Some(o) = builds.iter().find(|o| o.digest.as_ref() == Some(d)) {
+        // The same digest pushed to another repository is not this image's older build.
+        let older = builds.iter().find(|o| {
+            o.digest.as_ref() == Some(d)
+                && b.destination_repos.iter().any(|r| o.pushes_repository(r))
+        });
+        if let Some(o) = older {
             evidence.push(wording::older_build_evidence(d, o));
         }
     }

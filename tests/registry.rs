@@ -524,8 +524,15 @@ fn the_pods_pull_secrets_are_the_registry_credentials_when_asked() {
         &format!("{}/shop/web@{d1}", reg.host),
         -7000,
     );
-    pod["spec"]["imagePullSecrets"] = json!([{"name": "missing"}, {"name": "regcred"}]);
+    // A secret that does not exist, one with a wrong password, then the right one: each is
+    // tried in turn, as the kubelet does.
+    pod["spec"]["imagePullSecrets"] =
+        json!([{"name": "missing"}, {"name": "stale"}, {"name": "regcred"}]);
     fake.apply(pod);
+    let wrong = json!({"auths": {reg.host.clone(): {"username": "puller", "password": "old"}}});
+    fake.apply(json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+        "metadata": {"name": "stale", "namespace": "shop"},
+        "data": {".dockerconfigjson": base64::engine::general_purpose::STANDARD.encode(wrong.to_string())}}));
     let config = std::fs::read(reg.docker_config()).unwrap();
     fake.apply(
         json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",

@@ -496,20 +496,33 @@ impl RegistryResolver {
             let Ok(_permit) = limit.acquire_owned().await else {
                 return;
             };
-            let from_secrets = match &secrets_client {
-                Some(c) => pull_secret_auth(c, &secrets, &pull_secrets, &host).await,
-                None => None,
+            // Every candidate in turn, as the kubelet tries pull secrets: the pods' secrets,
+            // then --registry-config's, else anonymous; the next one after a 401/403.
+            let mut candidates = match &secrets_client {
+                Some(c) => pull_secret_auths(c, &secrets, &pull_secrets, &host).await,
+                None => Vec::new(),
             };
-            let auth = from_secrets
-                .or(configured)
-                .unwrap_or(RegistryAuth::Anonymous);
+            candidates.extend(configured);
+            if candidates.is_empty() {
+                candidates.push(RegistryAuth::Anonymous);
+            }
             let count = |r: RegistryResult| {
                 metrics
                     .registry_requests
                     .get_or_create(&RegistryRequestLabels { result: label(r) })
                     .inc();
             };
-            let resolved = match net.head(&reference, &auth).await {
+            let mut head = Err(Failure::new(RegistryResult::Error, "no credentials tried"));
+            let mut auth = RegistryAuth::Anonymous;
+            for candidate in candidates {
+                auth = candidate;
+                head = net.head(&reference, &auth).await;
+                match &head {
+                    Err(f) if f.result == RegistryResult::Unauthorized => count(f.result),
+                    _ => break,
+                }
+            }
+            let resolved = match head {
                 Ok(digest) => {
                     count(RegistryResult::Ok);
                     let known = described.lock().await.get(&digest).cloned();
@@ -531,7 +544,9 @@ impl RegistryResolver {
                     }
                 }
                 Err(f) => {
-                    count(f.result);
+                    if f.result != RegistryResult::Unauthorized {
+                        count(f.result);
+                    }
                     Err(f)
                 }
             };
@@ -564,15 +579,16 @@ impl RegistryResolver {
     }
 }
 
-/// The first of `refs` (namespace, secret) whose docker config has credentials for `host`,
+/// The credentials for `host` in `refs` (namespace, secret), in order and without repeats,
 /// each secret read at most once per [`SECRET_REUSE`]. A secret that cannot be read (403: no
 /// `get secrets`; 404) is skipped with a warning.
-async fn pull_secret_auth(
+async fn pull_secret_auths(
     client: &kube::Client,
     cache: &Mutex<SecretCache>,
     refs: &[(String, String)],
     host: &str,
-) -> Option<RegistryAuth> {
+) -> Vec<RegistryAuth> {
+    let mut out: Vec<RegistryAuth> = Vec::new();
     for (ns, name) in refs {
         let key = (ns.clone(), name.clone());
         let cached = cache
@@ -611,11 +627,13 @@ async fn pull_secret_auth(
                 creds
             }
         };
-        if let Some(auth) = creds.and_then(|c| c.get(host)) {
-            return Some(auth);
+        if let Some(auth) = creds.and_then(|c| c.get(host))
+            && !out.contains(&auth)
+        {
+            out.push(auth);
         }
     }
-    None
+    out
 }
 
 /// The `User-Agent` of registry requests.
@@ -674,9 +692,10 @@ impl Net {
         auth: &RegistryAuth,
         fresh: bool,
     ) -> Result<Option<String>, Failure> {
+        // Per credentials too: two pull secrets for one registry are two cache entries.
         let who = match auth {
-            RegistryAuth::Basic(u, _) => u.as_str(),
-            _ => "",
+            RegistryAuth::Basic(u, p) => format!("{u}\0{p}"),
+            _ => String::new(),
         };
         let key = (
             reference.resolve_registry().to_string(),

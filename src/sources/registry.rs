@@ -512,16 +512,7 @@ impl RegistryResolver {
                     .get_or_create(&RegistryRequestLabels { result: label(r) })
                     .inc();
             };
-            let mut head = Err(Failure::new(RegistryResult::Error, "no credentials tried"));
-            let mut auth = RegistryAuth::Anonymous;
-            for candidate in candidates {
-                auth = candidate;
-                head = net.head(&reference, &auth).await;
-                match &head {
-                    Err(f) if f.result == RegistryResult::Unauthorized => count(f.result),
-                    _ => break,
-                }
-            }
+            let (head, auth) = net.head_with_any(&reference, candidates, &count).await;
             let resolved = match head {
                 Ok(digest) => {
                     count(RegistryResult::Ok);
@@ -802,6 +793,27 @@ impl Net {
             };
         }
         unreachable!("the loop returns on its second pass")
+    }
+
+    /// [`Net::head`] with each of `candidates` in turn until one is not refused (401/403, each
+    /// refusal counted): the answer, and the credentials that got it (the last tried).
+    async fn head_with_any(
+        &self,
+        reference: &Reference,
+        candidates: Vec<RegistryAuth>,
+        count: &impl Fn(RegistryResult),
+    ) -> (Result<Digest, Failure>, RegistryAuth) {
+        let mut head = Err(Failure::new(RegistryResult::Error, "no credentials tried"));
+        let mut auth = RegistryAuth::Anonymous;
+        for candidate in candidates {
+            auth = candidate;
+            head = self.head(reference, &auth).await;
+            match &head {
+                Err(f) if f.result == RegistryResult::Unauthorized => count(f.result),
+                _ => break,
+            }
+        }
+        (head, auth)
     }
 
     /// `HEAD` the tag: its digest from `Docker-Content-Digest`; without the header, a capped

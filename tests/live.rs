@@ -986,6 +986,31 @@ fn task_run_objects_are_builds_when_the_tekton_api_exists() {
     assert_eq!(forbidden["cause"], "no_build_known", "{forbidden:#}");
     fake.faults(|f| f.forbid.clear());
 
+    // Discovery failing (an aggregated API whose service is down) never blocks the sync.
+    fake.faults(|f| f.tekton_discovery_error = true);
+    let started = std::time::Instant::now();
+    let failing = check(&["-A", "--timeout", "20s"]);
+    assert_eq!(failing["cause"], "no_build_known", "{failing:#}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    fake.faults(|f| f.tekton_discovery_error = false);
+
+    // serve watching TaskRuns, then the CRD is deleted: the watch gets 404, the TaskRuns are
+    // forgotten, and serve stays healthy and keeps judging (nothing is frozen).
+    let served = serve(Some(&fake.kubeconfig()), &[]);
+    wait_verdict(served.addr, "shop", "web", "verified/digest_match", LIMIT);
+    fake.faults(|f| f.tekton_api = false);
+    fake.drop_watches();
+    wait_verdict(served.addr, "shop", "web", "complete/no_build_known", LIMIT);
+    fake.apply(deployment("shop", "later", &image, 1, 1, -60));
+    wait_until(
+        "a Deployment created after the CRD went is judged",
+        LIMIT,
+        || verdict_of(served.addr, "shop", "later").is_some(),
+    );
+    assert_eq!(metric(served.addr, "kube_verdict_source_up"), Some(1.0));
+    drop(served);
+    fake.faults(|f| f.tekton_api = true);
+
     // The same objects as a dump: a List file with every kind, TaskRun included.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -1656,4 +1656,12 @@ spec:
     let kubeconfig = std::fs::read_to_string(&cp.kubeconfig).unwrap();
     let s = support::serve(Some(&kubeconfig), &[]);
     wait_served(s.addr, "shop", "web", "verified/digest_match/none");
+
+    // The CRD is deleted: the API server ends the watch and answers 404; the TaskRuns are
+    // forgotten and serve stays healthy (a missing CRD is normal).
+    cp.kubectl(&["delete", "crd", "taskruns.tekton.dev", "--wait=true"]);
+    wait_served(s.addr, "shop", "web", "complete/no_build_known/none");
+    cp.wait("serve healthy after the CRD went", LIMIT, |_| {
+        metric(s.addr, "kube_verdict_source_up") == Some(1.0)
+    });
 }

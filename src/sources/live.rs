@@ -205,34 +205,117 @@ fn custom(kind: Kind, group: &str, version: &str, plural: &str) -> ApiResource {
     }
 }
 
-/// The served version of a build object's API, asked of discovery
-/// (`GET /apis/<group>/<version>`): None when no version serves it (the CRD is not installed,
-/// or not OpenShift: normal). Other errors are retried with the relist backoff.
-async fn discover(client: &Client, kind: Kind) -> Option<ApiResource> {
+/// The served version of a build object's API, asked of discovery once
+/// (`GET /apis/<group>/<version>`): `Ok(None)` when no version serves it (the CRD is not
+/// installed, or not OpenShift: normal), `Err` when discovery itself fails (an APIService that
+/// answers 503).
+async fn discover(client: &Client, kind: Kind) -> Result<Option<ApiResource>, String> {
     let (group, versions, plural) = optional_api(kind);
-    let mut backoff = relist_backoff();
+    let mut failed = None;
+    for v in versions {
+        let asked = tokio::time::timeout(
+            PROBE_TIMEOUT,
+            client.list_api_group_resources(&format!("{group}/{v}")),
+        )
+        .await;
+        match asked {
+            Ok(Ok(list)) if list.resources.iter().any(|r| r.name == *plural) => {
+                return Ok(Some(custom(kind, group, v, plural)));
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(kube::Error::Api(s))) if s.code == 404 => {}
+            Ok(Err(e)) => failed = Some(format!("{group}/{v}: {}", root_cause(&e))),
+            Err(_) => failed = Some(format!("{group}/{v}: no answer in time")),
+        }
+    }
+    failed.map_or(Ok(None), Err)
+}
+
+/// How often the API of a build object that is not watched (not served, or gone) is asked of
+/// discovery again: a CRD installed after kube-verdict started is watched within this time.
+pub const REDISCOVER: Duration = Duration::from_secs(60);
+
+/// Watches one kind of build object for as long as the process runs: asks discovery, watches
+/// while the API is served (every watch ends when the API is gone: a CRD deleted), asks again
+/// every [`REDISCOVER`]. The first outcome ends its part of the sync: absent, failing (warned
+/// once) or listed; the sync never waits on an optional API.
+async fn supervise_optional(
+    kind: Kind,
+    client: Client,
+    namespaces: Vec<String>,
+    watch_timeout: Duration,
+    metrics: SourceMetrics,
+    tx: mpsc::Sender<SourceEvent>,
+    restarted: tokio::sync::watch::Receiver<u64>,
+) {
+    let mut synced = false;
+    let mut warned = false;
     loop {
-        let mut failed = None;
-        for v in versions {
-            match client
-                .list_api_group_resources(&format!("{group}/{v}"))
-                .await
-            {
-                Ok(list) if list.resources.iter().any(|r| r.name == *plural) => {
-                    return Some(custom(kind, group, v, plural));
+        match discover(&client, kind).await {
+            Ok(Some(ar)) => {
+                tracing::info!(resource = kind.resource(), api_version = %ar.api_version, "watching build objects");
+                warned = false;
+                let scopes: Vec<Option<String>> = if namespaces.is_empty() {
+                    vec![None]
+                } else {
+                    namespaces.iter().cloned().map(Some).collect()
+                };
+                let pending =
+                    Arc::new(std::sync::Mutex::new(HashMap::from([(kind, scopes.len())])));
+                let watches: Vec<_> = scopes
+                    .into_iter()
+                    .map(|ns| {
+                        let api: Api<DynamicObject> = match &ns {
+                            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+                            None => Api::all_with(client.clone(), &ar),
+                        };
+                        let w = Watch {
+                            kind,
+                            ns,
+                            api,
+                            watch_timeout,
+                        };
+                        tokio::spawn(watch_one(
+                            w,
+                            metrics.clone(),
+                            tx.clone(),
+                            pending.clone(),
+                            restarted.clone(),
+                        ))
+                    })
+                    .collect();
+                for w in watches {
+                    let _ = w.await;
                 }
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(e) => failed = Some(e),
+                // Every watch ended: the API is gone (its objects were forgotten).
+                synced = true;
+                tracing::info!(
+                    resource = kind.resource(),
+                    "build object API gone; asking discovery again every minute"
+                );
+            }
+            Ok(None) => {
+                tracing::debug!(resource = kind.resource(), "API not served; not watched");
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut warned, true) {
+                    tracing::warn!(resource = kind.resource(), error = %e,
+                        "API discovery failed; judging without these build objects, asking again every minute");
+                }
             }
         }
-        match failed {
-            None => return None,
-            Some(e) => {
-                tracing::debug!(resource = kind.resource(), error = %e, "API discovery failed; retrying");
-                tokio::time::sleep(backoff.next().unwrap_or(Duration::from_secs(4))).await;
-            }
+        if !std::mem::replace(&mut synced, true)
+            && tx
+                .send(SourceEvent::Change(Change::Synced(kind)))
+                .await
+                .is_err()
+        {
+            return;
         }
+        if tx.is_closed() {
+            return;
+        }
+        tokio::time::sleep(REDISCOVER).await;
     }
 }
 
@@ -299,45 +382,15 @@ pub fn start(
     // declared without them.
     for kind in Kind::OPTIONAL {
         let _ = tx.try_send(SourceEvent::Change(Change::Expect(kind)));
-        let (client, tx, metrics, restarted) = (
+        tokio::spawn(supervise_optional(
+            kind,
             client.clone(),
-            tx.clone(),
+            namespaces.to_vec(),
+            watch_timeout,
             metrics.clone(),
+            tx.clone(),
             restarted.clone(),
-        );
-        let namespaces: Vec<String> = namespaces.to_vec();
-        tokio::spawn(async move {
-            let Some(ar) = discover(&client, kind).await else {
-                tracing::debug!(resource = kind.resource(), "API not served; not watched");
-                let _ = tx.send(SourceEvent::Change(Change::Synced(kind))).await;
-                return;
-            };
-            tracing::info!(resource = kind.resource(), api_version = %ar.api_version, "watching build objects");
-            let scopes: Vec<Option<String>> = if namespaces.is_empty() {
-                vec![None]
-            } else {
-                namespaces.into_iter().map(Some).collect()
-            };
-            let pending = Arc::new(std::sync::Mutex::new(HashMap::from([(kind, scopes.len())])));
-            for ns in scopes {
-                let api: Api<DynamicObject> = match &ns {
-                    Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-                    None => Api::all_with(client.clone(), &ar),
-                };
-                tokio::spawn(watch_one(
-                    Watch {
-                        kind,
-                        ns,
-                        api,
-                        watch_timeout,
-                    },
-                    metrics.clone(),
-                    tx.clone(),
-                    pending.clone(),
-                    restarted.clone(),
-                ));
-            }
-        });
+        ));
     }
     for (kind, ns) in scopes {
         let ar = resource(kind);
@@ -512,6 +565,9 @@ async fn watch_one(
                     }
                     return;
                 }
+                Err(e) if kind.is_optional() && is_not_found(&e) => {
+                    return api_gone(kind, &ns, &tx).await;
+                }
                 Err(e) => {
                     failures_in_a_row += 1;
                     reason = restart_reason(&e);
@@ -653,6 +709,36 @@ fn watch_change(
 }
 
 /// A 403 on the list or the watch request (RBAC without the verb).
+/// A 404 on the list or the watch: the API is not served (a CRD deleted).
+fn is_not_found(e: &watcher::Error) -> bool {
+    matches!(
+        e,
+        watcher::Error::InitialListFailed(kube::Error::Api(s))
+            | watcher::Error::WatchStartFailed(kube::Error::Api(s))
+            | watcher::Error::WatchFailed(kube::Error::Api(s)) if s.code == 404
+    )
+}
+
+/// A build object's API went away (its CRD deleted): its objects are forgotten (an empty
+/// relist), its watch is healthy (nothing to watch is no failure) and synced; discovery is asked
+/// again later (`supervise_optional`).
+async fn api_gone(kind: Kind, ns: &Option<String>, tx: &mpsc::Sender<SourceEvent>) {
+    for c in [
+        Change::Relist(kind, ns.clone()),
+        Change::RelistDone(kind, ns.clone()),
+        Change::Synced(kind),
+    ] {
+        let _ = tx.send(SourceEvent::Change(c)).await;
+    }
+    let _ = tx
+        .send(SourceEvent::WatchHealth {
+            kind,
+            namespace: ns.clone(),
+            error: None,
+        })
+        .await;
+}
+
 fn is_forbidden(e: &watcher::Error) -> bool {
     matches!(
         e,

@@ -125,8 +125,11 @@ pub struct Faults {
     /// An expired resourceVersion is answered with an HTTP 410 status on the watch request
     /// instead of a 410 ERROR event inside the stream (some proxies and older servers).
     pub gone_as_status: bool,
-    /// Discovery serves `tekton.dev/v1` (the Tekton CRDs are installed); else it answers 404.
+    /// Discovery serves `tekton.dev/v1` (the Tekton CRDs are installed); else it answers 404,
+    /// and so do TaskRun lists and watches (a CRD deleted).
     pub tekton_api: bool,
+    /// Discovery of `tekton.dev/v1` answers 503 (an aggregated API whose service is down).
+    pub tekton_discovery_error: bool,
 }
 
 struct Stored {
@@ -400,6 +403,13 @@ async fn handle(State(fake): State<FakeApi>, req: Request) -> Response {
             .into_response();
     }
     if path == "/apis/tekton.dev/v1" {
+        if fake.lock().faults.tekton_discovery_error {
+            return status(
+                503,
+                "ServiceUnavailable",
+                "the server is currently unable to handle the request",
+            );
+        }
         if !fake.lock().faults.tekton_api {
             return status(
                 404,
@@ -460,6 +470,13 @@ async fn handle(State(fake): State<FakeApi>, req: Request) -> Response {
             text.truncate(n.min(text.len()));
         }
         return (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response();
+    }
+    if res == Res::TaskRuns && !fake.lock().faults.tekton_api {
+        return status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
     }
     if fake.lock().faults.forbid.contains(&res) {
         return status(

@@ -1,10 +1,13 @@
 //! Validated configuration built from the CLI; nothing below this module reads clap or env.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use base64::Engine;
 use jiff::{SignedDuration, Timestamp};
+use oci_client::secrets::RegistryAuth;
 
 use crate::cli::{
     CheckArgs, ColorChoice, EngineArgs, KubeArgs, LinkBuildsArg, OnOff, OutputFormat, RegistryArgs,
@@ -13,7 +16,6 @@ use crate::cli::{
 use crate::engine::events::Owner;
 use crate::engine::ledger::{AlertLabels, DEFAULT_EXTRA_PLATFORMS, PlatformNames};
 use crate::engine::verdict::{LinkBuilds, OwnerTable, Policy};
-use crate::sources::registry::{Credentials, RegistryOptions};
 
 /// Configuration of `serve`.
 #[derive(Debug)]
@@ -618,8 +620,184 @@ fn platform_names(flag: &[String], matcher: &str, label: &str) -> PlatformNames 
     PlatformNames::new(from_matcher, DEFAULT_EXTRA_PLATFORMS)
 }
 
+// Registry credentials and options (DESIGN §7): configuration the registry source reads.
+
+/// Why a docker `config.json` cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("{path}: {error}")]
+    Read { path: String, error: std::io::Error },
+    #[error("{path}: not a docker config.json: {error}")]
+    Malformed {
+        path: String,
+        error: serde_json::Error,
+    },
+}
+
+#[derive(serde::Deserialize, Default)]
+struct DockerConfig {
+    #[serde(default)]
+    auths: HashMap<String, DockerAuth>,
+    #[serde(default, rename = "credsStore")]
+    creds_store: Option<String>,
+    #[serde(default, rename = "credHelpers")]
+    cred_helpers: HashMap<String, String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct DockerAuth {
+    #[serde(default)]
+    auth: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// Registry credentials by host (`registry.example.com`, `localhost:5000`, `docker.io`).
+#[derive(Debug, Default, Clone)]
+pub struct Credentials {
+    by_host: HashMap<String, (String, String)>,
+}
+
+/// The host a `config.json` key names: `https://index.docker.io/v1/` is `docker.io`,
+/// `http://host:5000/v2` is `host:5000`.
+fn config_host(key: &str) -> String {
+    let k = key
+        .trim()
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = k.split('/').next().unwrap_or(k).to_ascii_lowercase();
+    match host.as_str() {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            "docker.io".into()
+        }
+        _ => host,
+    }
+}
+
+impl Credentials {
+    /// Reads a docker `config.json`. Entries without usable credentials are skipped with a
+    /// warning each (returned), never an error.
+    pub fn from_docker_config(path: &Path) -> Result<(Credentials, Vec<String>), CredentialsError> {
+        let text = std::fs::read_to_string(path).map_err(|error| CredentialsError::Read {
+            path: path.display().to_string(),
+            error,
+        })?;
+        Self::parse_docker_config(&text).map_err(|error| CredentialsError::Malformed {
+            path: path.display().to_string(),
+            error,
+        })
+    }
+
+    /// Parses the text of a docker `config.json`.
+    pub fn parse_docker_config(
+        text: &str,
+    ) -> Result<(Credentials, Vec<String>), serde_json::Error> {
+        let cfg: DockerConfig = serde_json::from_str(text)?;
+        let mut warnings = Vec::new();
+        let mut by_host = HashMap::new();
+        for (key, a) in cfg.auths {
+            let pair = match (&a.auth, &a.username, &a.password) {
+                (_, Some(u), Some(p)) if !u.is_empty() => Some((u.clone(), p.clone())),
+                (Some(b64), _, _) if !b64.is_empty() => base64::engine::general_purpose::STANDARD
+                    .decode(b64.trim())
+                    .ok()
+                    .and_then(|raw| String::from_utf8(raw).ok())
+                    .and_then(|s| {
+                        s.split_once(':')
+                            .map(|(u, p)| (u.to_string(), p.to_string()))
+                    }),
+                _ => None,
+            };
+            match pair {
+                Some(p) => {
+                    by_host.insert(config_host(&key), p);
+                }
+                None => warnings.push(format!(
+                    "registry credentials for {key}: no usable auth (base64 user:password) or username/password; asked anonymously"
+                )),
+            }
+        }
+        if let Some(store) = cfg.creds_store {
+            warnings.push(format!(
+                "credsStore {store:?} is not run: registries without an auths entry are asked anonymously"
+            ));
+        }
+        for (host, helper) in cfg.cred_helpers {
+            warnings.push(format!(
+                "credHelpers {host}: {helper:?} is not run; asked anonymously unless auths has it"
+            ));
+        }
+        Ok((Credentials { by_host }, warnings))
+    }
+
+    /// The credentials for a registry host, or anonymous.
+    pub fn for_host(&self, host: &str) -> RegistryAuth {
+        self.get(host).unwrap_or(RegistryAuth::Anonymous)
+    }
+
+    /// The credentials for a registry host, if there are any.
+    pub fn get(&self, host: &str) -> Option<RegistryAuth> {
+        self.by_host
+            .get(&config_host(host))
+            .map(|(u, p)| RegistryAuth::Basic(u.clone(), p.clone()))
+    }
+
+    /// Hosts with credentials.
+    pub fn hosts(&self) -> usize {
+        self.by_host.len()
+    }
+}
+
+/// How the registry source is set up.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOptions {
+    /// Hosts (`host[:port]`) asked over plain http (`--registry-insecure`).
+    pub insecure: Vec<String>,
+    pub credentials: Credentials,
+    /// Lookups at once.
+    pub concurrency: usize,
+    /// `--registry-auth=pull-secrets`: read the pods' `imagePullSecrets` (needs `get secrets`).
+    pub pull_secrets: bool,
+}
+
 #[cfg(test)]
 mod tests {
+    use oci_client::secrets::RegistryAuth;
+
+    #[test]
+    fn docker_config_auths_in_every_form() {
+        let text = r#"{
+          "auths": {
+            "https://index.docker.io/v1/": {"auth": "dXNlcjpwYXNz"},
+            "localhost:5000": {"username": "ci", "password": "p:w"},
+            "http://mirror.example.com/v2/": {"auth": "YWxpY2U6c2VjcmV0OmV4dHJh"},
+            "ghcr.io": {},
+            "broken.example.com": {"auth": "!!!"}
+          },
+          "credsStore": "desktop"
+        }"#;
+        let (c, warnings) = Credentials::parse_docker_config(text).unwrap();
+        assert_eq!(c.hosts(), 3);
+        assert_eq!(
+            c.for_host("docker.io"),
+            RegistryAuth::Basic("user".into(), "pass".into())
+        );
+        assert_eq!(
+            c.for_host("localhost:5000"),
+            RegistryAuth::Basic("ci".into(), "p:w".into())
+        );
+        // The password may hold ':' (split at the first).
+        assert_eq!(
+            c.for_host("mirror.example.com"),
+            RegistryAuth::Basic("alice".into(), "secret:extra".into())
+        );
+        assert_eq!(c.for_host("ghcr.io"), RegistryAuth::Anonymous);
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(Credentials::parse_docker_config("not json").is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -4,7 +4,8 @@
 #![no_main]
 
 use kube_verdict::engine::registry::ManifestKind;
-use kube_verdict::sources::registry::{Credentials, parse_created, parse_manifest};
+use kube_verdict::config::Credentials;
+use kube_verdict::sources::registry::{parse_created, parse_manifest};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -11,9 +11,10 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
 
+use super::builds::detect;
 use super::builds::log::LogFacts;
 use super::builds::objects::{self, BuildObjectStatus};
-use super::builds::{detect, tekton};
+use super::builds::tekton;
 use super::image::{Digest, ImageId, ImageRef};
 use super::k8s::{EventReason, PodPhase};
 use super::registry::{Failing, ManifestKind, TagAnswer, TagEntry, TagState};

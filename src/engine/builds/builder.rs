@@ -1,6 +1,30 @@
 //! The builder abstraction: how a builder recognises its containers, what they push, whether
 //! the push is disabled. A leaf: it reads only image names and argv.
 
+use serde::Serialize;
+
+/// The status of a build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildStatus {
+    /// Not finished: the build pod is pending or running.
+    Running,
+    /// Finished and pushed.
+    Succeeded,
+    /// Finished without pushing the image.
+    Failed,
+}
+
+impl BuildStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildStatus::Running => "running",
+            BuildStatus::Succeeded => "succeeded",
+            BuildStatus::Failed => "failed",
+        }
+    }
+}
+
 /// The builders kube-verdict recognises; the `builder` label value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BuilderKind {

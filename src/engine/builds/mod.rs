@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
 
 use super::image::{Digest, ImageRef, normalize_repository};
 use super::k8s::PodPhase;
@@ -26,31 +25,9 @@ pub mod objects;
 pub mod tekton;
 pub mod words;
 
-pub use builder::{Builder, BuilderKind};
+pub use builder::{BuildStatus, Builder, BuilderKind};
 pub use detect::{BUILDERS, may_be_build};
 pub use log::{LogFacts, LogScanner, LogTime, MAX_LINE_BYTES, PushedDigest};
-
-/// The status of a build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BuildStatus {
-    /// Not finished: the build pod is pending or running.
-    Running,
-    /// Finished and pushed.
-    Succeeded,
-    /// Finished without pushing the image.
-    Failed,
-}
-
-impl BuildStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BuildStatus::Running => "running",
-            BuildStatus::Succeeded => "succeeded",
-            BuildStatus::Failed => "failed",
-        }
-    }
-}
 
 /// Where a build's digest came from, most trusted first.
 #[derive(Debug, Clone, PartialEq, Eq)]

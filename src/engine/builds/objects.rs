@@ -15,8 +15,7 @@
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::BuildStatus;
-use super::builder::BuilderKind;
+use super::builder::{BuildStatus, BuilderKind};
 use crate::engine::image::Digest;
 
 /// A build object's status, projected.

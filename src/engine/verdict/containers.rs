@@ -656,6 +656,44 @@ mod tests {
             assert_eq!(on("amd64").verdict, Verdict::Stale);
         }
 
+        /// The other way round: a build pushed the per-platform manifest (kaniko), the tag was
+        /// then put on an index holding it, and containerd reports the index: the index's
+        /// manifest (read for the running digest) lists the build's for the node's platform.
+        #[test]
+        fn a_running_index_that_lists_the_built_manifest_matches() {
+            let (_, repo) = image_of("shop", "checkout");
+            let v = cluster(deployment("shop", "checkout").replicas(1))
+                .node(
+                    node("node-1")
+                        .label("kubernetes.io/os", "linux")
+                        .label("kubernetes.io/arch", "amd64"),
+                )
+                .pod(
+                    pod("shop", "checkout-1")
+                        .ready()
+                        .image_id(&repo_digest(&repo, &digest('9'))),
+                )
+                .image_build(kaniko().succeeded(digest('1'), ago(3600)))
+                .change(Change::RegistryManifest {
+                    digest: digest('9'),
+                    manifest: index(&digest('2'), &digest('1')),
+                })
+                .verdict();
+            assert_eq!(
+                outcome(&v),
+                (Verdict::Verified, Cause::DigestMatch, Owner::None),
+                "{:?}",
+                v.evidence
+            );
+            assert!(
+                v.evidence
+                    .iter()
+                    .any(|e| e.contains("an index whose linux/amd64 manifest is")),
+                "{:?}",
+                v.evidence
+            );
+        }
+
         /// Without the node's platform (--no-nodes, a node not listed), a manifest the index
         /// lists for any platform matches; with it, every variant of os/arch counts (nodes do
         /// not label their variant: linux/arm v6 and v7 both).

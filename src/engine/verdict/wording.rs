@@ -501,13 +501,13 @@ pub(super) fn index_match_evidence(
     } else {
         format!("the {os}/{arch}")
     };
-    let relation = if index == reference {
-        format!("{platform} manifest of {}", reference.short())
-    } else {
-        format!(
-            "an index whose {platform} manifest is {}",
+    let relation = match (index == reference, os.is_empty()) {
+        (true, _) => format!("{platform} manifest of {}", reference.short()),
+        (false, false) => format!(
+            "an index whose {os}/{arch} manifest is {}",
             reference.short()
-        )
+        ),
+        (false, true) => format!("an index that lists {}", reference.short()),
     };
     format!(
         "pod {} runs {}, {relation}: matches via index {}",

@@ -477,6 +477,7 @@ pub struct HealthSample {
     pub source_up: Option<f64>,
     /// The lowest `kube_verdict_watch_healthy{resource}` (0 when any resource is unhealthy).
     pub watches_healthy: Option<f64>,
+    /// `/readyz` just before the scrape, then just after it.
     pub readyz: String,
 }
 
@@ -493,7 +494,15 @@ impl HealthWitness {
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
             let mut samples = Vec::new();
+            let readyz = || {
+                http_get(addr, "/readyz", None)
+                    .map(|r| r.2)
+                    .unwrap_or_default()
+            };
             while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                // /readyz before and after the scrape: health may change between two
+                // requests, and a cause named on either side of a 0 is honest.
+                let before = readyz();
                 let metrics = http_get(addr, "/metrics", None)
                     .map(|r| r.2)
                     .unwrap_or_default();
@@ -507,9 +516,7 @@ impl HealthWitness {
                 samples.push(HealthSample {
                     source_up: value("kube_verdict_source_up{"),
                     watches_healthy: value("kube_verdict_watch_healthy{"),
-                    readyz: http_get(addr, "/readyz", None)
-                        .map(|r| r.2)
-                        .unwrap_or_default(),
+                    readyz: format!("{before}{}", readyz()),
                 });
                 std::thread::sleep(Duration::from_millis(25));
             }

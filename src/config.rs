@@ -732,21 +732,11 @@ impl Credentials {
         Ok((Credentials { by_host }, warnings))
     }
 
-    /// The credentials for a registry host, or anonymous.
-    pub fn for_host(&self, host: &str) -> RegistryAuth {
-        self.get(host).unwrap_or(RegistryAuth::Anonymous)
-    }
-
     /// The credentials for a registry host, if there are any.
     pub fn get(&self, host: &str) -> Option<RegistryAuth> {
         self.by_host
             .get(&config_host(host))
             .map(|(u, p)| RegistryAuth::Basic(u.clone(), p.clone()))
-    }
-
-    /// Hosts with credentials.
-    pub fn hosts(&self) -> usize {
-        self.by_host.len()
     }
 }
 
@@ -779,21 +769,21 @@ mod tests {
           "credsStore": "desktop"
         }"#;
         let (c, warnings) = Credentials::parse_docker_config(text).unwrap();
-        assert_eq!(c.hosts(), 3);
+        assert_eq!(c.by_host.len(), 3);
         assert_eq!(
-            c.for_host("docker.io"),
-            RegistryAuth::Basic("user".into(), "pass".into())
+            c.get("docker.io"),
+            Some(RegistryAuth::Basic("user".into(), "pass".into()))
         );
         assert_eq!(
-            c.for_host("localhost:5000"),
-            RegistryAuth::Basic("ci".into(), "p:w".into())
+            c.get("localhost:5000"),
+            Some(RegistryAuth::Basic("ci".into(), "p:w".into()))
         );
         // The password may hold ':' (split at the first).
         assert_eq!(
-            c.for_host("mirror.example.com"),
-            RegistryAuth::Basic("alice".into(), "secret:extra".into())
+            c.get("mirror.example.com"),
+            Some(RegistryAuth::Basic("alice".into(), "secret:extra".into()))
         );
-        assert_eq!(c.for_host("ghcr.io"), RegistryAuth::Anonymous);
+        assert_eq!(c.get("ghcr.io"), None);
         assert_eq!(warnings.len(), 3, "{warnings:?}");
         assert!(Credentials::parse_docker_config("not json").is_err());
     }

@@ -56,6 +56,26 @@ fn check(fake: &FakeApi, reg: &Registry, extra: &[&str]) -> Value {
     v["deployments"][0].clone()
 }
 
+/// Pushes `repo_tag` (holding `content`) to `reg` and starts a fake API whose `shop/web` runs
+/// it on an amd64 node: the fake, the image, the pushed digest and buildah's push log.
+fn pushed_world(
+    reg: &Registry,
+    repo_tag: &str,
+    content: &str,
+) -> (FakeApi, String, String, String) {
+    let (digest, log) = reg.push(repo_tag, content);
+    let image = format!("{}/{repo_tag}", reg.host);
+    let repo = repo_tag.rsplit_once(':').unwrap().0;
+    let fake = FakeApi::spawn();
+    world(
+        &fake,
+        &image,
+        &format!("{}/{repo}@{digest}", reg.host),
+        "amd64",
+    );
+    (fake, image, digest, log)
+}
+
 fn outcome(d: &Value) -> String {
     format!(
         "{}/{}",
@@ -156,15 +176,7 @@ fn an_auth_registry_is_unauthorized_without_credentials_and_verified_with_them()
         return;
     }
     let reg = Registry::start_with_auth("ci", "s3cret");
-    let (d1, _) = reg.push("shop/web:2.0", "v1");
-    let image = format!("{}/shop/web:2.0", reg.host);
-    let fake = FakeApi::spawn();
-    world(
-        &fake,
-        &image,
-        &format!("{}/shop/web@{d1}", reg.host),
-        "amd64",
-    );
+    let (fake, _, _, _) = pushed_world(&reg, "shop/web:2.0", "v1");
 
     // serve without credentials: nothing worse than no_build_known, and counted.
     let served = serve(
@@ -344,15 +356,7 @@ fn a_tekton_buildah_build_is_the_reference_for_what_it_pushed() {
         return;
     }
     let reg = Registry::start();
-    let (d1, _) = reg.push("shop/web:4.0", "built in the cluster");
-    let image = format!("{}/shop/web:4.0", reg.host);
-    let fake = FakeApi::spawn();
-    world(
-        &fake,
-        &image,
-        &format!("{}/shop/web@{d1}", reg.host),
-        "amd64",
-    );
+    let (fake, image, d1, _) = pushed_world(&reg, "shop/web:4.0", "built in the cluster");
     let results = json!([
         {"key": "IMAGE_DIGEST", "value": d1, "type": 1},
         {"key": "IMAGE_URL", "value": image, "type": 1},
@@ -386,15 +390,7 @@ fn a_tekton_step_with_image_results_is_a_build_whatever_it_runs() {
         return;
     }
     let reg = Registry::start();
-    let (d1, _) = reg.push("shop/web:5.0", "pushed by a script");
-    let image = format!("{}/shop/web:5.0", reg.host);
-    let fake = FakeApi::spawn();
-    world(
-        &fake,
-        &image,
-        &format!("{}/shop/web@{d1}", reg.host),
-        "amd64",
-    );
+    let (fake, image, d1, _) = pushed_world(&reg, "shop/web:5.0", "pushed by a script");
     let results = json!([
         {"key": "APP_IMAGE_URL", "value": image, "type": 1},
         {"key": "APP_IMAGE_DIGEST", "value": d1, "type": 1}
@@ -506,15 +502,7 @@ fn the_pods_pull_secrets_are_the_registry_credentials_when_asked() {
     }
     use base64::Engine;
     let reg = Registry::start_with_auth("puller", "pull-s3cret");
-    let (d1, _) = reg.push("shop/web:6.0", "private");
-    let image = format!("{}/shop/web:6.0", reg.host);
-    let fake = FakeApi::spawn();
-    world(
-        &fake,
-        &image,
-        &format!("{}/shop/web@{d1}", reg.host),
-        "amd64",
-    );
+    let (fake, image, d1, _) = pushed_world(&reg, "shop/web:6.0", "private");
     let mut pod = pod_ready(
         "shop",
         "web",
@@ -568,15 +556,8 @@ fn a_build_without_a_digest_is_judged_by_the_registry() {
         return;
     }
     let reg = Registry::start();
-    let (d1, push_log) = reg.push("shop/web:7.0", "built without a digest file");
-    let image = format!("{}/shop/web:7.0", reg.host);
-    let fake = FakeApi::spawn();
-    world(
-        &fake,
-        &image,
-        &format!("{}/shop/web@{d1}", reg.host),
-        "amd64",
-    );
+    let (fake, image, _, push_log) =
+        pushed_world(&reg, "shop/web:7.0", "built without a digest file");
     fake.apply(tekton_buildah_pod(
         "ci",
         "build-web-7-pod",

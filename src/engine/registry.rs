@@ -94,21 +94,6 @@ impl ManifestKind {
                 }
         })
     }
-
-    /// The manifest listed for `os`/`arch` (an index), if any (the first, whatever its variant).
-    pub fn for_platform(&self, os: &str, arch: &str) -> Option<&Digest> {
-        match self {
-            ManifestKind::Image => None,
-            ManifestKind::Index(entries) => entries
-                .iter()
-                .find(|e| {
-                    e.platform
-                        .as_ref()
-                        .is_some_and(|p| p.os == os && p.architecture == arch)
-                })
-                .map(|e| &e.digest),
-        }
-    }
 }
 
 /// What the registry answered for one tag.
@@ -346,9 +331,11 @@ mod tests {
                 platform: p("unknown", "unknown"),
             },
         ]);
-        assert_eq!(idx.for_platform("linux", "arm64"), Some(&d('2')));
-        assert_eq!(idx.for_platform("windows", "amd64"), None);
-        assert_eq!(ManifestKind::Image.for_platform("linux", "amd64"), None);
+        assert!(idx.lists(&d('2'), Some(("linux", "arm64"))));
+        assert!(!idx.lists(&d('2'), Some(("linux", "amd64"))));
+        assert!(!idx.lists(&d('2'), Some(("windows", "amd64"))));
+        assert!(idx.lists(&d('3'), None), "any platform when unknown");
+        assert!(!ManifestKind::Image.lists(&d('2'), None));
         assert_eq!(
             host_of("registry.example.com:5000/a/b:1"),
             "registry.example.com:5000"

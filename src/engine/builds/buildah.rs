@@ -103,18 +103,6 @@ impl Builder for Buildah {
         let dests = pushes(argv);
         (!dests.is_empty()).then_some(dests)
     }
-
-    fn no_push(&self, _argv: &[String]) -> bool {
-        false
-    }
-
-    fn env_disables_push(&self, _name: &str, _value: &str) -> bool {
-        false
-    }
-
-    fn done_after_last_push(&self) -> bool {
-        false
-    }
 }
 
 #[cfg(test)]

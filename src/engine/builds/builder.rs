@@ -91,11 +91,19 @@ pub trait Builder: Sync {
     fn may_be_build(&self, image: &str, argv: &[String]) -> bool;
     /// The destinations this container builds and pushes, if it is one of this builder's.
     fn destinations(&self, image: &str, argv: &[String]) -> Option<Vec<String>>;
-    /// True when the container's args disable the push.
-    fn no_push(&self, argv: &[String]) -> bool;
-    /// True when this environment variable disables the push (read at projection time).
-    fn env_disables_push(&self, name: &str, value: &str) -> bool;
+    /// True when the container's args disable the push (default: they cannot).
+    fn no_push(&self, _argv: &[String]) -> bool {
+        false
+    }
+    /// True when this environment variable disables the push (read at projection time;
+    /// default: none does).
+    fn env_disables_push(&self, _name: &str, _value: &str) -> bool {
+        false
+    }
     /// True when the build process exits right after its last push, so a logged push for every
-    /// destination proves it finished (kaniko), even before its pod reports so.
-    fn done_after_last_push(&self) -> bool;
+    /// destination proves it finished (kaniko), even before its pod reports so (default: no,
+    /// the pod's termination says when it finished).
+    fn done_after_last_push(&self) -> bool {
+        false
+    }
 }

@@ -94,14 +94,6 @@ impl Builder for Buildkit {
         let outs = outputs(argv);
         !outs.is_empty() && outs.iter().all(|(_, push)| !push)
     }
-
-    fn env_disables_push(&self, _name: &str, _value: &str) -> bool {
-        false
-    }
-
-    fn done_after_last_push(&self) -> bool {
-        false
-    }
 }
 
 #[cfg(test)]

@@ -63,18 +63,6 @@ impl Builder for Tekton {
     fn destinations(&self, _image: &str, _argv: &[String]) -> Option<Vec<String>> {
         None
     }
-
-    fn no_push(&self, _argv: &[String]) -> bool {
-        false
-    }
-
-    fn env_disables_push(&self, _name: &str, _value: &str) -> bool {
-        false
-    }
-
-    fn done_after_last_push(&self) -> bool {
-        false
-    }
 }
 
 #[cfg(test)]

@@ -327,6 +327,16 @@ impl Object {
         events_v1: bool,
         de: D,
     ) -> Result<Object, ProjectionError> {
+        Object::decode(kind, events_v1, de).map(|(o, _)| o)
+    }
+
+    /// [`Object::from_json`], also returning the object's `metadata.resourceVersion` (empty when
+    /// it has none): the live source needs it to resume its watch, the view does not keep it.
+    pub fn decode<'de, D: serde::Deserializer<'de>>(
+        kind: Kind,
+        events_v1: bool,
+        de: D,
+    ) -> Result<(Object, String), ProjectionError> {
         use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, events::v1 as events};
         use serde::Deserialize;
         let malformed = |e: D::Error| ProjectionError {
@@ -334,35 +344,42 @@ impl Object {
             name: String::new(),
             problem: format!("malformed: {e}"),
         };
-        Ok(match kind {
-            Kind::Node => Object::Node(NodeInfo::try_from(
-                &core::Node::deserialize(de).map_err(malformed)?,
-            )?),
-            Kind::Pod => Object::Pod(PodInfo::try_from(
-                &core::Pod::deserialize(de).map_err(malformed)?,
-            )?),
-            Kind::Deployment => Object::Deployment(DeploymentInfo::try_from(
-                &apps::Deployment::deserialize(de).map_err(malformed)?,
-            )?),
-            Kind::ReplicaSet => Object::ReplicaSet(ReplicaSetInfo::try_from(
-                &apps::ReplicaSet::deserialize(de).map_err(malformed)?,
-            )?),
-            Kind::Job => Object::Job(JobInfo::try_from(
-                &batch::Job::deserialize(de).map_err(malformed)?,
-            )?),
-            Kind::Event if events_v1 => Object::Event(EventInfo::try_from(
-                &events::Event::deserialize(de).map_err(malformed)?,
-            )?),
-            Kind::Event => Object::Event(EventInfo::try_from(
-                &core::Event::deserialize(de).map_err(malformed)?,
-            )?),
+        fn typed<'de, T, P, D>(
+            de: D,
+            malformed: impl FnOnce(D::Error) -> ProjectionError,
+            wrap: impl FnOnce(P) -> Object,
+        ) -> Result<(Object, String), ProjectionError>
+        where
+            D: serde::Deserializer<'de>,
+            T: Deserialize<'de> + k8s_openapi::Metadata<Ty = ObjectMeta>,
+            P: for<'a> TryFrom<&'a T, Error = ProjectionError>,
+        {
+            let mut t = T::deserialize(de).map_err(malformed)?;
+            let projected = P::try_from(&t)?;
+            let rv = t.metadata_mut().resource_version.take().unwrap_or_default();
+            Ok((wrap(projected), rv))
+        }
+        match kind {
+            Kind::Node => typed::<core::Node, _, _>(de, malformed, Object::Node),
+            Kind::Pod => typed::<core::Pod, _, _>(de, malformed, Object::Pod),
+            Kind::Deployment => typed::<apps::Deployment, _, _>(de, malformed, Object::Deployment),
+            Kind::ReplicaSet => typed::<apps::ReplicaSet, _, _>(de, malformed, Object::ReplicaSet),
+            Kind::Job => typed::<batch::Job, _, _>(de, malformed, Object::Job),
+            Kind::Event if events_v1 => typed::<events::Event, _, _>(de, malformed, Object::Event),
+            Kind::Event => typed::<core::Event, _, _>(de, malformed, Object::Event),
             Kind::TaskRun | Kind::BuildRun | Kind::OpenShiftBuild => {
-                Object::BuildObject(BuildObjectInfo::from_value(
-                    kind,
-                    &serde_json::Value::deserialize(de).map_err(malformed)?,
-                )?)
+                let v = serde_json::Value::deserialize(de).map_err(malformed)?;
+                let rv = v
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(|r| r.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                Ok((
+                    Object::BuildObject(BuildObjectInfo::from_value(kind, &v)?),
+                    rv,
+                ))
             }
-        })
+        }
     }
 
     /// The kind and `(namespace, name)` key of the object (nodes have an empty namespace).
@@ -1163,6 +1180,21 @@ pub struct EventInfo {
     pub last: Option<Timestamp>,
 }
 
+impl EventInfo {
+    /// True when the engine reads events like this one: a reason it decodes
+    /// ([`EventReason`], not `Other`) about a Pod, ReplicaSet or Deployment. The view keeps
+    /// only these (`Scheduled`, `Created`, `Started`, `Killing`, `ScalingReplicaSet`, ... and
+    /// events about Nodes or Services decide no verdict), as it keeps only the pod conditions
+    /// it reads.
+    pub fn is_read(&self) -> bool {
+        self.kind != EventReason::Other
+            && matches!(
+                self.involved_kind.as_str(),
+                "Pod" | "ReplicaSet" | "Deployment"
+            )
+    }
+}
+
 /// The prefix client-go's event aggregator adds after ten similar events.
 pub const COMBINED_PREFIX: &str = "(combined from similar events): ";
 
@@ -1281,10 +1313,10 @@ pub struct ClusterView {
     build_objects: BTreeMap<(Kind, Key), BuildObjectInfo>,
     /// Optional kinds the source watches: the sync waits for them too.
     expected: BTreeSet<Kind>,
-    /// (namespace, involved kind, involved name) -> its events (at most MAX_EVENTS_PER_OBJECT).
+    /// (namespace, involved kind, involved name) -> its events (at most MAX_EVENTS_PER_OBJECT,
+    /// only those [`EventInfo::is_read`]; each with an empty `involved_name`, which is in the
+    /// key). A delete finds its event by namespace and name: a scan, as rare as events expire.
     events: HashMap<InvolvedKey, Vec<EventInfo>>,
-    /// (namespace, event name) -> involved key, to apply deletes.
-    event_index: HashMap<(IStr, String), InvolvedKey>,
     /// Repeated event strings, stored once.
     interned: std::collections::HashSet<IStr>,
     logs: HashMap<(String, String, String), LogState>,
@@ -1333,8 +1365,12 @@ impl ClusterView {
             }
             Change::RelistDone(kind, ns) => {
                 if let Some(stale) = self.relisting.remove(&(kind, ns)) {
-                    for key in stale {
-                        self.delete(kind, &key);
+                    if kind == Kind::Event {
+                        self.delete_events(&stale);
+                    } else {
+                        for key in stale {
+                            self.delete(kind, &key);
+                        }
                     }
                 }
             }
@@ -1448,9 +1484,9 @@ impl ClusterView {
             Kind::ReplicaSet => self.replicasets.keys().cloned().collect(),
             Kind::Job => self.jobs.keys().cloned().collect(),
             Kind::Event => self
-                .event_index
-                .keys()
-                .map(|(ns, name)| (ns.to_string(), name.clone()))
+                .events
+                .iter()
+                .flat_map(|((ns, _, _), b)| b.iter().map(|e| (ns.to_string(), e.name.clone())))
                 .collect(),
             Kind::TaskRun | Kind::BuildRun | Kind::OpenShiftBuild => self
                 .build_objects
@@ -1508,6 +1544,11 @@ impl ClusterView {
             }
             Object::Event(mut e) => {
                 self.bump(e.last);
+                if !e.is_read() {
+                    // Not kept. An update cannot make a kept event unread: the reason and the
+                    // involved object are part of the key the event recorder aggregates by.
+                    return;
+                }
                 e.namespace = self.intern(&e.namespace);
                 e.involved_kind = self.intern(&e.involved_kind);
                 e.reason = self.intern(&e.reason);
@@ -1516,30 +1557,37 @@ impl ClusterView {
                 let ikey: InvolvedKey = (
                     e.namespace.clone(),
                     e.involved_kind.clone(),
-                    e.involved_name.clone(),
+                    std::mem::take(&mut e.involved_name),
                 );
-                let ekey = (e.namespace.clone(), e.name.clone());
-                if let Some(old) = self.event_index.insert(ekey, ikey.clone())
-                    && old != ikey
-                    && let Some(b) = self.events.get_mut(&old)
-                {
-                    b.retain(|x| x.name != e.name);
-                }
                 let bucket = self.events.entry(ikey).or_default();
                 match bucket.iter_mut().find(|x| x.name == e.name) {
                     Some(slot) => *slot = e,
-                    None => bucket.push(e),
+                    None => {
+                        // Buckets hold a handful: room for exactly what they hold.
+                        bucket.reserve_exact(1);
+                        bucket.push(e);
+                    }
                 }
                 if bucket.len() > MAX_EVENTS_PER_OBJECT
                     && let Some((pos, _)) = bucket.iter().enumerate().min_by(|(_, a), (_, b)| {
                         a.last.cmp(&b.last).then_with(|| a.name.cmp(&b.name))
                     })
                 {
-                    let gone = bucket.swap_remove(pos);
-                    self.event_index.remove(&(gone.namespace, gone.name));
+                    bucket.swap_remove(pos);
                 }
             }
         }
+    }
+
+    /// Forgets the events of these `(namespace, event name)` keys, in one pass over the buckets.
+    fn delete_events(&mut self, keys: &BTreeSet<Key>) {
+        if keys.is_empty() {
+            return;
+        }
+        self.events.retain(|(ns, _, _), bucket| {
+            bucket.retain(|e| !keys.contains(&(ns.to_string(), e.name.clone())));
+            !bucket.is_empty()
+        });
     }
 
     /// Records a log's state, only while its pod is in the view (a log that arrives after its
@@ -1558,11 +1606,7 @@ impl ClusterView {
             IStr::from(involved_kind),
             key.1.clone(),
         );
-        if let Some(bucket) = self.events.remove(&ikey) {
-            for e in bucket {
-                self.event_index.remove(&(e.namespace, e.name));
-            }
-        }
+        self.events.remove(&ikey);
     }
 
     fn delete(&mut self, kind: Kind, key: &Key) {
@@ -1590,17 +1634,7 @@ impl ClusterView {
             Kind::TaskRun | Kind::BuildRun | Kind::OpenShiftBuild => {
                 self.build_objects.remove(&(kind, key.clone()));
             }
-            Kind::Event => {
-                let ekey = (IStr::from(key.0.as_str()), key.1.clone());
-                if let Some(ikey) = self.event_index.remove(&ekey)
-                    && let Some(b) = self.events.get_mut(&ikey)
-                {
-                    b.retain(|e| e.name != key.1);
-                    if b.is_empty() {
-                        self.events.remove(&ikey);
-                    }
-                }
-            }
+            Kind::Event => self.delete_events(&BTreeSet::from([key.clone()])),
         }
     }
 
@@ -1611,21 +1645,16 @@ impl ClusterView {
     pub fn prune_events(&mut self, now: Timestamp, retention: jiff::SignedDuration) {
         self.prune_orphan_events(now - ORPHAN_EVENT_GRACE);
         let before = now - retention;
-        let index = &mut self.event_index;
         self.events.retain(|_, bucket| {
-            bucket.retain(|e| {
-                let keep = e.last.is_none_or(|l| l >= before);
-                if !keep {
-                    index.remove(&(e.namespace.clone(), e.name.clone()));
-                }
-                keep
-            });
+            bucket.retain(|e| e.last.is_none_or(|l| l >= before));
+            if bucket.capacity() > bucket.len() {
+                bucket.shrink_to_fit();
+            }
             !bucket.is_empty()
         });
         // An interned string held only by the set is no longer used.
         self.interned.retain(|s| s.is_shared());
         shrink_if_sparse(&mut self.events);
-        shrink_if_sparse(&mut self.event_index);
         shrink_if_sparse(&mut self.logs);
         if self.interned.capacity() > 2 * self.interned.len() + 64 {
             self.interned.shrink_to_fit();
@@ -1647,7 +1676,6 @@ impl ClusterView {
             listed(Kind::ReplicaSet),
             listed(Kind::Deployment),
         );
-        let index = &mut self.event_index;
         self.events.retain(|(ns, kind, name), bucket| {
             let key = (ns.to_string(), name.clone());
             let exists = match kind.as_str() {
@@ -1656,22 +1684,16 @@ impl ClusterView {
                 "Deployment" => !deps_listed || deps.contains_key(&key),
                 _ => true,
             };
-            if exists || bucket.iter().any(|e| e.last.is_none_or(|l| l >= before)) {
-                return true;
-            }
-            for e in bucket.drain(..) {
-                index.remove(&(e.namespace, e.name));
-            }
-            false
+            exists || bucket.iter().any(|e| e.last.is_none_or(|l| l >= before))
         });
     }
 
-    /// Sizes of the bookkeeping tables: (event buckets, event index, interned strings, log
-    /// states), for tests and the soak bench.
+    /// Sizes of the bookkeeping tables: (event buckets, events, interned strings, log states),
+    /// for tests and the soak bench.
     pub fn bookkeeping(&self) -> (usize, usize, usize, usize) {
         (
             self.events.len(),
-            self.event_index.len(),
+            self.event_count(),
             self.interned.len(),
             self.logs.len(),
         )
@@ -1925,14 +1947,18 @@ impl ClusterView {
         ))
     }
 
-    /// Object counts per kind (events counted individually).
+    fn event_count(&self) -> usize {
+        self.events.values().map(Vec::len).sum()
+    }
+
+    /// Object counts per kind (events counted individually, those the view keeps).
     pub fn counts(&self) -> Vec<(Kind, usize)> {
         vec![
             (Kind::Node, self.nodes.len()),
             (Kind::Pod, self.pods.len()),
             (Kind::Deployment, self.deployments.len()),
             (Kind::ReplicaSet, self.replicasets.len()),
-            (Kind::Event, self.event_index.len()),
+            (Kind::Event, self.event_count()),
             (Kind::Job, self.jobs.len()),
         ]
     }
@@ -2009,7 +2035,7 @@ mod tests {
             let e: core::Event = serde_json::from_value(serde_json::json!({
                 "metadata": {"name": format!("e{i}"), "namespace": format!("ns{i}")},
                 "involvedObject": {"kind": "Pod", "name": "p", "namespace": format!("ns{i}")},
-                "reason": format!("Reason{i}"), "message": "m",
+                "reason": "BackOff", "message": "m", "source": {"component": format!("kubelet-{i}")},
                 "lastTimestamp": Timestamp::from_second(1000).unwrap().to_string()
             }))
             .unwrap();
@@ -2021,7 +2047,7 @@ mod tests {
         assert_eq!((events, index), (5000, 5000));
         assert!(
             interned >= 10_000,
-            "namespaces and reasons interned: {interned}"
+            "namespaces and sources interned: {interned}"
         );
         let peak = v.events.capacity();
         v.prune_events(
@@ -2065,6 +2091,36 @@ mod tests {
         assert_eq!(v.events_for("shop", "Pod", "coming").len(), 1);
     }
 
+    /// The view keeps the events the engine reads: `Scheduled` or `Started` about a pod, or any
+    /// event about a Node, decide no verdict.
+    #[test]
+    fn events_the_engine_does_not_read_are_not_kept() {
+        let mut v = ClusterView::new();
+        let of = |reason: &str, kind: &str, name: &str| {
+            let e: core::Event = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "shop"},
+                "involvedObject": {"kind": kind, "name": "p", "namespace": "shop"},
+                "reason": reason, "message": "m",
+            }))
+            .unwrap();
+            Change::Apply(Object::Event(EventInfo::try_from(&e).unwrap()))
+        };
+        v.apply(of("Scheduled", "Pod", "a"));
+        v.apply(of("Started", "Pod", "b"));
+        v.apply(of("FailedMount", "Node", "c"));
+        v.apply(of("FailedMount", "Pod", "d"));
+        v.apply(of("SuccessfulCreate", "ReplicaSet", "e"));
+        let kept: Vec<&str> = ["Pod", "ReplicaSet", "Node"]
+            .iter()
+            .flat_map(|k| v.events_for("shop", k, "p"))
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(kept, ["d", "e"]);
+        assert_eq!(v.counts()[4].1, 2);
+        v.apply(Change::Delete(Kind::Event, ("shop".into(), "d".into())));
+        assert!(v.events_for("shop", "Pod", "p").is_empty());
+    }
+
     #[test]
     fn events_go_with_the_object_they_are_about() {
         let mut v = ClusterView::new();
@@ -2074,7 +2130,7 @@ mod tests {
         v.apply(Change::Delete(Kind::Pod, ("shop".into(), "p".into())));
         assert!(v.events_for("shop", "Pod", "p").is_empty());
         assert_eq!(v.events_for("shop", "Pod", "q").len(), 1);
-        assert_eq!(v.bookkeeping().1, 1, "the index forgot them too");
+        assert_eq!(v.bookkeeping().1, 1, "only q's event is left");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The live source: kube watchers for Nodes, Pods, Deployments, ReplicaSets, Events and Jobs
 //! (all namespaces, or the given ones), turned into the same `Change`s as a dump. Objects are
-//! read as `DynamicObject`s and typed one by one, so a malformed object is skipped and counted
-//! instead of ending the watch; each is projected at once, so the full object is never kept.
+//! decoded straight into their projections ([`Projected`]), one item at a time, so a malformed
+//! object is skipped and counted instead of ending the watch, and the full object is never kept.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,8 +13,9 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Client;
-use kube::api::{Api, ApiResource, DynamicObject};
+use kube::api::{Api, ApiResource};
 use kube::runtime::watcher::{self, Event};
 use tokio::sync::mpsc;
 
@@ -265,23 +266,20 @@ async fn supervise_optional(
                 let watches: Vec<_> = scopes
                     .into_iter()
                     .map(|ns| {
-                        let api: Api<DynamicObject> = match &ns {
-                            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-                            None => Api::all_with(client.clone(), &ar),
-                        };
                         let w = Watch {
                             kind,
                             ns,
-                            api,
+                            client: client.clone(),
+                            ar: ar.clone(),
                             watch_timeout,
                         };
-                        tokio::spawn(watch_one(
+                        spawn_watch(
                             w,
                             metrics.clone(),
                             tx.clone(),
                             pending.clone(),
                             restarted.clone(),
-                        ))
+                        )
                     })
                     .collect();
                 for w in watches {
@@ -319,24 +317,122 @@ async fn supervise_optional(
     }
 }
 
-/// Types and projects one object. The error names the object.
-pub fn project(kind: Kind, obj: DynamicObject) -> Result<Object, ProjectionError> {
-    let name = format!(
-        "{}/{}",
-        obj.metadata.namespace.clone().unwrap_or_default(),
-        obj.metadata.name.clone().unwrap_or_default()
-    );
-    let value = serde_json::to_value(&obj).map_err(|e| ProjectionError {
-        kind: kind.as_str(),
-        name: name.clone(),
-        problem: e.to_string(),
-    })?;
-    Object::from_json(kind, false, value).map_err(|mut e| {
-        if e.name.is_empty() {
-            e.name = name;
+/// A watched object, decoded straight into its projection as the client reads it: each list
+/// item and watch event is kept as its raw JSON text only while it is typed (k8s-openapi) and
+/// projected, so neither a whole page of full objects nor a `serde_json::Value` of each is ever
+/// held. An object that does not type or project is kept as its error (named from its
+/// metadata), skipped and counted, instead of failing its whole page. `KIND` is the position of
+/// its kind in [`WATCHED`].
+#[derive(Debug, Clone)]
+pub struct Projected<const KIND: usize> {
+    /// Name, namespace and resourceVersion only (the watcher resumes from the last).
+    metadata: ObjectMeta,
+    object: Result<Object, ProjectionError>,
+}
+
+/// The kinds of [`Projected`], by position.
+pub const WATCHED: [Kind; 9] = [
+    Kind::Node,
+    Kind::Pod,
+    Kind::Deployment,
+    Kind::ReplicaSet,
+    Kind::Event,
+    Kind::Job,
+    Kind::TaskRun,
+    Kind::BuildRun,
+    Kind::OpenShiftBuild,
+];
+
+impl<const KIND: usize> Projected<KIND> {
+    /// Types and projects one object from its JSON text. Never fails: an object that does not
+    /// project holds the error, named from whatever of its metadata can be read.
+    pub fn from_text(text: &str) -> Self {
+        let kind = WATCHED[KIND];
+        let mut de = serde_json::Deserializer::from_str(text);
+        match Object::decode(kind, false, &mut de) {
+            Ok((object, rv)) => {
+                let (_, (namespace, name)) = object.kind_key();
+                Projected {
+                    metadata: ObjectMeta {
+                        name: Some(name),
+                        namespace: Some(namespace).filter(|n| !n.is_empty()),
+                        resource_version: Some(rv).filter(|r| !r.is_empty()),
+                        ..ObjectMeta::default()
+                    },
+                    object: Ok(object),
+                }
+            }
+            Err(mut e) => {
+                /// Only the metadata, to name the object (and resume the watch past it).
+                #[derive(serde::Deserialize, Default)]
+                struct Named {
+                    #[serde(default)]
+                    metadata: NamedMeta,
+                }
+                #[derive(serde::Deserialize, Default)]
+                #[serde(rename_all = "camelCase")]
+                struct NamedMeta {
+                    name: Option<String>,
+                    namespace: Option<String>,
+                    resource_version: Option<String>,
+                }
+                let m = serde_json::from_str::<Named>(text)
+                    .unwrap_or_default()
+                    .metadata;
+                if e.name.is_empty() {
+                    e.name = format!(
+                        "{}/{}",
+                        m.namespace.as_deref().unwrap_or_default(),
+                        m.name.as_deref().unwrap_or_default()
+                    );
+                }
+                Projected {
+                    metadata: ObjectMeta {
+                        name: m.name,
+                        namespace: m.namespace,
+                        resource_version: m.resource_version,
+                        ..ObjectMeta::default()
+                    },
+                    object: Err(e),
+                }
+            }
         }
-        e
-    })
+    }
+}
+
+impl<'de, const KIND: usize> serde::Deserialize<'de> for Projected<KIND> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // The item's text, found by one scan (kube decodes bodies with serde_json).
+        let raw = <Box<serde_json::value::RawValue>>::deserialize(d)?;
+        Ok(Projected::from_text(raw.get()))
+    }
+}
+
+impl<const KIND: usize> kube::Resource for Projected<KIND> {
+    type DynamicType = ApiResource;
+    type Scope = kube::core::DynamicResourceScope;
+
+    fn kind(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.kind.as_str().into()
+    }
+    fn group(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.group.as_str().into()
+    }
+    fn version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.version.as_str().into()
+    }
+    fn api_version(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.api_version.as_str().into()
+    }
+    fn plural(dt: &ApiResource) -> std::borrow::Cow<'_, str> {
+        dt.plural.as_str().into()
+    }
+    fn meta(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        &mut self.metadata
+    }
 }
 
 /// Starts one watcher per kind (and per namespace when namespaces are given; Nodes are
@@ -393,23 +489,19 @@ pub fn start(
         ));
     }
     for (kind, ns) in scopes {
-        let ar = resource(kind);
-        let api: Api<DynamicObject> = match &ns {
-            Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
-            None => Api::all_with(client.clone(), &ar),
-        };
-        tokio::spawn(watch_one(
+        spawn_watch(
             Watch {
                 kind,
                 ns,
-                api,
+                client: client.clone(),
+                ar: resource(kind),
                 watch_timeout,
             },
             metrics.clone(),
             tx.clone(),
             pending.clone(),
             restarted.clone(),
-        ));
+        );
     }
     RestartWatches(restart)
 }
@@ -475,8 +567,38 @@ pub fn must_relist_now(e: &watcher::Error) -> bool {
 struct Watch {
     kind: Kind,
     ns: Option<String>,
-    api: Api<DynamicObject>,
+    client: Client,
+    ar: ApiResource,
     watch_timeout: Duration,
+}
+
+impl Watch {
+    /// The API of its kind, in its namespace or everywhere.
+    fn api<const KIND: usize>(&self) -> Api<Projected<KIND>> {
+        match &self.ns {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &self.ar),
+            None => Api::all_with(self.client.clone(), &self.ar),
+        }
+    }
+}
+
+/// Starts [`watch_one`] for the watch's kind (each kind decodes into its own [`Projected`]).
+fn spawn_watch(
+    w: Watch,
+    metrics: SourceMetrics,
+    tx: mpsc::Sender<SourceEvent>,
+    pending: Arc<std::sync::Mutex<HashMap<Kind, usize>>>,
+    restarted: tokio::sync::watch::Receiver<u64>,
+) -> tokio::task::JoinHandle<()> {
+    macro_rules! by_kind {
+        ($($i:literal)*) => {
+            match WATCHED.iter().position(|k| *k == w.kind) {
+                $(Some($i) => tokio::spawn(watch_one::<$i>(w, metrics, tx, pending, restarted)),)*
+                _ => unreachable!("every kind is in WATCHED"),
+            }
+        };
+    }
+    by_kind!(0 1 2 3 4 5 6 7 8)
 }
 
 /// Lists in pages of 500; each watch request ends after `timeout` (server side).
@@ -509,20 +631,18 @@ fn restart_reason(e: &watcher::Error) -> RestartReason {
 /// list is the only point where a watch is known to be healthy again (kube-runtime's watcher
 /// resumes silently). The controller hears `WatchHealth` after every completed list and every
 /// error, so `kube_verdict_source_up` and `/readyz` never say healthy for a failing watch.
-async fn watch_one(
+async fn watch_one<const KIND: usize>(
     w: Watch,
     metrics: SourceMetrics,
     tx: mpsc::Sender<SourceEvent>,
     pending: Arc<std::sync::Mutex<HashMap<Kind, usize>>>,
     mut restarted: tokio::sync::watch::Receiver<u64>,
 ) {
-    let (kind, ns, api, watch_timeout) = (w.kind, w.ns, w.api, w.watch_timeout);
-    let mut first_list = true;
-    let mut backoff = relist_backoff();
-    let mut failures_in_a_row = 0u32;
-    let mut reason = RestartReason::Initial;
+    let (api, kind, ns) = (w.api::<KIND>(), w.kind, w.ns);
+    let (mut first_list, mut backoff) = (true, relist_backoff());
+    let (mut failures_in_a_row, mut reason) = (0u32, RestartReason::Initial);
     loop {
-        let stream = watcher::watcher(api.clone(), watch_config(watch_timeout));
+        let stream = watcher::watcher(api.clone(), watch_config(w.watch_timeout));
         futures::pin_mut!(stream);
         let mut delay = None;
         // After a failure, a completed list is not yet health: the watch request that follows
@@ -660,12 +780,12 @@ fn last_of_kind(pending: &std::sync::Mutex<HashMap<Kind, usize>>, kind: Kind) ->
 }
 
 /// The change a watcher event means, counted.
-fn watch_change(
+fn watch_change<const KIND: usize>(
     kind: Kind,
     ns: &Option<String>,
     metrics: &SourceMetrics,
     reason: RestartReason,
-    ev: Event<DynamicObject>,
+    ev: Event<Projected<KIND>>,
 ) -> Option<Change> {
     let resource = kind.resource();
     let count = |r#type| {
@@ -684,7 +804,7 @@ fn watch_change(
         }
         Event::InitApply(o) | Event::Apply(o) => {
             count(WatchEventType::Apply);
-            match project(kind, o) {
+            match o.object {
                 Ok(obj) => Some(Change::Apply(obj)),
                 Err(e) => {
                     tracing::warn!(kind = e.kind, object = %e.name, problem = %e.problem, "skipping object");
@@ -700,8 +820,8 @@ fn watch_change(
         Event::Delete(o) => {
             count(WatchEventType::Delete);
             let key = (
-                o.metadata.namespace.clone().unwrap_or_default(),
-                o.metadata.name.clone().unwrap_or_default(),
+                o.metadata.namespace.unwrap_or_default(),
+                o.metadata.name.unwrap_or_default(),
             );
             Some(Change::Delete(kind, key))
         }
@@ -875,4 +995,49 @@ pub fn probe(
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POD: usize = 1;
+
+    /// A page decodes item by item: a malformed pod is its own error, named, and the page
+    /// (and its well-formed pods) still decodes.
+    #[test]
+    fn a_page_decodes_into_projections_and_isolates_a_malformed_item() {
+        let page = r#"{"apiVersion":"v1","kind":"PodList","metadata":{"resourceVersion":"9"},"items":[
+            {"metadata":{"name":"a","namespace":"shop","resourceVersion":"7"},"spec":{"containers":[{"name":"c","image":"x"}]}},
+            {"metadata":{"name":"b","namespace":"shop","resourceVersion":"8"},"spec":{"containers":"not-a-list"}}
+        ]}"#;
+        let list: kube::core::ObjectList<Projected<POD>> = serde_json::from_str(page).unwrap();
+        assert_eq!(WATCHED[POD], Kind::Pod);
+        let [a, b] = &list.items[..] else {
+            panic!("two items")
+        };
+        assert!(matches!(&a.object, Ok(Object::Pod(p)) if p.meta.name == "a"));
+        assert_eq!(a.metadata.resource_version.as_deref(), Some("7"));
+        let e = b.object.as_ref().unwrap_err();
+        assert_eq!(e.name, "shop/b");
+        assert!(e.problem.contains("malformed"), "{}", e.problem);
+        assert_eq!(b.metadata.resource_version.as_deref(), Some("8"));
+    }
+
+    /// Watch lines as the API server writes them (`type` first) decode into projections; so do
+    /// deletions, which name the object.
+    #[test]
+    fn watch_events_decode_into_projections() {
+        let line = r#"{"type":"DELETED","object":{"metadata":{"name":"a","namespace":"shop","resourceVersion":"12"},"spec":{"containers":[]}}}"#;
+        let ev: kube::core::WatchEvent<Projected<POD>> = serde_json::from_str(line).unwrap();
+        let kube::core::WatchEvent::Deleted(o) = ev else {
+            panic!("a deletion")
+        };
+        assert_eq!(o.metadata.name.as_deref(), Some("a"));
+        assert_eq!(o.metadata.namespace.as_deref(), Some("shop"));
+        assert_eq!(
+            kube::ResourceExt::resource_version(&o).as_deref(),
+            Some("12")
+        );
+    }
 }

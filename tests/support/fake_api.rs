@@ -631,11 +631,12 @@ async fn watch(
         );
     }
     if expired {
-        let line = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "metadata": {},
+        let line = watch_line(
+            "ERROR",
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
             "status": "Failure", "message": format!("too old resource version: {from} ({})", fake.lock().compacted),
-            "reason": "Expired", "code": 410}})
-        .to_string()
-            + "\n";
+            "reason": "Expired", "code": 410}),
+        );
         let _ = tx.send(Ok(Bytes::from(line))).await;
     } else {
         tokio::spawn(async move {
@@ -647,15 +648,12 @@ async fn watch(
                 let notified = fake.changed.notified();
                 let (lines, now_rv, closed) = {
                     let g = fake.lock();
-                    let lines: Vec<(u64, String)> = g
-                        .history
+                    // History is in resourceVersion order: only what follows `sent` is read.
+                    let after = g.history.partition_point(|(rv, ..)| *rv <= sent);
+                    let lines: Vec<(u64, String)> = g.history[after..]
                         .iter()
-                        .filter(|(rv, r, n, _, _)| {
-                            *rv > sent && *r == res && ns.as_ref().is_none_or(|ns| ns == n)
-                        })
-                        .map(|(rv, _, _, t, o)| {
-                            (*rv, json!({"type": t, "object": o}).to_string() + "\n")
-                        })
+                        .filter(|(_, r, n, _, _)| *r == res && ns.as_ref().is_none_or(|ns| ns == n))
+                        .map(|(rv, _, _, t, o)| (*rv, watch_line(t, o)))
                         .collect();
                     (lines, g.rv, g.watch_epoch != epoch || g.faults.down)
                 };
@@ -670,10 +668,11 @@ async fn watch(
                 }
                 if last_bookmark.elapsed() >= Duration::from_secs(1) {
                     last_bookmark = tokio::time::Instant::now();
-                    let b = json!({"type": "BOOKMARK", "object": {"kind": res.kind(), "apiVersion": res.api_version(),
-                        "metadata": {"resourceVersion": now_rv.max(sent).to_string()}}})
-                    .to_string()
-                        + "\n";
+                    let b = watch_line(
+                        "BOOKMARK",
+                        &json!({"kind": res.kind(), "apiVersion": res.api_version(),
+                        "metadata": {"resourceVersion": now_rv.max(sent).to_string()}}),
+                    );
                     if tx.send(Ok(Bytes::from(b))).await.is_err() {
                         return;
                     }
@@ -692,4 +691,10 @@ async fn watch(
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from_stream(stream))
         .unwrap_or_else(|_| status(500, "InternalError", "body"))
+}
+
+/// One line of a watch stream, `type` before `object` as the API server writes it
+/// (apimachinery's `metav1.WatchEvent`; `json!` would sort `object` first).
+fn watch_line(typ: &str, object: &Value) -> String {
+    format!("{{\"type\":{},\"object\":{object}}}\n", json!(typ))
 }

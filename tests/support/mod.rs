@@ -93,7 +93,16 @@ impl Drop for Served {
 pub fn serve(kubeconfig: Option<&str>, extra: &[&str]) -> Served {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kube-verdict"));
+    // `KUBE_VERDICT_SERVE_WRAPPER="heaptrack -o /tmp/ht"` runs serve under a profiler (benches).
+    let mut cmd = match std::env::var("KUBE_VERDICT_SERVE_WRAPPER") {
+        Ok(w) if !w.trim().is_empty() => {
+            let mut words = w.split_whitespace();
+            let mut c = Command::new(words.next().unwrap());
+            c.args(words).arg(env!("CARGO_BIN_EXE_kube-verdict"));
+            c
+        }
+        _ => Command::new(env!("CARGO_BIN_EXE_kube-verdict")),
+    };
     // Registry lookups only where a test asks for them (`--registry-lookup on`): never off
     // loopback.
     cmd.env("KUBE_VERDICT_REGISTRY_LOOKUP", "off");

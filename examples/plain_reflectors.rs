@@ -1,7 +1,8 @@
 //! The peer of the scale benchmarks: a plain kube-rs program the way most Rust controllers are
 //! written, keeping full-object reflectors (typed k8s-openapi objects) of the six kinds
 //! kube-verdict watches. It prints the time to its first complete list of every kind and its
-//! resident memory once synced, then exits. Used by `benches/real_scale.rs`; not part of
+//! resident memory once synced (and its peak), then exits. Used by `benches/real_scale.rs` and
+//! `benches/serve_scale.rs`; not part of
 //! kube-verdict.
 //!
 //!     KUBECONFIG=… cargo run --release --example plain_reflectors
@@ -71,5 +72,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("pods={}", pods.state().len());
     tokio::time::sleep(Duration::from_secs(5)).await;
     println!("rss_kib={}", status_kib("VmRSS:"));
+    println!("hwm_kib={}", status_kib("VmHWM:"));
     Ok(())
 }

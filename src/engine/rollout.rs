@@ -64,7 +64,13 @@ pub fn analyse<'a>(view: &'a ClusterView, d: &'a DeploymentInfo) -> Rollout<'a> 
 
     let mut new_pods = Vec::new();
     let mut old_pods = Vec::new();
-    for p in view.pods_in(ns) {
+    // Without ReplicaSets (a partial dump), every pod of the namespace is a candidate.
+    let candidates: Vec<&PodInfo> = if rses.is_empty() {
+        view.pods_in(ns).collect()
+    } else {
+        view.pods_of(ns, &rses)
+    };
+    for p in candidates {
         let in_new = new_rs
             .is_some_and(|n| owned_by(&p.meta.owners, "ReplicaSet", &n.meta.name, &n.meta.uid));
         let in_old = old_rs

@@ -105,7 +105,7 @@ pub fn deployment(ns: &str, name: &str) -> DeploymentBuilder {
         revision: Some(1),
         containers: vec![ContainerSpec {
             name: CONTAINER.into(),
-            image: image_of(ns, name).0,
+            image: image_of(ns, name).0.into(),
             argv: Vec::new(),
             no_push_env: false,
         }],
@@ -180,8 +180,8 @@ pub fn replica_set(d: &DeploymentInfo) -> ReplicaSetBuilder {
     );
     meta.owners.push(OwnerRef {
         kind: "Deployment".into(),
-        name: d.meta.name.clone(),
-        uid: d.meta.uid.clone(),
+        name: d.meta.name.as_str().into(),
+        uid: d.meta.uid.as_str().into(),
     });
     ReplicaSetBuilder(ReplicaSetInfo {
         meta,
@@ -229,7 +229,7 @@ impl PodBuilder {
         if self.0.statuses.is_empty() {
             self.0.statuses.push(ContainerStatus {
                 name: CONTAINER.into(),
-                image_id_raw: String::new(),
+                image_id_raw: Default::default(),
                 ready: false,
                 restart_count: 0,
                 state: ContainerState::None,
@@ -526,8 +526,8 @@ impl Cluster {
         p.pod_template_hash = self.replica_set.pod_template_hash.clone();
         p.meta.owners = vec![OwnerRef {
             kind: "ReplicaSet".into(),
-            name: self.replica_set.meta.name.clone(),
-            uid: self.replica_set.meta.uid.clone(),
+            name: self.replica_set.meta.name.as_str().into(),
+            uid: self.replica_set.meta.uid.as_str().into(),
         }];
         self.objects.push(Object::Pod(p));
         self

@@ -23,7 +23,8 @@ use super::registry::{Failing, ManifestKind, TagAnswer, TagEntry, TagState};
 pub type Key = (String, String);
 
 /// A shared immutable string. The view interns the values that repeat across thousands of
-/// events (namespaces, kinds, reasons, types, sources), so each is stored once.
+/// events (namespaces, kinds, reasons, types, sources) and pods (owners, images, image IDs), so
+/// each is stored once.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IStr(std::sync::Arc<str>);
 
@@ -74,6 +75,12 @@ impl From<String> for IStr {
 impl PartialEq<str> for IStr {
     fn eq(&self, other: &str) -> bool {
         &*self.0 == other
+    }
+}
+
+impl PartialEq<String> for IStr {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
     }
 }
 
@@ -409,9 +416,10 @@ pub struct ProjectionError {
 /// The owner reference fields the engine follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnerRef {
-    pub kind: String,
-    pub name: String,
-    pub uid: String,
+    /// Interned by the view: the pods of a ReplicaSet share its name and uid.
+    pub kind: IStr,
+    pub name: IStr,
+    pub uid: IStr,
 }
 
 /// Metadata common to every projection.
@@ -451,9 +459,9 @@ impl Meta {
                 .iter()
                 .flatten()
                 .map(|o| OwnerRef {
-                    kind: o.kind.clone(),
-                    name: o.name.clone(),
-                    uid: o.uid.clone(),
+                    kind: o.kind.as_str().into(),
+                    name: o.name.as_str().into(),
+                    uid: o.uid.as_str().into(),
                 })
                 .collect(),
         })
@@ -537,7 +545,8 @@ impl TryFrom<&core::Node> for NodeInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerSpec {
     pub name: String,
-    pub image: String,
+    /// Interned by the view (replicas share it).
+    pub image: IStr,
     /// Command followed by args; kept only when the container may be a build (builds.rs).
     pub argv: Vec<String>,
     /// `KANIKO_NO_PUSH=true` (or any env that disables the push) was set.
@@ -554,7 +563,7 @@ fn container_specs(cs: &[core::Container]) -> Vec<ContainerSpec> {
                 .chain(c.args.iter().flatten())
                 .cloned()
                 .collect();
-            let image = c.image.clone().unwrap_or_default();
+            let image: IStr = c.image.as_deref().unwrap_or_default().into();
             let keep = detect::may_be_build(&image, &argv);
             ContainerSpec {
                 name: c.name.clone(),
@@ -637,8 +646,8 @@ impl ContainerState {
 pub struct ContainerStatus {
     pub name: String,
     /// `imageID` exactly as reported (parsed on use with `image_id()`: keeping both would
-    /// double the largest string of every pod).
-    pub image_id_raw: String,
+    /// double the largest string of every pod), interned by the view (replicas share it).
+    pub image_id_raw: IStr,
     pub ready: bool,
     pub restart_count: i32,
     pub state: ContainerState,
@@ -657,7 +666,7 @@ fn container_statuses(cs: Option<&Vec<core::ContainerStatus>>) -> Vec<ContainerS
         .flatten()
         .map(|c| ContainerStatus {
             name: c.name.clone(),
-            image_id_raw: c.image_id.clone(),
+            image_id_raw: c.image_id.as_str().into(),
             ready: c.ready,
             restart_count: c.restart_count,
             state: ContainerState::from_k8s(c.state.as_ref()),
@@ -768,7 +777,8 @@ impl PodInfo {
 const POD_CONDITIONS: [&str; 2] = ["PodScheduled", "Ready"];
 
 fn conditions_pod(cs: Option<&Vec<core::PodCondition>>) -> Vec<Condition> {
-    cs.into_iter()
+    let mut kept: Vec<Condition> = cs
+        .into_iter()
         .flatten()
         .filter(|c| POD_CONDITIONS.contains(&c.type_.as_str()))
         .map(|c| Condition {
@@ -779,7 +789,10 @@ fn conditions_pod(cs: Option<&Vec<core::PodCondition>>) -> Vec<Condition> {
             last_transition: ts(&c.last_transition_time),
             last_update: ts(&c.last_probe_time),
         })
-        .collect()
+        .collect();
+    // Room for exactly what is kept (a filtered collect leaves room for four).
+    kept.shrink_to_fit();
+    kept
 }
 
 impl TryFrom<&core::Pod> for PodInfo {
@@ -1306,6 +1319,9 @@ fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(m: &mut HashMap<K, V>) {
 pub struct ClusterView {
     nodes: BTreeMap<String, NodeInfo>,
     pods: BTreeMap<Key, PodInfo>,
+    /// Pods owned by a ReplicaSet whose name does not start with the ReplicaSet's name and a
+    /// dash (adopted pods): [`ClusterView::pods_of`] finds the others by name.
+    irregular: BTreeSet<Key>,
     deployments: BTreeMap<Key, DeploymentInfo>,
     replicasets: BTreeMap<Key, ReplicaSetInfo>,
     jobs: BTreeMap<Key, JobInfo>,
@@ -1507,6 +1523,12 @@ impl ClusterView {
         }
     }
 
+    fn intern_owner(&mut self, o: &mut OwnerRef) {
+        o.kind = self.intern(&o.kind);
+        o.name = self.intern(&o.name);
+        o.uid = self.intern(&o.uid);
+    }
+
     fn bump(&mut self, t: Option<Timestamp>) {
         if let Some(t) = t
             && self.newest.is_none_or(|n| t > n)
@@ -1521,8 +1543,29 @@ impl ClusterView {
                 self.bump(n.newest_time);
                 self.nodes.insert(n.name.clone(), n);
             }
-            Object::Pod(p) => {
+            Object::Pod(mut p) => {
                 self.bump(p.newest_time());
+                for o in &mut p.meta.owners {
+                    self.intern_owner(o);
+                }
+                for s in p.statuses.iter_mut().chain(p.init_statuses.iter_mut()) {
+                    s.image_id_raw = self.intern(&s.image_id_raw);
+                }
+                for c in p.containers.iter_mut().chain(p.init_containers.iter_mut()) {
+                    c.image = self.intern(&c.image);
+                }
+                let named_after_owner = p.meta.owners.iter().all(|o| {
+                    o.kind != "ReplicaSet"
+                        || p.meta
+                            .name
+                            .strip_prefix(o.name.as_str())
+                            .is_some_and(|rest| rest.starts_with('-'))
+                });
+                if named_after_owner {
+                    self.irregular.remove(&p.meta.key());
+                } else {
+                    self.irregular.insert(p.meta.key());
+                }
                 self.pods.insert(p.meta.key(), p);
             }
             Object::Deployment(d) => {
@@ -1532,7 +1575,10 @@ impl ClusterView {
                 }
                 self.deployments.insert(d.meta.key(), d);
             }
-            Object::ReplicaSet(r) => {
+            Object::ReplicaSet(mut r) => {
+                for o in &mut r.meta.owners {
+                    self.intern_owner(o);
+                }
                 self.replicasets.insert(r.meta.key(), r);
             }
             Object::Job(j) => {
@@ -1616,6 +1662,7 @@ impl ClusterView {
             }
             Kind::Pod => {
                 self.pods.remove(key);
+                self.irregular.remove(key);
                 self.logs
                     .retain(|(ns, pod, _), _| !(ns == &key.0 && pod == &key.1));
                 self.forget_events_of("Pod", key);
@@ -1765,6 +1812,36 @@ impl ClusterView {
     pub fn deployment(&self, namespace: &str, name: &str) -> Option<&DeploymentInfo> {
         self.deployments
             .get(&(namespace.to_string(), name.to_string()))
+    }
+
+    /// The pods of one namespace that may be owned by these ReplicaSets, in name order: those
+    /// named after one of them (`<replicaset>-<suffix>`, as the ReplicaSet controller names
+    /// them), and the adopted ones named otherwise. Ownership is the caller's to check. A range
+    /// read per ReplicaSet instead of a scan of the namespace per Deployment.
+    pub fn pods_of<'a>(
+        &'a self,
+        namespace: &str,
+        replicasets: &[&ReplicaSetInfo],
+    ) -> Vec<&'a PodInfo> {
+        let mut pods: Vec<&PodInfo> = Vec::new();
+        for rs in replicasets {
+            let prefix = format!("{}-", rs.meta.name);
+            pods.extend(
+                self.pods
+                    .range((namespace.to_string(), prefix.clone())..)
+                    .take_while(|((ns, name), _)| ns == namespace && name.starts_with(&prefix))
+                    .map(|(_, p)| p),
+            );
+        }
+        pods.extend(
+            self.irregular
+                .range((namespace.to_string(), String::new())..)
+                .take_while(|(ns, _)| ns == namespace)
+                .filter_map(|k| self.pods.get(k)),
+        );
+        pods.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        pods.dedup_by(|a, b| std::ptr::eq(*a, *b));
+        pods
     }
 
     /// ReplicaSets of one namespace.
@@ -2291,5 +2368,64 @@ mod tests {
             None,
             "pruned with its pod"
         );
+    }
+}
+
+#[cfg(test)]
+mod owner_lookup_tests {
+    use super::*;
+
+    fn pod(name: &str, owner: &str) -> Object {
+        let p: core::Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "shop", "ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": owner, "uid": format!("uid-{owner}")}]},
+            "spec": {"containers": [{"name": "c", "image": "x"}]}
+        }))
+        .unwrap();
+        Object::Pod(PodInfo::try_from(&p).unwrap())
+    }
+
+    fn rs(name: &str) -> ReplicaSetInfo {
+        let r: ReplicaSet = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "shop", "uid": format!("uid-{name}")},
+            "spec": {"selector": {}}
+        }))
+        .unwrap();
+        ReplicaSetInfo::try_from(&r).unwrap()
+    }
+
+    /// The pods of a ReplicaSet are found by their name (`<replicaset>-<suffix>`), and pods it
+    /// adopted under another name too; a pod renamed by a later update moves between the two.
+    #[test]
+    fn pods_of_finds_named_and_adopted_pods() {
+        let mut v = ClusterView::new();
+        v.apply(Change::Apply(pod("web-7d9f-abcde", "web-7d9f")));
+        v.apply(Change::Apply(pod("web-7d9f2-zzzzz", "web-7d9f2")));
+        v.apply(Change::Apply(pod("handmade", "web-7d9f")));
+        v.apply(Change::Apply(pod("other-1", "other")));
+        let web = rs("web-7d9f");
+        let names = |v: &ClusterView| -> Vec<String> {
+            v.pods_of("shop", &[&web])
+                .iter()
+                .map(|p| p.meta.name.clone())
+                .collect()
+        };
+        // `web-7d9f2-zzzzz` belongs to another ReplicaSet: the dash ends the prefix.
+        assert_eq!(names(&v), ["handmade", "web-7d9f-abcde"]);
+        v.apply(Change::Apply(pod("handmade", "other")));
+        v.apply(Change::Delete(
+            Kind::Pod,
+            ("shop".into(), "web-7d9f-abcde".into()),
+        ));
+        assert_eq!(
+            names(&v),
+            ["handmade"],
+            "a candidate; ownership is the caller's"
+        );
+        v.apply(Change::Delete(
+            Kind::Pod,
+            ("shop".into(), "handmade".into()),
+        ));
+        assert!(names(&v).is_empty());
     }
 }

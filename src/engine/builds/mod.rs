@@ -204,7 +204,7 @@ pub fn collect_builds(view: &ClusterView) -> Vec<Build> {
             if let Some(build) = pod_build(view, pod, c, b, &dests) {
                 for o in &pod.meta.owners {
                     if o.kind == "Job" {
-                        pod_jobs.insert((pod.meta.namespace.clone(), o.name.clone()));
+                        pod_jobs.insert((pod.meta.namespace.clone(), o.name.to_string()));
                     }
                 }
                 out.push(build);

@@ -104,7 +104,7 @@ pub(super) fn judge_container<'a>(
     let mut j = ContainerJudgement {
         report: ContainerVerdict {
             name: c.name.clone(),
-            image: c.image.clone(),
+            image: c.image.to_string(),
             build: None,
             running_digests: running.digests.iter().map(|d| d.to_string()).collect(),
             digest_match: None,

@@ -570,7 +570,7 @@ fn unjudged(d: &DeploymentInfo) -> DeploymentVerdict {
         image: d
             .containers
             .first()
-            .map(|c| c.image.clone())
+            .map(|c| c.image.to_string())
             .unwrap_or_default(),
         summary: String::new(),
         next_step: None,

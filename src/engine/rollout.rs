@@ -37,6 +37,49 @@ fn owned_by(meta_owners: &[super::view::OwnerRef], kind: &str, name: &str, uid: 
         .any(|o| o.kind == kind && (o.uid == uid && !uid.is_empty() || o.name == name))
 }
 
+/// The pods of the new ReplicaSet that are not being deleted, and the others of the rollout
+/// (old ReplicaSets, or deleting), in name order.
+fn pods_by_replicaset<'a>(
+    view: &'a ClusterView,
+    d: &'a DeploymentInfo,
+    rses: &[&ReplicaSetInfo],
+    new_rs: Option<&ReplicaSetInfo>,
+    old_rs: &[&ReplicaSetInfo],
+) -> (Vec<&'a PodInfo>, Vec<&'a PodInfo>) {
+    let ns = d.meta.namespace.as_str();
+    let mut new_pods = Vec::new();
+    let mut old_pods = Vec::new();
+    // Without ReplicaSets (a partial dump), every pod of the namespace is a candidate.
+    let candidates: Vec<&PodInfo> = if rses.is_empty() {
+        view.pods_in(ns).collect()
+    } else {
+        view.pods_of(ns, rses)
+    };
+    for p in candidates {
+        let in_new = new_rs
+            .is_some_and(|n| owned_by(&p.meta.owners, "ReplicaSet", &n.meta.name, &n.meta.uid));
+        let in_old = old_rs
+            .iter()
+            .any(|r| owned_by(&p.meta.owners, "ReplicaSet", &r.meta.name, &r.meta.uid));
+        // Without ReplicaSets (a partial dump), a pod named after the Deployment's template hash.
+        let orphan = rses.is_empty()
+            && p.pod_template_hash.as_ref().is_some_and(|h| {
+                p.meta
+                    .owners
+                    .iter()
+                    .any(|o| o.kind == "ReplicaSet" && o.name == format!("{}-{h}", d.meta.name))
+            });
+        let in_new = in_new || orphan;
+        if in_new && !p.meta.deleting {
+            new_pods.push(p);
+        } else if in_new || in_old {
+            old_pods.push(p);
+        }
+    }
+
+    (new_pods, old_pods)
+}
+
 /// Analyses one Deployment.
 pub fn analyse<'a>(view: &'a ClusterView, d: &'a DeploymentInfo) -> Rollout<'a> {
     let ns = d.meta.namespace.as_str();
@@ -62,35 +105,7 @@ pub fn analyse<'a>(view: &'a ClusterView, d: &'a DeploymentInfo) -> Rollout<'a> 
         .filter(|r| new_rs.is_none_or(|n| !std::ptr::eq(*r, n)))
         .collect();
 
-    let mut new_pods = Vec::new();
-    let mut old_pods = Vec::new();
-    // Without ReplicaSets (a partial dump), every pod of the namespace is a candidate.
-    let candidates: Vec<&PodInfo> = if rses.is_empty() {
-        view.pods_in(ns).collect()
-    } else {
-        view.pods_of(ns, &rses)
-    };
-    for p in candidates {
-        let in_new = new_rs
-            .is_some_and(|n| owned_by(&p.meta.owners, "ReplicaSet", &n.meta.name, &n.meta.uid));
-        let in_old = old_rs
-            .iter()
-            .any(|r| owned_by(&p.meta.owners, "ReplicaSet", &r.meta.name, &r.meta.uid));
-        // Without ReplicaSets (a partial dump), a pod named after the Deployment's template hash.
-        let orphan = rses.is_empty()
-            && p.pod_template_hash.as_ref().is_some_and(|h| {
-                p.meta
-                    .owners
-                    .iter()
-                    .any(|o| o.kind == "ReplicaSet" && o.name == format!("{}-{h}", d.meta.name))
-            });
-        let in_new = in_new || orphan;
-        if in_new && !p.meta.deleting {
-            new_pods.push(p);
-        } else if in_new || in_old {
-            old_pods.push(p);
-        }
-    }
+    let (new_pods, old_pods) = pods_by_replicaset(view, d, &rses, new_rs, &old_rs);
 
     let s = &d.status;
     let spec = d.spec_replicas;

@@ -3,15 +3,18 @@
 
     python3 benches/check_dump.py [--pods 5000] [--events-per-pod 10] [--runs 5]
 
-Builds the release binary, writes the dump (kubectl cluster-info dump layout, built with
-tests/fixtures/k8sgen.py) to a temporary directory, runs `check -o json` on it several times and
-prints wall time and peak RSS (ru_maxrss of the child, from wait4) for each run, their median, and
-the same figures for examples/false-alarm measured in the same run as the baseline.
+Builds the release binary and examples/typed_decode.rs, writes the dump (kubectl cluster-info
+dump layout, built with tests/fixtures/k8sgen.py) to a temporary directory, runs `check -o json`
+on it several times and prints wall time, CPU time (user + sys of the child) and peak RSS (the
+binary's own VmHWM) for each run and their median; beside it, in the same run, the floor: the
+same files decoded into typed k8s-openapi lists and nothing else (typed_decode, on as many
+threads as check), and examples/false-alarm as the baseline.
 No timing is asserted anywhere: this prints figures.
 """
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -61,17 +64,21 @@ def generate(out, pods, events_per_pod, per_deploy=5, namespaces=50):
     return deployments, builds
 
 
-def run(binary, dump):
+def run(binary, dump, argv=None):
+    """(wall s, CPU s, peak RSS MiB) of one run of `check` (or of `argv`)."""
     env = dict(os.environ, KUBE_VERDICT_PEAK_RSS="1")
+    argv = argv or [binary, "check", "--dump", dump, "-o", "json"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run([binary, "check", "--dump", dump, "-o", "json"], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, env=env)
+    proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, 3, 4):
-        raise SystemExit("check exited %d: %s" % (proc.returncode, proc.stderr.decode()))
+        raise SystemExit("%s exited %d: %s" % (argv[0], proc.returncode, proc.stderr.decode()))
     # VmHWM of the binary itself (wait4's ru_maxrss would include this Python process).
     peak = [l for l in proc.stderr.decode().splitlines() if l.startswith("peak_rss_kib=")]
-    return wall, int(peak[-1].split("=")[1]) / 1024.0
+    return wall, cpu, int(peak[-1].split("=")[1]) / 1024.0
 
 
 def main():
@@ -81,8 +88,10 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--keep", help="write the dump here and keep it")
     a = ap.parse_args()
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "kube-verdict",
+                    "--example", "typed_decode"], cwd=ROOT, check=True)
     binary = os.path.join(ROOT, "target", "release", "kube-verdict")
+    floor_bin = os.path.join(ROOT, "target", "release", "examples", "typed_decode")
     tmp = a.keep or tempfile.mkdtemp(prefix="kv-bench-")
     try:
         t = time.perf_counter()
@@ -92,19 +101,26 @@ def main():
         print("dump: %d pods, %d events, %d deployments, %d kaniko builds, %.1f MB on disk (generated in %.1fs)"
               % (a.pods, a.pods * a.events_per_pod, deployments, builds, size / 1e6, gen))
         base = [run(binary, os.path.join(ROOT, "examples", "false-alarm")) for _ in range(a.runs)]
-        big = []
+        big, floor = [], []
         for i in range(a.runs):
-            w, rss = run(binary, tmp)
-            big.append((w, rss))
-            print("run %d: %.3f s wall, %.1f MiB peak RSS" % (i + 1, w, rss))
-        bw = statistics.median(w for w, _ in big)
-        brss = max(r for _, r in big)
-        sw = statistics.median(w for w, _ in base)
-        srss = max(r for _, r in base)
-        print("median: %.3f s wall, peak RSS %.1f MiB" % (bw, brss))
+            w, c, rss = run(binary, tmp)
+            big.append((w, c, rss))
+            fw, fc, frss = run(None, None, [floor_bin, tmp])
+            floor.append((fw, fc, frss))
+            print("run %d: check %.3f s wall, %.3f s CPU, %.1f MiB peak RSS | typed decode %.3f s wall, "
+                  "%.3f s CPU, %.1f MiB" % (i + 1, w, c, rss, fw, fc, frss))
+
+        def med(rows):
+            return (statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows),
+                    max(r[2] for r in rows))
+        bw, bc, brss = med(big)
+        fw, fc, frss = med(floor)
+        sw, sc_, srss = med(base)
+        print("check --dump (median): %.3f s wall, %.3f s CPU, peak RSS %.1f MiB" % (bw, bc, brss))
+        print("typed decode (median): %.3f s wall, %.3f s CPU, peak RSS %.1f MiB" % (fw, fc, frss))
+        print("check / typed decode:  %.2fx wall, %.2fx CPU" % (bw / fw, bc / fc))
         print("baseline examples/false-alarm: %.3f s wall, peak RSS %.1f MiB" % (sw, srss))
-        print("ratio big/baseline: %.1fx time, %.1fx memory; %.0f objects/s"
-              % (bw / sw, brss / srss, (a.pods * (1 + a.events_per_pod)) / bw))
+        print("%.0f objects/s" % ((a.pods * (1 + a.events_per_pod)) / bw))
     finally:
         if not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -107,12 +107,12 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
         }
     }
 
-    let parsed = parse_files_parallel(&object_files);
     let mut stats = DumpStats::default();
     let mut builds: HashMap<(String, String), Vec<String>> = HashMap::new();
-    for result in parsed {
+    parse_files_parallel(&object_files, &mut |result| {
         let (objects, file_stats) = result?;
         stats.files += file_stats.files;
+        stats.objects += file_stats.objects;
         stats.skipped += file_stats.skipped;
         stats.warnings.extend(file_stats.warnings);
         for obj in objects {
@@ -124,10 +124,10 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
                     p.all_containers().map(|c| c.name.clone()).collect(),
                 );
             }
-            stats.objects += 1;
             sink(Change::Apply(obj));
         }
-    }
+        Ok(())
+    })?;
 
     for (ns, pod, path) in log_files {
         // Application logs can be huge and say nothing about builds: read build pods' only.
@@ -148,51 +148,76 @@ type FileResult = Result<(Vec<Object>, DumpStats), DumpError>;
 fn parse_file(path: &Path) -> FileResult {
     let mut objects = Vec::new();
     let mut stats = DumpStats::default();
-    read_object_file(path, &mut stats, &mut |o, _| objects.push(o))?;
+    read_object_file(path, &mut stats, &mut |o, stats| {
+        stats.objects += 1;
+        // Events the view would not keep are not held until every file is parsed.
+        if !matches!(&o, Object::Event(e) if !e.is_read()) {
+            objects.push(o);
+        }
+    })?;
     Ok((objects, stats))
 }
 
-/// Parses files on up to `available_parallelism` threads, returning results in input order.
-fn parse_files_parallel(files: &[PathBuf]) -> Vec<FileResult> {
+/// Parses files on up to `available_parallelism` threads and hands each result to `consume` in
+/// input order as soon as it and those before it are parsed (so the objects of the first files
+/// are in the view while the last are parsed, never all held at once). Stops at the first
+/// error `consume` returns.
+fn parse_files_parallel(
+    files: &[PathBuf],
+    consume: &mut dyn FnMut(FileResult) -> Result<(), DumpError>,
+) -> Result<(), DumpError> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .min(files.len().max(1));
     if workers <= 1 {
-        return files.iter().map(|f| parse_file(f)).collect();
+        return files.iter().try_for_each(|f| consume(parse_file(f)));
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut slots: Vec<Option<FileResult>> = (0..files.len()).map(|_| None).collect();
+    let stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, FileResult)>(workers);
         let handles: Vec<_> = (0..workers)
             .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
+                let tx = tx.clone();
+                let (next, stop) = (&next, &stop);
+                scope.spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(f) = files.get(i) else { break };
-                        done.push((i, parse_file(f)));
+                        if tx.send((i, parse_file(f))).is_err() {
+                            break;
+                        }
                     }
-                    done
                 })
             })
             .collect();
-        for h in handles {
-            // A worker only panics on a bug; surface it rather than lose files silently.
-            match h.join() {
-                Ok(done) => {
-                    for (i, r) in done {
-                        slots[i] = Some(r);
-                    }
-                }
-                Err(p) => std::panic::resume_unwind(p),
+        drop(tx);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut due = 0;
+        let mut outcome = Ok(());
+        for (i, r) in rx.iter() {
+            waiting.insert(i, r);
+            while outcome.is_ok()
+                && let Some(r) = waiting.remove(&due)
+            {
+                due += 1;
+                outcome = consume(r);
+            }
+            if outcome.is_err() {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                break;
             }
         }
-    });
-    slots
-        .into_iter()
-        .map(|s| s.unwrap_or_else(|| Ok((Vec::new(), DumpStats::default()))))
-        .collect()
+        drop(rx);
+        for h in handles {
+            // A worker only panics on a bug; surface it rather than lose files silently.
+            if let Err(p) = h.join() {
+                std::panic::resume_unwind(p);
+            }
+        }
+        outcome
+    })
 }
 
 fn file_name(p: &Path) -> String {
@@ -464,6 +489,12 @@ fn read_json_document(
             return Ok(());
         }
     }
+    if let Some(objects) = read_typed_list(bytes) {
+        for o in objects {
+            emit(o, stats);
+        }
+        return Ok(());
+    }
     let top: Top = serde_json::from_slice(bytes).map_err(parse_error)?;
     let (Ok(kind), Ok(api_version)) = (raw_string(top.kind), raw_string(top.api_version)) else {
         skip_file(path, stats, "`kind` or `apiVersion` is not a string");
@@ -519,6 +550,92 @@ fn read_json_document(
         ),
     }
     Ok(())
+}
+
+/// One pass over a typed list (`PodList`, `EventList`, ...) whose `kind` and `apiVersion` come
+/// before its `items`, as kubectl and every Go client write them: each item is decoded straight
+/// into its projection, without first finding where items start and end. `None` when the
+/// document is anything else (a `List`, an object, keys in another order, `items: null`) or
+/// when any item does not decode or project: the caller then reads it item by item, which
+/// skips and names what it cannot read.
+fn read_typed_list(bytes: &[u8]) -> Option<Vec<Object>> {
+    use serde::de::{self, DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    struct Top;
+    impl<'de> Visitor<'de> for Top {
+        type Value = Vec<Object>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a typed Kubernetes list")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Object>, A::Error> {
+            let (mut kind, mut api_version, mut items) = (None::<String>, None::<String>, None);
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "kind" if kind.is_none() => kind = Some(map.next_value()?),
+                    "apiVersion" if api_version.is_none() => api_version = Some(map.next_value()?),
+                    "items" if items.is_none() => {
+                        let api_version = api_version
+                            .as_deref()
+                            .ok_or_else(|| A::Error::custom("items before apiVersion"))?;
+                        let kind = kind
+                            .as_deref()
+                            .and_then(|k| k.strip_suffix("List"))
+                            .and_then(|k| Kind::from_type(k, api_version))
+                            .ok_or_else(|| A::Error::custom("not a typed list of a read kind"))?;
+                        let events_v1 = api_version.starts_with("events.k8s.io");
+                        items = Some(map.next_value_seed(Items { kind, events_v1 })?);
+                    }
+                    "kind" | "apiVersion" | "items" => {
+                        return Err(A::Error::custom("a key twice"));
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            items.ok_or_else(|| A::Error::custom("no items"))
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    struct Items {
+        kind: Kind,
+        events_v1: bool,
+    }
+    impl<'de> DeserializeSeed<'de> for Items {
+        type Value = Vec<Object>;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Vec<Object>, D::Error> {
+            d.deserialize_seq(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Items {
+        type Value = Vec<Object>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of objects")
+        }
+        fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Vec<Object>, S::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+            while let Some(o) = seq.next_element_seed(Item(self))? {
+                out.push(o);
+            }
+            Ok(out)
+        }
+    }
+
+    struct Item(Items);
+    impl<'de> DeserializeSeed<'de> for Item {
+        type Value = Object;
+        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Object, D::Error> {
+            Object::decode(self.0.kind, self.0.events_v1, d)
+                .map(|(o, _)| o)
+                .map_err(D::Error::custom)
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let objects = de::Deserializer::deserialize_map(&mut de, Top).ok()?;
+    de.end().ok()?;
+    Some(objects)
 }
 
 fn read_item(
@@ -736,6 +853,53 @@ fn read_bounded_line<R: BufRead>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A typed list is read in one pass when its kind comes first (as Go writes it), and the
+    /// same objects come out of the item-by-item reading otherwise; a malformed item sends the
+    /// file to the item-by-item reading, which skips and names it.
+    #[test]
+    fn typed_lists_read_in_one_pass_or_item_by_item_alike() {
+        let pod = |name: &str| {
+            format!(
+                r#"{{"metadata":{{"name":"{name}","namespace":"shop"}},"spec":{{"containers":[{{"name":"c","image":"x"}}]}}}}"#
+            )
+        };
+        let go = format!(
+            r#"{{"kind":"PodList","apiVersion":"v1","metadata":{{}},"items":[{},{}]}}"#,
+            pod("a"),
+            pod("b")
+        );
+        let sorted = format!(
+            r#"{{"apiVersion":"v1","items":[{},{}],"kind":"PodList","metadata":{{}}}}"#,
+            pod("a"),
+            pod("b")
+        );
+        let names = |objects: &[Object]| -> Vec<String> {
+            objects.iter().map(|o| o.kind_key().1.1).collect()
+        };
+        let fast = read_typed_list(go.as_bytes()).expect("one pass");
+        assert_eq!(names(&fast), ["a", "b"]);
+        assert!(
+            read_typed_list(sorted.as_bytes()).is_none(),
+            "items before kind"
+        );
+        let (slow, warnings) = read_document("sorted.json", sorted.as_bytes(), false).unwrap();
+        assert_eq!(names(&slow), names(&fast));
+        assert!(warnings.is_empty());
+
+        let bad = format!(
+            r#"{{"kind":"PodList","apiVersion":"v1","items":[{},{}]}}"#,
+            pod("a"),
+            r#"{"metadata":{"name":"b","namespace":"shop"},"spec":{"containers":7}}"#
+        );
+        assert!(read_typed_list(bad.as_bytes()).is_none());
+        let (objects, warnings) = read_document("bad.json", bad.as_bytes(), false).unwrap();
+        assert_eq!(names(&objects), ["a"]);
+        assert!(
+            warnings.iter().any(|w| w.contains("Pod shop/b")),
+            "{warnings:?}"
+        );
+    }
 
     #[test]
     fn bounded_reader_cuts_long_lines_and_keeps_the_next() {

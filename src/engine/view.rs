@@ -1630,8 +1630,17 @@ impl ClusterView {
         if keys.is_empty() {
             return;
         }
+        let namespaces: std::collections::HashSet<&str> =
+            keys.iter().map(|(ns, _)| ns.as_str()).collect();
+        let wanted: std::collections::HashSet<(&str, &str)> = keys
+            .iter()
+            .map(|(ns, name)| (ns.as_str(), name.as_str()))
+            .collect();
         self.events.retain(|(ns, _, _), bucket| {
-            bucket.retain(|e| !keys.contains(&(ns.to_string(), e.name.clone())));
+            if !namespaces.contains(ns.as_str()) {
+                return true;
+            }
+            bucket.retain(|e| !wanted.contains(&(ns.as_str(), e.name.as_str())));
             !bucket.is_empty()
         });
     }

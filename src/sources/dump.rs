@@ -148,13 +148,26 @@ type FileResult = Result<(Vec<Object>, DumpStats), DumpError>;
 fn parse_file(path: &Path) -> FileResult {
     let mut objects = Vec::new();
     let mut stats = DumpStats::default();
+    // The newest of the events the view would not keep: they are not held until every file
+    // is parsed, but their time still counts for the dump's `now` (the view reads it, then
+    // drops the event).
+    let mut newest_unread: Option<Object> = None;
     read_object_file(path, &mut stats, &mut |o, stats| {
         stats.objects += 1;
-        // Events the view would not keep are not held until every file is parsed.
-        if !matches!(&o, Object::Event(e) if !e.is_read()) {
-            objects.push(o);
+        match &o {
+            Object::Event(e) if !e.is_read() => {
+                let later = match &newest_unread {
+                    Some(Object::Event(n)) => e.last > n.last,
+                    _ => true,
+                };
+                if later {
+                    newest_unread = Some(o);
+                }
+            }
+            _ => objects.push(o),
         }
     })?;
+    objects.extend(newest_unread);
     Ok((objects, stats))
 }
 
@@ -632,7 +645,10 @@ fn read_typed_list(bytes: &[u8]) -> Option<Vec<Object>> {
         }
     }
 
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // Not UTF-8 anywhere (even in a field that is skipped) is not JSON: the item-by-item
+    // reading says where.
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let objects = de::Deserializer::deserialize_map(&mut de, Top).ok()?;
     de.end().ok()?;
     Some(objects)
@@ -853,6 +869,47 @@ fn read_bounded_line<R: BufRead>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Events the view does not keep still set the dump's `now` (issue 10 review: a dropped
+    /// `Scheduled` event newer than everything else moved `now` back, and verdicts with it);
+    /// bytes that are not UTF-8, even in a skipped field, still make the file an error.
+    #[test]
+    fn dropped_events_still_count_for_now_and_bad_utf8_is_still_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let ns = dir.path().join("shop");
+        std::fs::create_dir(&ns).unwrap();
+        let event = |name: &str, reason: &str, at: &str| {
+            format!(
+                r#"{{"metadata":{{"name":"{name}","namespace":"shop"}},"involvedObject":{{"kind":"Pod","name":"p","namespace":"shop"}},"reason":"{reason}","message":"m","lastTimestamp":"{at}"}}"#
+            )
+        };
+        std::fs::write(
+            ns.join("events.json"),
+            format!(
+                r#"{{"kind":"EventList","apiVersion":"v1","items":[{},{},{}]}}"#,
+                event("a", "BackOff", "2026-11-30T10:00:00Z"),
+                event("b", "Scheduled", "2026-11-30T10:05:00Z"),
+                event("c", "Started", "2026-11-30T10:03:00Z")
+            ),
+        )
+        .unwrap();
+        let mut view = crate::engine::view::ClusterView::new();
+        load(dir.path(), &mut |c| {
+            view.apply(c);
+        })
+        .unwrap();
+        assert_eq!(
+            view.newest_timestamp().map(|t| t.to_string()).as_deref(),
+            Some("2026-11-30T10:05:00Z")
+        );
+        assert_eq!(view.counts()[4].1, 1, "only the BackOff event is kept");
+
+        let mut bad = br#"{"kind":"PodList","apiVersion":"v1","items":[{"metadata":{"name":"a","namespace":"shop"},"x":""#.to_vec();
+        bad.extend_from_slice(b"\xff\xfe");
+        bad.extend_from_slice(br#"","spec":{"containers":[]}}]}"#);
+        assert!(read_typed_list(&bad).is_none());
+        assert!(read_document("pods.json", &bad, false).is_err());
+    }
 
     /// A typed list is read in one pass when its kind comes first (as Go writes it), and the
     /// same objects come out of the item-by-item reading otherwise; a malformed item sends the

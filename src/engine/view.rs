@@ -1296,6 +1296,15 @@ impl TryFrom<&k8s_openapi::api::events::v1::Event> for EventInfo {
     }
 }
 
+/// The hash of an event's `(namespace, name)` in [`ClusterView`]'s `kept_names`.
+fn event_name_hash(namespace: &str, name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    namespace.hash(&mut h);
+    name.hash(&mut h);
+    h.finish()
+}
+
 /// Most events kept per involved object: the newest win (a crash-looping pod emits many).
 pub const MAX_EVENTS_PER_OBJECT: usize = 32;
 
@@ -1333,6 +1342,10 @@ pub struct ClusterView {
     /// only those [`EventInfo::is_read`]; each with an empty `involved_name`, which is in the
     /// key). A delete finds its event by namespace and name: a scan, as rare as events expire.
     events: HashMap<InvolvedKey, Vec<EventInfo>>,
+    /// Hashes of the `(namespace, name)` of every kept event (and of some gone since: rebuilt
+    /// when events are pruned). An event applied under a name not in it was never kept, so
+    /// only the rare update that moves or drops a kept event looks through the buckets.
+    kept_names: std::collections::HashSet<u64>,
     /// Repeated event strings, stored once.
     interned: std::collections::HashSet<IStr>,
     logs: HashMap<(String, String, String), LogState>,
@@ -1588,40 +1601,61 @@ impl ClusterView {
                 self.bump(b.status.finished_at.or(b.status.started_at));
                 self.build_objects.insert((b.kind, b.meta.key()), b);
             }
-            Object::Event(mut e) => {
-                self.bump(e.last);
-                if !e.is_read() {
-                    // Not kept. An update cannot make a kept event unread: the reason and the
-                    // involved object are part of the key the event recorder aggregates by.
-                    return;
-                }
-                e.namespace = self.intern(&e.namespace);
-                e.involved_kind = self.intern(&e.involved_kind);
-                e.reason = self.intern(&e.reason);
-                e.type_ = self.intern(&e.type_);
-                e.source = self.intern(&e.source);
-                let ikey: InvolvedKey = (
-                    e.namespace.clone(),
-                    e.involved_kind.clone(),
-                    std::mem::take(&mut e.involved_name),
-                );
-                let bucket = self.events.entry(ikey).or_default();
-                match bucket.iter_mut().find(|x| x.name == e.name) {
-                    Some(slot) => *slot = e,
-                    None => {
-                        // Buckets hold a handful: room for exactly what they hold.
-                        bucket.reserve_exact(1);
-                        bucket.push(e);
-                    }
-                }
-                if bucket.len() > MAX_EVENTS_PER_OBJECT
-                    && let Some((pos, _)) = bucket.iter().enumerate().min_by(|(_, a), (_, b)| {
-                        a.last.cmp(&b.last).then_with(|| a.name.cmp(&b.name))
-                    })
-                {
-                    bucket.swap_remove(pos);
-                }
+            Object::Event(e) => self.apply_event(e),
+        }
+    }
+
+    /// Keeps an event the engine reads under its involved object (moving or dropping what an
+    /// earlier version of it left elsewhere); drops one it does not read.
+    fn apply_event(&mut self, mut e: EventInfo) {
+        self.bump(e.last);
+        let seen = self
+            .kept_names
+            .contains(&event_name_hash(&e.namespace, &e.name));
+        if !e.is_read() {
+            // Not kept; an earlier version may have been (an update can change the
+            // reason or the involved object, `kubectl patch` does): it goes.
+            if seen {
+                self.delete_events(&BTreeSet::from([(e.namespace.to_string(), e.name.clone())]));
             }
+            return;
+        }
+        e.namespace = self.intern(&e.namespace);
+        e.involved_kind = self.intern(&e.involved_kind);
+        e.reason = self.intern(&e.reason);
+        e.type_ = self.intern(&e.type_);
+        e.source = self.intern(&e.source);
+        let ikey: InvolvedKey = (
+            e.namespace.clone(),
+            e.involved_kind.clone(),
+            std::mem::take(&mut e.involved_name),
+        );
+        let in_place = self
+            .events
+            .get(&ikey)
+            .is_some_and(|b| b.iter().any(|x| x.name == e.name));
+        if !in_place && seen {
+            // Kept before about another object: moved, not copied.
+            self.delete_events(&BTreeSet::from([(e.namespace.to_string(), e.name.clone())]));
+        }
+        self.kept_names
+            .insert(event_name_hash(&e.namespace, &e.name));
+        let bucket = self.events.entry(ikey).or_default();
+        match bucket.iter_mut().find(|x| x.name == e.name) {
+            Some(slot) => *slot = e,
+            None => {
+                // Buckets hold a handful: room for exactly what they hold.
+                bucket.reserve_exact(1);
+                bucket.push(e);
+            }
+        }
+        if bucket.len() > MAX_EVENTS_PER_OBJECT
+            && let Some((pos, _)) = bucket
+                .iter()
+                .enumerate()
+                .min_by(|(_, a), (_, b)| a.last.cmp(&b.last).then_with(|| a.name.cmp(&b.name)))
+        {
+            bucket.swap_remove(pos);
         }
     }
 
@@ -1708,6 +1742,11 @@ impl ClusterView {
             }
             !bucket.is_empty()
         });
+        self.kept_names = self
+            .events
+            .iter()
+            .flat_map(|((ns, _, _), b)| b.iter().map(move |e| event_name_hash(ns, &e.name)))
+            .collect();
         // An interned string held only by the set is no longer used.
         self.interned.retain(|s| s.is_shared());
         shrink_if_sparse(&mut self.events);
@@ -2205,6 +2244,35 @@ mod tests {
         assert_eq!(v.counts()[4].1, 2);
         v.apply(Change::Delete(Kind::Event, ("shop".into(), "d".into())));
         assert!(v.events_for("shop", "Pod", "p").is_empty());
+    }
+
+    /// An update that changes a kept event's reason to one the engine does not read, or the
+    /// object it is about, leaves no stale copy (helper review of issue 10: a patched
+    /// `TriggeredScaleUp` kept a pending pod `converging/scaling_up`, even across a relist).
+    #[test]
+    fn an_updated_event_moves_or_goes() {
+        let mut v = ClusterView::new();
+        let of = |reason: &str, pod: &str| {
+            let e: core::Event = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "hand", "namespace": "shop"},
+                "involvedObject": {"kind": "Pod", "name": pod, "namespace": "shop"},
+                "reason": reason, "message": "m",
+            }))
+            .unwrap();
+            Change::Apply(Object::Event(EventInfo::try_from(&e).unwrap()))
+        };
+        v.apply(of("TriggeredScaleUp", "p"));
+        assert_eq!(v.events_for("shop", "Pod", "p").len(), 1);
+        v.apply(of("TriggeredScaleUp", "q"));
+        assert!(v.events_for("shop", "Pod", "p").is_empty(), "moved to q");
+        assert_eq!(v.events_for("shop", "Pod", "q").len(), 1);
+        assert_eq!(v.counts()[4].1, 1, "counted once");
+        v.apply(of("Scheduled", "q"));
+        assert!(
+            v.events_for("shop", "Pod", "q").is_empty(),
+            "no longer read"
+        );
+        assert_eq!(v.counts()[4].1, 0);
     }
 
     #[test]

@@ -80,10 +80,18 @@ pub struct Served {
     pub child: Child,
     pub addr: SocketAddr,
     _kubeconfig: Option<tempfile::NamedTempFile>,
+    /// Run under `KUBE_VERDICT_SERVE_WRAPPER`, in its own process group: the whole group is
+    /// killed (the wrapper's child would outlive it otherwise).
+    wrapped: bool,
 }
 
 impl Drop for Served {
     fn drop(&mut self) {
+        if self.wrapped {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -93,15 +101,18 @@ impl Drop for Served {
 pub fn serve(kubeconfig: Option<&str>, extra: &[&str]) -> Served {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    // `KUBE_VERDICT_SERVE_WRAPPER="heaptrack -o /tmp/ht"` runs serve under a profiler (benches).
-    let mut cmd = match std::env::var("KUBE_VERDICT_SERVE_WRAPPER") {
-        Ok(w) if !w.trim().is_empty() => {
-            let mut words = w.split_whitespace();
-            let mut c = Command::new(words.next().unwrap());
-            c.args(words).arg(env!("CARGO_BIN_EXE_kube-verdict"));
-            c
-        }
-        _ => Command::new(env!("CARGO_BIN_EXE_kube-verdict")),
+    // `KUBE_VERDICT_SERVE_WRAPPER="heaptrack -o /tmp/ht"` runs serve under a profiler (benches;
+    // the RSS figures are then the wrapper's).
+    let wrapper = std::env::var("KUBE_VERDICT_SERVE_WRAPPER").unwrap_or_default();
+    let wrapped = !wrapper.trim().is_empty();
+    let mut cmd = if wrapped {
+        let mut words = wrapper.split_whitespace();
+        let mut c = Command::new(words.next().unwrap_or_default());
+        c.args(words).arg(env!("CARGO_BIN_EXE_kube-verdict"));
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_kube-verdict"))
     };
     // Registry lookups only where a test asks for them (`--registry-lookup on`): never off
     // loopback.
@@ -128,6 +139,7 @@ pub fn serve(kubeconfig: Option<&str>, extra: &[&str]) -> Served {
         child,
         addr,
         _kubeconfig: kc,
+        wrapped,
     };
     wait_until("serve to listen", Duration::from_secs(20), || {
         http_get(addr, "/healthz", None).is_some_and(|r| r.0 == 200)

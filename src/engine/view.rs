@@ -1245,11 +1245,12 @@ impl TryFrom<&core::Event> for EventInfo {
             .or(event_time)
             .or(first);
         Ok(EventInfo {
-            namespace: io
-                .namespace
-                .clone()
-                .unwrap_or(meta.namespace.clone())
-                .into(),
+            // The event's own namespace, not its `involvedObject.namespace`: the API server
+            // lets anyone who may create events in one namespace name an object of another,
+            // and recorders (client-go, the scheduler, autoscalers) always write an event in
+            // its object's namespace. An event naming another namespace's pod speaks for
+            // nothing there.
+            namespace: meta.namespace.clone().into(),
             name: meta.name,
             involved_kind: io.kind.clone().unwrap_or_default().into(),
             involved_name,
@@ -2244,6 +2245,25 @@ mod tests {
         assert_eq!(v.counts()[4].1, 2);
         v.apply(Change::Delete(Kind::Event, ("shop".into(), "d".into())));
         assert!(v.events_for("shop", "Pod", "p").is_empty());
+    }
+
+    /// An event decides only about objects of its own namespace (live review of issue 10: an
+    /// event created in namespace `attacker` naming a pod of `shop` made that pod's deployment
+    /// `converging/scaling_up`).
+    #[test]
+    fn an_event_speaks_only_for_its_own_namespace() {
+        let mut v = ClusterView::new();
+        let e: core::Event = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "x", "namespace": "attacker"},
+            "involvedObject": {"kind": "Pod", "name": "p", "namespace": "shop"},
+            "reason": "TriggeredScaleUp", "message": "m",
+        }))
+        .unwrap();
+        v.apply(Change::Apply(Object::Event(
+            EventInfo::try_from(&e).unwrap(),
+        )));
+        assert!(v.events_for("shop", "Pod", "p").is_empty());
+        assert_eq!(v.events_for("attacker", "Pod", "p").len(), 1);
     }
 
     /// An update that changes a kept event's reason to one the engine does not read, or the

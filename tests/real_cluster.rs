@@ -1147,8 +1147,11 @@ fn api_faults_on_a_real_control_plane() {
     let mut seen: Vec<(f64, Option<String>, Option<f64>)> = Vec::new();
     let healed = std::time::Instant::now();
     let truth_after_heal = within("the truth after the heal", Duration::from_secs(30), || {
-        let v = served(s.addr, "shop", "web");
+        // source_up is read before the verdict (two requests): a recompute published between
+        // them would pair the old verdict with the new health. Up before the verdict was read
+        // and the old verdict served is the fault.
         let u = up();
+        let v = served(s.addr, "shop", "web");
         if seen.last().is_none_or(|l| l.1 != v || l.2 != u) {
             seen.push((secs(healed), v.clone(), u));
         }

@@ -330,18 +330,20 @@ pub struct Projected<const KIND: usize> {
     object: Result<Object, ProjectionError>,
 }
 
-/// The kinds of [`Projected`], by position.
-pub const WATCHED: [Kind; 9] = [
-    Kind::Node,
-    Kind::Pod,
-    Kind::Deployment,
-    Kind::ReplicaSet,
-    Kind::Event,
-    Kind::Job,
-    Kind::TaskRun,
-    Kind::BuildRun,
-    Kind::OpenShiftBuild,
-];
+/// The kinds of [`Projected`], by position: [`Kind::ALL`], then [`Kind::OPTIONAL`].
+pub const WATCHED: [Kind; Kind::ALL.len() + Kind::OPTIONAL.len()] = {
+    let mut every = [Kind::Node; Kind::ALL.len() + Kind::OPTIONAL.len()];
+    let mut i = 0;
+    while i < Kind::ALL.len() {
+        every[i] = Kind::ALL[i];
+        i += 1;
+    }
+    while i < every.len() {
+        every[i] = Kind::OPTIONAL[i - Kind::ALL.len()];
+        i += 1;
+    }
+    every
+};
 
 impl<const KIND: usize> Projected<KIND> {
     /// Types and projects one object from its JSON text. Never fails: an object that does not
@@ -598,6 +600,8 @@ fn spawn_watch(
             }
         };
     }
+    // One arm per position of WATCHED (a new kind must add one).
+    const _: () = assert!(WATCHED.len() == 9);
     by_kind!(0 1 2 3 4 5 6 7 8)
 }
 

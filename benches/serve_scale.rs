@@ -332,6 +332,11 @@ fn main() {
         }
         println!("                      ready (s)   steady RSS (MiB)   peak RSS (MiB)");
         println!("kube-verdict serve    {ready:>9.2}   {rss:>16.1}   {hwm:>14.1}");
+        println!(
+            "  (steady RSS: {:.1} MiB anonymous, {:.1} MiB file-backed: the mapped binary)",
+            rss_kib(pid, "RssAnon:") as f64 / 1024.0,
+            rss_kib(pid, "RssFile:") as f64 / 1024.0
+        );
         match peer {
             Some((r, rss, hwm)) => {
                 println!("plain reflectors      {r:>9.2}   {rss:>16.1}   {hwm:>14.1}")

@@ -23,7 +23,7 @@ use super::verdict::{Cause, DeploymentVerdict, Policy, Verdict, judge};
 use super::view::{
     Change, ClusterView, Condition, ContainerSpec, ContainerState, ContainerStatus, DeploymentInfo,
     EventInfo, Kind, Meta, NodeInfo, Object, OwnerRef, PodInfo, ReplicaCounts, ReplicaSetInfo,
-    Taint,
+    Taint, Terminated, Waiting,
 };
 
 /// The one container of every test Deployment and pod.
@@ -277,10 +277,10 @@ impl PodBuilder {
     /// The container waits with this reason (`ImagePullBackOff`, `CrashLoopBackOff`, ...).
     pub fn waiting(mut self, reason: &str) -> Self {
         self.scheduled();
-        self.status().state = ContainerState::Waiting {
+        self.status().state = ContainerState::Waiting(Box::new(Waiting {
             reason: reason.into(),
             message: String::new(),
-        };
+        }));
         self
     }
 
@@ -318,13 +318,13 @@ impl PodBuilder {
     pub fn restarted(mut self, n: i32, reason: &str, exit_code: i32, finished: Timestamp) -> Self {
         let s = self.status();
         s.restart_count = n;
-        s.last_state = ContainerState::Terminated {
+        s.last_state = ContainerState::Terminated(Box::new(Terminated {
             exit_code,
             reason: reason.into(),
             message: String::new(),
             started_at: None,
             finished_at: Some(finished),
-        };
+        }));
         self
     }
 }

@@ -544,8 +544,8 @@ impl TryFrom<&core::Node> for NodeInfo {
 /// A container of a pod spec (or a pod template).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerSpec {
-    pub name: String,
-    /// Interned by the view (replicas share it).
+    /// Interned by the view, as the image (replicas share them).
+    pub name: IStr,
     pub image: IStr,
     /// Command followed by args; kept only when the container may be a build (builds.rs).
     pub argv: Vec<String>,
@@ -566,7 +566,7 @@ fn container_specs(cs: &[core::Container]) -> Vec<ContainerSpec> {
             let image: IStr = c.image.as_deref().unwrap_or_default().into();
             let keep = detect::may_be_build(&image, &argv);
             ContainerSpec {
-                name: c.name.clone(),
+                name: c.name.as_str().into(),
                 no_push_env: keep
                     && c.env.iter().flatten().any(|e| {
                         detect::env_disables_push(&e.name, e.value.as_deref().unwrap_or(""))
@@ -578,26 +578,36 @@ fn container_specs(cs: &[core::Container]) -> Vec<ContainerSpec> {
         .collect()
 }
 
-/// A container state, as the kubelet reports it.
+/// A container state, as the kubelet reports it. The waiting and terminated details are boxed:
+/// most containers run, and a pod keeps two states per container (`state`, `lastState`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ContainerState {
-    Waiting {
-        reason: String,
-        message: String,
-    },
+    Waiting(Box<Waiting>),
     Running {
         started_at: Option<Timestamp>,
     },
-    Terminated {
-        exit_code: i32,
-        reason: String,
-        message: String,
-        started_at: Option<Timestamp>,
-        finished_at: Option<Timestamp>,
-    },
+    Terminated(Box<Terminated>),
     /// No state reported yet.
     #[default]
     None,
+}
+
+/// `state.waiting`: why the container is not running yet.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Waiting {
+    pub reason: String,
+    pub message: String,
+}
+
+/// `state.terminated`: how the container's last run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Terminated {
+    pub exit_code: i32,
+    pub reason: String,
+    /// The termination message (`/dev/termination-log`, or the log's tail).
+    pub message: String,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
 }
 
 impl ContainerState {
@@ -606,13 +616,13 @@ impl ContainerState {
             return ContainerState::None;
         };
         if let Some(t) = &s.terminated {
-            return ContainerState::Terminated {
+            return ContainerState::Terminated(Box::new(Terminated {
                 exit_code: t.exit_code,
                 reason: t.reason.clone().unwrap_or_default(),
                 message: t.message.clone().unwrap_or_default(),
                 started_at: ts(&t.started_at),
                 finished_at: ts(&t.finished_at),
-            };
+            }));
         }
         if let Some(r) = &s.running {
             return ContainerState::Running {
@@ -620,22 +630,26 @@ impl ContainerState {
             };
         }
         if let Some(w) = &s.waiting {
-            return ContainerState::Waiting {
+            return ContainerState::Waiting(Box::new(Waiting {
                 reason: w.reason.clone().unwrap_or_default(),
                 message: w.message.clone().unwrap_or_default(),
-            };
+            }));
         }
         ContainerState::None
+    }
+
+    /// The termination details, when the container terminated.
+    pub fn terminated(&self) -> Option<&Terminated> {
+        match self {
+            ContainerState::Terminated(t) => Some(t),
+            _ => None,
+        }
     }
 
     fn times(&self) -> [Option<Timestamp>; 2] {
         match self {
             ContainerState::Running { started_at } => [*started_at, None],
-            ContainerState::Terminated {
-                started_at,
-                finished_at,
-                ..
-            } => [*started_at, *finished_at],
+            ContainerState::Terminated(t) => [t.started_at, t.finished_at],
             _ => [None, None],
         }
     }
@@ -644,7 +658,8 @@ impl ContainerState {
 /// A container status.
 #[derive(Debug, Clone)]
 pub struct ContainerStatus {
-    pub name: String,
+    /// Interned by the view (replicas share it).
+    pub name: IStr,
     /// `imageID` exactly as reported (parsed on use with `image_id()`: keeping both would
     /// double the largest string of every pod), interned by the view (replicas share it).
     pub image_id_raw: IStr,
@@ -665,7 +680,7 @@ fn container_statuses(cs: Option<&Vec<core::ContainerStatus>>) -> Vec<ContainerS
     cs.into_iter()
         .flatten()
         .map(|c| ContainerStatus {
-            name: c.name.clone(),
+            name: c.name.as_str().into(),
             image_id_raw: c.image_id.as_str().into(),
             ready: c.ready,
             restart_count: c.restart_count,
@@ -675,12 +690,13 @@ fn container_statuses(cs: Option<&Vec<core::ContainerStatus>>) -> Vec<ContainerS
         .collect()
 }
 
-/// A status condition (pods, deployments, replica sets, jobs).
+/// A status condition (pods, deployments, replica sets, jobs). Its type, status and reason
+/// come from a small vocabulary: the view interns them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
-    pub type_: String,
-    pub status: String,
-    pub reason: String,
+    pub type_: IStr,
+    pub status: IStr,
+    pub reason: IStr,
     pub message: String,
     pub last_transition: Option<Timestamp>,
     pub last_update: Option<Timestamp>,
@@ -733,17 +749,15 @@ impl PodInfo {
         self.all_containers()
             .any(|c| detect::may_be_build(&c.image, &c.argv))
             || self.statuses.iter().chain(&self.init_statuses).any(|s| {
-                matches!(&s.state, ContainerState::Terminated { message, .. }
-                    if !tekton::result_images(message).is_empty())
+                s.state
+                    .terminated()
+                    .is_some_and(|t| !tekton::result_images(&t.message).is_empty())
             })
     }
 
     /// The termination message of a terminated container, by name.
     pub fn termination_message(&self, container: &str) -> Option<&str> {
-        match &self.status(container)?.state {
-            ContainerState::Terminated { message, .. } => Some(message),
-            _ => None,
-        }
+        Some(&self.status(container)?.state.terminated()?.message)
     }
 
     /// The status of a container (init containers included) by name.
@@ -782,9 +796,9 @@ fn conditions_pod(cs: Option<&Vec<core::PodCondition>>) -> Vec<Condition> {
         .flatten()
         .filter(|c| POD_CONDITIONS.contains(&c.type_.as_str()))
         .map(|c| Condition {
-            type_: c.type_.clone(),
-            status: c.status.clone(),
-            reason: c.reason.clone().unwrap_or_default(),
+            type_: c.type_.as_str().into(),
+            status: c.status.as_str().into(),
+            reason: c.reason.as_deref().unwrap_or_default().into(),
             message: c.message.clone().unwrap_or_default(),
             last_transition: ts(&c.last_transition_time),
             last_update: ts(&c.last_probe_time),
@@ -1067,9 +1081,9 @@ impl TryFrom<&Deployment> for DeploymentInfo {
                 .into_iter()
                 .flatten()
                 .map(|c| Condition {
-                    type_: c.type_.clone().unwrap_or_default(),
-                    status: c.status.clone().unwrap_or_default(),
-                    reason: c.reason.clone().unwrap_or_default(),
+                    type_: c.type_.as_deref().unwrap_or_default().into(),
+                    status: c.status.as_deref().unwrap_or_default().into(),
+                    reason: c.reason.as_deref().unwrap_or_default().into(),
                     message: c.message.clone().unwrap_or_default(),
                     last_transition: ts(&c.last_transition_time),
                     last_update: ts(&c.last_update_time),
@@ -1115,9 +1129,9 @@ impl TryFrom<&ReplicaSet> for ReplicaSetInfo {
                 .into_iter()
                 .flatten()
                 .map(|c| Condition {
-                    type_: c.type_.clone().unwrap_or_default(),
-                    status: c.status.clone().unwrap_or_default(),
-                    reason: c.reason.clone().unwrap_or_default(),
+                    type_: c.type_.as_deref().unwrap_or_default().into(),
+                    status: c.status.as_deref().unwrap_or_default().into(),
+                    reason: c.reason.as_deref().unwrap_or_default().into(),
                     message: c.message.clone().unwrap_or_default(),
                     last_transition: ts(&c.last_transition_time),
                     last_update: None,
@@ -1155,9 +1169,9 @@ impl TryFrom<&Job> for JobInfo {
                 .into_iter()
                 .flatten()
                 .map(|c| Condition {
-                    type_: c.type_.clone(),
-                    status: c.status.clone(),
-                    reason: c.reason.clone().unwrap_or_default(),
+                    type_: c.type_.as_str().into(),
+                    status: c.status.as_str().into(),
+                    reason: c.reason.as_deref().unwrap_or_default().into(),
                     message: c.message.clone().unwrap_or_default(),
                     last_transition: ts(&c.last_transition_time),
                     last_update: ts(&c.last_probe_time),
@@ -1328,7 +1342,9 @@ fn shrink_if_sparse<K: std::hash::Hash + Eq, V>(m: &mut HashMap<K, V>) {
 #[derive(Debug, Default)]
 pub struct ClusterView {
     nodes: BTreeMap<String, NodeInfo>,
-    pods: BTreeMap<Key, PodInfo>,
+    /// Boxed: a B-tree node keeps room for eleven entries and its siblings are about half
+    /// full after in-order inserts (a list), so inline pods would leave half their size unused.
+    pods: BTreeMap<Key, Box<PodInfo>>,
     /// Pods owned by a ReplicaSet whose name does not start with the ReplicaSet's name and a
     /// dash (adopted pods): [`ClusterView::pods_of`] finds the others by name.
     irregular: BTreeSet<Key>,
@@ -1543,6 +1559,14 @@ impl ClusterView {
         o.uid = self.intern(&o.uid);
     }
 
+    fn intern_conditions(&mut self, conditions: &mut [Condition]) {
+        for c in conditions {
+            c.type_ = self.intern(&c.type_);
+            c.status = self.intern(&c.status);
+            c.reason = self.intern(&c.reason);
+        }
+    }
+
     fn bump(&mut self, t: Option<Timestamp>) {
         if let Some(t) = t
             && self.newest.is_none_or(|n| t > n)
@@ -1564,10 +1588,13 @@ impl ClusterView {
                 }
                 for s in p.statuses.iter_mut().chain(p.init_statuses.iter_mut()) {
                     s.image_id_raw = self.intern(&s.image_id_raw);
+                    s.name = self.intern(&s.name);
                 }
                 for c in p.containers.iter_mut().chain(p.init_containers.iter_mut()) {
                     c.image = self.intern(&c.image);
+                    c.name = self.intern(&c.name);
                 }
+                self.intern_conditions(&mut p.conditions);
                 let named_after_owner = p.meta.owners.iter().all(|o| {
                     o.kind != "ReplicaSet"
                         || p.meta
@@ -1580,19 +1607,21 @@ impl ClusterView {
                 } else {
                     self.irregular.insert(p.meta.key());
                 }
-                self.pods.insert(p.meta.key(), p);
+                self.pods.insert(p.meta.key(), Box::new(p));
             }
-            Object::Deployment(d) => {
+            Object::Deployment(mut d) => {
                 // Its conditions' times count too: a dump of only Deployments has a time.
                 for c in &d.conditions {
                     self.bump(c.last_update.max(c.last_transition));
                 }
+                self.intern_conditions(&mut d.conditions);
                 self.deployments.insert(d.meta.key(), d);
             }
             Object::ReplicaSet(mut r) => {
                 for o in &mut r.meta.owners {
                     self.intern_owner(o);
                 }
+                self.intern_conditions(&mut r.conditions);
                 self.replicasets.insert(r.meta.key(), r);
             }
             Object::Job(j) => {
@@ -1843,7 +1872,7 @@ impl ClusterView {
     }
 
     pub fn pods(&self) -> impl Iterator<Item = &PodInfo> {
-        self.pods.values()
+        self.pods.values().map(|p| &**p)
     }
 
     /// Pods of one namespace.
@@ -1851,7 +1880,7 @@ impl ClusterView {
         self.pods
             .range((namespace.to_string(), String::new())..)
             .take_while(move |((ns, _), _)| ns == namespace)
-            .map(|(_, p)| p)
+            .map(|(_, p)| &**p)
     }
 
     pub fn deployments(&self) -> impl Iterator<Item = &DeploymentInfo> {
@@ -1879,14 +1908,14 @@ impl ClusterView {
                 self.pods
                     .range((namespace.to_string(), prefix.clone())..)
                     .take_while(|((ns, name), _)| ns == namespace && name.starts_with(&prefix))
-                    .map(|(_, p)| p),
+                    .map(|(_, p)| &**p),
             );
         }
         pods.extend(
             self.irregular
                 .range((namespace.to_string(), String::new())..)
                 .take_while(|(ns, _)| ns == namespace)
-                .filter_map(|k| self.pods.get(k)),
+                .filter_map(|k| self.pods.get(k).map(|p| &**p)),
         );
         pods.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
         pods.dedup_by(|a, b| std::ptr::eq(*a, *b));

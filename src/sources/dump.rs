@@ -121,7 +121,7 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
             {
                 builds.insert(
                     (p.meta.namespace.clone(), p.meta.name.clone()),
-                    p.all_containers().map(|c| c.name.clone()).collect(),
+                    p.all_containers().map(|c| c.name.to_string()).collect(),
                 );
             }
             sink(Change::Apply(obj));

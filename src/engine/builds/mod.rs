@@ -13,7 +13,9 @@ use jiff::{SignedDuration, Timestamp};
 use super::image::{Digest, ImageRef, normalize_repository};
 use super::k8s::PodPhase;
 use super::registry::{self, TagAnswer};
-use super::view::{ClusterView, ContainerSpec, ContainerState, JobInfo, LogState, PodInfo};
+use super::view::{
+    ClusterView, ContainerSpec, ContainerState, JobInfo, LogState, PodInfo, Terminated,
+};
 
 pub mod buildah;
 pub mod builder;
@@ -585,7 +587,7 @@ fn pod_build(
     let state = status.map(|s| &s.state).cloned().unwrap_or_default();
     let container_started = match &state {
         ContainerState::Running { started_at } => *started_at,
-        ContainerState::Terminated { started_at, .. } => *started_at,
+        ContainerState::Terminated(t) => t.started_at,
         _ => None,
     };
     let started_at = container_started.or(pod.start_time).or(pod.meta.created);
@@ -604,13 +606,14 @@ fn pod_build(
 
     let mut fatal_lines: Vec<String> = facts.map(|f| f.fatal.clone()).unwrap_or_default();
     let (status, finished_at, term_digest) = match &state {
-        ContainerState::Terminated {
-            exit_code,
-            message,
-            finished_at,
-            reason,
-            ..
-        } => {
+        ContainerState::Terminated(t) => {
+            let Terminated {
+                exit_code,
+                message,
+                finished_at,
+                reason,
+                ..
+            } = &**t;
             if *exit_code == 0 {
                 let d = termination_digest(message, &dest_repos);
                 (BuildStatus::Succeeded, *finished_at, d)
@@ -653,7 +656,7 @@ fn pod_build(
         namespace: ns.clone(),
         pod: pod.meta.name.clone(),
         pod_uid: pod.meta.uid.clone(),
-        container: c.name.clone(),
+        container: c.name.to_string(),
         destinations,
         status,
         digest: if no_push { None } else { digest },
@@ -705,7 +708,7 @@ fn job_build(
         namespace: job.meta.namespace.clone(),
         pod: job.meta.name.clone(),
         pod_uid: String::new(),
-        container: c.name.clone(),
+        container: c.name.to_string(),
         destinations,
         status,
         digest: None,

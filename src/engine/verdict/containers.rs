@@ -103,7 +103,7 @@ pub(super) fn judge_container<'a>(
     let mut running = running_digests(c, pods, evidence);
     let mut j = ContainerJudgement {
         report: ContainerVerdict {
-            name: c.name.clone(),
+            name: c.name.to_string(),
             image: c.image.to_string(),
             build: None,
             running_digests: running.digests.iter().map(|d| d.to_string()).collect(),

@@ -382,8 +382,8 @@ fn scheduled_state(p: &PodInfo, events: &[&EventInfo]) -> PodState {
     let mut running_unready = false;
     for s in p.init_statuses.iter().chain(p.statuses.iter()) {
         match &s.state {
-            ContainerState::Waiting { reason, message } => {
-                match waiting_state(p, s, reason, message, events) {
+            ContainerState::Waiting(w) => {
+                match waiting_state(p, s, &w.reason, &w.message, events) {
                     Some(state) => return state,
                     None => any_creating = true,
                 }
@@ -394,7 +394,7 @@ fn scheduled_state(p: &PodInfo, events: &[&EventInfo]) -> PodState {
                 }
                 running_unready |= !s.ready;
             }
-            ContainerState::Terminated { .. } | ContainerState::None => {}
+            ContainerState::Terminated(_) | ContainerState::None => {}
         }
     }
     if any_creating {
@@ -517,13 +517,9 @@ fn image_pull_blocker(p: &PodInfo, message: &str, events: &[&EventInfo]) -> PodS
 
 /// A crash loop (of OOM kills, when the last termination was one).
 fn crash_loop_failure(p: &PodInfo, s: &ContainerStatus, events: &[&EventInfo]) -> PodState {
-    let (last_finished, oom) = match &s.last_state {
-        ContainerState::Terminated {
-            finished_at,
-            reason,
-            ..
-        } => (*finished_at, reason == "OOMKilled"),
-        _ => (None, false),
+    let (last_finished, oom) = match s.last_state.terminated() {
+        Some(t) => (t.finished_at, t.reason == "OOMKilled"),
+        None => (None, false),
     };
     // The loop began with the first crash: the first BackOff event, else the pod's start (the
     // container has restarted since), not the latest termination.
@@ -548,18 +544,12 @@ fn crash_loop_failure(p: &PodInfo, s: &ContainerStatus, events: &[&EventInfo]) -
 
 /// A running container, not ready, that was OOM-killed before.
 fn oom_restarted(s: &ContainerStatus) -> Option<PodState> {
-    match &s.last_state {
-        ContainerState::Terminated {
-            reason,
-            finished_at,
-            ..
-        } if s.restart_count > 0 && reason == "OOMKilled" && !s.ready => Some(PodState::Failure {
-            cause: Cause::OomKilled,
-            message: wording::oom_restart_message(s),
-            since: *finished_at,
-        }),
-        _ => None,
-    }
+    let t = s.last_state.terminated()?;
+    (s.restart_count > 0 && t.reason == "OOMKilled" && !s.ready).then(|| PodState::Failure {
+        cause: Cause::OomKilled,
+        message: wording::oom_restart_message(s),
+        since: t.finished_at,
+    })
 }
 
 /// Containers being created: held by the sandbox or a volume, pulling, or starting.
@@ -681,7 +671,7 @@ fn failing_container(view: &ClusterView, ns: &str, pod: &str) -> Option<String> 
     view.pods_in(ns)
         .find(|p| p.meta.name == pod)
         .and_then(|p| p.statuses.iter().find(|s| !s.ready))
-        .map(|s| s.name.clone())
+        .map(|s| s.name.to_string())
 }
 
 #[cfg(test)]

@@ -9,8 +9,7 @@ use super::super::image::Digest;
 use super::super::registry::{self, TagAnswer, TagState};
 use super::super::rollout::Rollout;
 use super::super::view::{
-    Condition, ContainerState, ContainerStatus, DeploymentInfo, EventInfo, Kind, PodInfo,
-    ReplicaSetInfo,
+    Condition, ContainerStatus, DeploymentInfo, EventInfo, Kind, PodInfo, ReplicaSetInfo,
 };
 use super::blockers::RsBlocker;
 use super::pods::PodState;
@@ -573,11 +572,9 @@ pub(super) fn with_expired_scale_up(
 
 /// A crash-looping container: its restarts and last exit.
 pub(super) fn crash_loop_message(s: &ContainerStatus) -> String {
-    let last = match &s.last_state {
-        ContainerState::Terminated {
-            exit_code, reason, ..
-        } => format!(" (last exit: {reason}, code {exit_code})"),
-        _ => String::new(),
+    let last = match s.last_state.terminated() {
+        Some(t) => format!(" (last exit: {}, code {})", t.reason, t.exit_code),
+        None => String::new(),
     };
     format!(
         "container {} restarted {} times{last}",

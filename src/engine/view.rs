@@ -454,10 +454,7 @@ impl Meta {
             uid: m.uid.clone().unwrap_or_default(),
             created: ts(&m.creation_timestamp),
             deleting: m.deletion_timestamp.is_some(),
-            owners: m
-                .owner_references
-                .iter()
-                .flatten()
+            owners: items(m.owner_references.as_ref())
                 .map(|o| OwnerRef {
                     kind: o.kind.as_str().into(),
                     name: o.name.as_str().into(),
@@ -526,10 +523,7 @@ impl TryFrom<&core::Node> for NodeInfo {
             labels: n.metadata.labels.clone().unwrap_or_default(),
             unschedulable: spec.and_then(|s| s.unschedulable).unwrap_or(false),
             ready,
-            taints: spec
-                .and_then(|s| s.taints.as_ref())
-                .into_iter()
-                .flatten()
+            taints: items(spec.and_then(|s| s.taints.as_ref()))
                 .map(|t| Taint {
                     key: t.key.clone(),
                     value: t.value.clone().unwrap_or_default(),
@@ -556,11 +550,8 @@ pub struct ContainerSpec {
 fn container_specs(cs: &[core::Container]) -> Vec<ContainerSpec> {
     cs.iter()
         .map(|c| {
-            let argv: Vec<String> = c
-                .command
-                .iter()
-                .flatten()
-                .chain(c.args.iter().flatten())
+            let argv: Vec<String> = items(c.command.as_ref())
+                .chain(items(c.args.as_ref()))
                 .cloned()
                 .collect();
             let image: IStr = c.image.as_deref().unwrap_or_default().into();
@@ -677,8 +668,7 @@ impl ContainerStatus {
 }
 
 fn container_statuses(cs: Option<&Vec<core::ContainerStatus>>) -> Vec<ContainerStatus> {
-    cs.into_iter()
-        .flatten()
+    items(cs)
         .map(|c| ContainerStatus {
             name: c.name.as_str().into(),
             image_id_raw: c.image_id.as_str().into(),
@@ -791,9 +781,7 @@ impl PodInfo {
 const POD_CONDITIONS: [&str; 2] = ["PodScheduled", "Ready"];
 
 fn conditions_pod(cs: Option<&Vec<core::PodCondition>>) -> Vec<Condition> {
-    let mut kept: Vec<Condition> = cs
-        .into_iter()
-        .flatten()
+    let kept: Vec<Condition> = items(cs)
         .filter(|c| POD_CONDITIONS.contains(&c.type_.as_str()))
         .map(|c| Condition {
             type_: c.type_.as_str().into(),
@@ -805,8 +793,21 @@ fn conditions_pod(cs: Option<&Vec<core::PodCondition>>) -> Vec<Condition> {
         })
         .collect();
     // Room for exactly what is kept (a filtered collect leaves room for four).
-    kept.shrink_to_fit();
-    kept
+    exact(kept)
+}
+
+/// The items of an optional list (`None` is empty) as an exact-size iterator: a `collect` from
+/// it allocates room for exactly its items (one that flattens the `Option` has no size hint
+/// and leaves room for four: 144 unused bytes per pod for one owner reference).
+fn items<T>(list: Option<&Vec<T>>) -> std::slice::Iter<'_, T> {
+    list.map(Vec::as_slice).unwrap_or_default().iter()
+}
+
+/// The vector with room for exactly its items (after a filtered `collect`, which cannot know
+/// its length and leaves room for four).
+fn exact<T>(mut v: Vec<T>) -> Vec<T> {
+    v.shrink_to_fit();
+    v
 }
 
 impl TryFrom<&core::Pod> for PodInfo {
@@ -837,13 +838,12 @@ impl TryFrom<&core::Pod> for PodInfo {
                 status.and_then(|s| s.init_container_statuses.as_ref()),
             ),
             statuses: container_statuses(status.and_then(|s| s.container_statuses.as_ref())),
-            pull_secrets: spec
-                .image_pull_secrets
-                .iter()
-                .flatten()
-                .map(|r| r.name.clone())
-                .filter(|n| !n.is_empty())
-                .collect(),
+            pull_secrets: exact(
+                items(spec.image_pull_secrets.as_ref())
+                    .map(|r| r.name.clone())
+                    .filter(|n| !n.is_empty())
+                    .collect(),
+            ),
             placement: Placement::of(spec).map(Box::new),
             meta,
         })
@@ -927,12 +927,13 @@ pub struct Placement {
 
 impl Placement {
     fn of(spec: &core::PodSpec) -> Option<Placement> {
-        let node_selector: Vec<(String, String)> = spec
-            .node_selector
-            .iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let node_selector: Vec<(String, String)> = exact(
+            spec.node_selector
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        );
         let required = spec
             .affinity
             .as_ref()
@@ -950,9 +951,7 @@ impl Placement {
             r.node_selector_terms
                 .iter()
                 .map(|t| {
-                    t.match_expressions
-                        .iter()
-                        .flatten()
+                    items(t.match_expressions.as_ref())
                         .map(|e| NodeRequirement {
                             key: e.key.clone(),
                             operator: e.operator.clone(),
@@ -1076,10 +1075,7 @@ impl TryFrom<&Deployment> for DeploymentInfo {
                 ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
                 available: status.and_then(|s| s.available_replicas).unwrap_or(0),
             },
-            conditions: status
-                .and_then(|s| s.conditions.as_ref())
-                .into_iter()
-                .flatten()
+            conditions: items(status.and_then(|s| s.conditions.as_ref()))
                 .map(|c| Condition {
                     type_: c.type_.as_deref().unwrap_or_default().into(),
                     status: c.status.as_deref().unwrap_or_default().into(),
@@ -1124,10 +1120,7 @@ impl TryFrom<&ReplicaSet> for ReplicaSetInfo {
                 ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
                 available: status.and_then(|s| s.available_replicas).unwrap_or(0),
             },
-            conditions: status
-                .and_then(|s| s.conditions.as_ref())
-                .into_iter()
-                .flatten()
+            conditions: items(status.and_then(|s| s.conditions.as_ref()))
                 .map(|c| Condition {
                     type_: c.type_.as_deref().unwrap_or_default().into(),
                     status: c.status.as_deref().unwrap_or_default().into(),
@@ -1164,10 +1157,7 @@ impl TryFrom<&Job> for JobInfo {
                 .and_then(|s| s.template.spec.as_ref())
                 .map(|s| container_specs(&s.containers))
                 .unwrap_or_default(),
-            conditions: status
-                .and_then(|s| s.conditions.as_ref())
-                .into_iter()
-                .flatten()
+            conditions: items(status.and_then(|s| s.conditions.as_ref()))
                 .map(|c| Condition {
                     type_: c.type_.as_str().into(),
                     status: c.status.as_str().into(),
@@ -1348,8 +1338,9 @@ pub struct ClusterView {
     /// Pods owned by a ReplicaSet whose name does not start with the ReplicaSet's name and a
     /// dash (adopted pods): [`ClusterView::pods_of`] finds the others by name.
     irregular: BTreeSet<Key>,
-    deployments: BTreeMap<Key, DeploymentInfo>,
-    replicasets: BTreeMap<Key, ReplicaSetInfo>,
+    /// Boxed, as the pods.
+    deployments: BTreeMap<Key, Box<DeploymentInfo>>,
+    replicasets: BTreeMap<Key, Box<ReplicaSetInfo>>,
     jobs: BTreeMap<Key, JobInfo>,
     /// TaskRuns, BuildRuns and OpenShift Builds, by kind and key.
     build_objects: BTreeMap<(Kind, Key), BuildObjectInfo>,
@@ -1615,14 +1606,14 @@ impl ClusterView {
                     self.bump(c.last_update.max(c.last_transition));
                 }
                 self.intern_conditions(&mut d.conditions);
-                self.deployments.insert(d.meta.key(), d);
+                self.deployments.insert(d.meta.key(), Box::new(d));
             }
             Object::ReplicaSet(mut r) => {
                 for o in &mut r.meta.owners {
                     self.intern_owner(o);
                 }
                 self.intern_conditions(&mut r.conditions);
-                self.replicasets.insert(r.meta.key(), r);
+                self.replicasets.insert(r.meta.key(), Box::new(r));
             }
             Object::Job(j) => {
                 self.jobs.insert(j.meta.key(), j);
@@ -1884,12 +1875,13 @@ impl ClusterView {
     }
 
     pub fn deployments(&self) -> impl Iterator<Item = &DeploymentInfo> {
-        self.deployments.values()
+        self.deployments.values().map(|d| &**d)
     }
 
     pub fn deployment(&self, namespace: &str, name: &str) -> Option<&DeploymentInfo> {
         self.deployments
             .get(&(namespace.to_string(), name.to_string()))
+            .map(|d| &**d)
     }
 
     /// The pods of one namespace that may be owned by these ReplicaSets, in name order: those
@@ -1930,7 +1922,7 @@ impl ClusterView {
         self.replicasets
             .range((namespace.to_string(), String::new())..)
             .take_while(move |((ns, _), _)| ns == namespace)
-            .map(|(_, r)| r)
+            .map(|(_, r)| &**r)
     }
 
     pub fn jobs(&self) -> impl Iterator<Item = &JobInfo> {
@@ -2553,5 +2545,82 @@ mod owner_lookup_tests {
             ("shop".into(), "handmade".into()),
         ));
         assert!(names(&v).is_empty());
+    }
+
+    /// Projected lists have room for exactly what they keep (a pod is kept for as long as it
+    /// exists: spare room is memory per pod), whether the list was optional, filtered or
+    /// chained; and the strings replicas repeat are stored once.
+    #[test]
+    fn projections_keep_exact_lists_and_share_repeated_strings() {
+        let pod = |name: &str| -> PodInfo {
+            let p: core::Pod = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "shop", "ownerReferences": [
+                    {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d9f", "uid": "u1"}]},
+                "spec": {"containers": [{"name": "app", "image": "kaniko", "command": ["/kaniko/executor"],
+                                         "args": ["--destination=r.io/a:1"]}],
+                         "imagePullSecrets": [{"name": "pull"}, {"name": ""}],
+                         "nodeSelector": {"disk": "ssd"},
+                         "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                             "nodeSelectorTerms": [{"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}]}}}},
+                "status": {"conditions": [
+                    {"type": "Initialized", "status": "True"},
+                    {"type": "Ready", "status": "True"},
+                    {"type": "PodScheduled", "status": "True"}],
+                  "containerStatuses": [{"name": "app", "image": "x", "imageID": "r.io/a@sha256:00", "ready": true, "restartCount": 0}]}
+            }))
+            .unwrap();
+            PodInfo::try_from(&p).unwrap()
+        };
+        let p = pod("web-7d9f-a");
+        let exact = |what: &str, len: usize, capacity: usize| {
+            assert_eq!(capacity, len, "{what}: room for {capacity}, holds {len}")
+        };
+        exact("owners", p.meta.owners.len(), p.meta.owners.capacity());
+        exact("statuses", p.statuses.len(), p.statuses.capacity());
+        exact("conditions", p.conditions.len(), p.conditions.capacity());
+        exact("containers", p.containers.len(), p.containers.capacity());
+        exact(
+            "argv",
+            p.containers[0].argv.len(),
+            p.containers[0].argv.capacity(),
+        );
+        exact(
+            "pull secrets",
+            p.pull_secrets.len(),
+            p.pull_secrets.capacity(),
+        );
+        let placement = p.placement.as_deref().unwrap();
+        let terms = placement.required_terms.as_ref().unwrap();
+        exact(
+            "node selector",
+            placement.node_selector.len(),
+            placement.node_selector.capacity(),
+        );
+        exact("requirements", terms[0].len(), terms[0].capacity());
+        assert_eq!(p.conditions.len(), 2, "Initialized is not read");
+        assert_eq!(p.pull_secrets, ["pull"]);
+
+        let mut v = ClusterView::new();
+        v.apply(Change::Apply(Object::Pod(pod("web-7d9f-a"))));
+        v.apply(Change::Apply(Object::Pod(pod("web-7d9f-b"))));
+        let pods: Vec<&PodInfo> = v.pods_in("shop").collect();
+        let [a, b] = pods[..] else {
+            panic!("two pods: {}", pods.len())
+        };
+        let same = |x: &IStr, y: &IStr| std::ptr::eq(x.as_str(), y.as_str());
+        assert!(
+            same(&a.statuses[0].name, &b.statuses[0].name),
+            "container name"
+        );
+        assert!(same(&a.containers[0].name, &b.containers[0].name));
+        assert!(same(
+            &a.statuses[0].image_id_raw,
+            &b.statuses[0].image_id_raw
+        ));
+        assert!(
+            same(&a.conditions[0].status, &b.conditions[1].status),
+            "True"
+        );
+        assert!(same(&a.meta.owners[0].uid, &b.meta.owners[0].uid));
     }
 }

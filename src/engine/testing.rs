@@ -335,7 +335,7 @@ pub struct EventBuilder(EventInfo);
 pub fn event(ns: &str, kind: &str, name: &str, reason: &str, message: &str) -> EventBuilder {
     EventBuilder(EventInfo {
         namespace: ns.into(),
-        name: format!("{name}.{reason}"),
+        name: format!("{name}.{reason}").into(),
         involved_kind: kind.into(),
         involved_name: name.into(),
         reason: reason.into(),
@@ -536,7 +536,7 @@ impl Cluster {
     /// An event; its name is made unique within the cluster.
     pub fn event(mut self, e: EventBuilder) -> Self {
         let mut e = e.0;
-        e.name = format!("{}.{}", e.name, self.objects.len());
+        e.name = format!("{}.{}", e.name, self.objects.len()).into();
         self.objects.push(Object::Event(e));
         self
     }

@@ -397,7 +397,7 @@ impl Object {
             Object::Deployment(d) => (Kind::Deployment, d.meta.key()),
             Object::ReplicaSet(r) => (Kind::ReplicaSet, r.meta.key()),
             Object::Job(j) => (Kind::Job, j.meta.key()),
-            Object::Event(e) => (Kind::Event, (e.namespace.to_string(), e.name.clone())),
+            Object::Event(e) => (Kind::Event, (e.namespace.to_string(), e.name.to_string())),
             Object::BuildObject(b) => (b.kind, b.meta.key()),
         }
     }
@@ -687,7 +687,7 @@ pub struct Condition {
     pub type_: IStr,
     pub status: IStr,
     pub reason: IStr,
-    pub message: String,
+    pub message: Box<str>,
     pub last_transition: Option<Timestamp>,
     pub last_update: Option<Timestamp>,
 }
@@ -789,7 +789,7 @@ fn conditions_pod(cs: Option<&Vec<core::PodCondition>>) -> Vec<Condition> {
             type_: c.type_.as_str().into(),
             status: c.status.as_str().into(),
             reason: c.reason.as_deref().unwrap_or_default().into(),
-            message: c.message.clone().unwrap_or_default(),
+            message: c.message.as_deref().unwrap_or_default().into(),
             last_transition: ts(&c.last_transition_time),
             last_update: ts(&c.last_probe_time),
         })
@@ -1092,7 +1092,7 @@ impl TryFrom<&Deployment> for DeploymentInfo {
                     type_: c.type_.as_deref().unwrap_or_default().into(),
                     status: c.status.as_deref().unwrap_or_default().into(),
                     reason: c.reason.as_deref().unwrap_or_default().into(),
-                    message: c.message.clone().unwrap_or_default(),
+                    message: c.message.as_deref().unwrap_or_default().into(),
                     last_transition: ts(&c.last_transition_time),
                     last_update: ts(&c.last_update_time),
                 })
@@ -1137,7 +1137,7 @@ impl TryFrom<&ReplicaSet> for ReplicaSetInfo {
                     type_: c.type_.as_deref().unwrap_or_default().into(),
                     status: c.status.as_deref().unwrap_or_default().into(),
                     reason: c.reason.as_deref().unwrap_or_default().into(),
-                    message: c.message.clone().unwrap_or_default(),
+                    message: c.message.as_deref().unwrap_or_default().into(),
                     last_transition: ts(&c.last_transition_time),
                     last_update: None,
                 })
@@ -1174,7 +1174,7 @@ impl TryFrom<&Job> for JobInfo {
                     type_: c.type_.as_str().into(),
                     status: c.status.as_str().into(),
                     reason: c.reason.as_deref().unwrap_or_default().into(),
-                    message: c.message.clone().unwrap_or_default(),
+                    message: c.message.as_deref().unwrap_or_default().into(),
                     last_transition: ts(&c.last_transition_time),
                     last_update: ts(&c.last_probe_time),
                 })
@@ -1191,14 +1191,16 @@ impl TryFrom<&Job> for JobInfo {
 #[derive(Debug, Clone)]
 pub struct EventInfo {
     pub namespace: IStr,
-    pub name: String,
+    /// This and the other free-text fields are boxed strings, 8 bytes smaller than a `String`
+    /// each: the view keeps thousands of events.
+    pub name: Box<str>,
     pub involved_kind: IStr,
-    pub involved_name: String,
+    pub involved_name: Box<str>,
     pub reason: IStr,
     /// The reason, typed at projection.
     pub kind: EventReason,
     /// The message with client-go's `(combined from similar events): ` prefix removed.
-    pub message: String,
+    pub message: Box<str>,
     pub type_: IStr,
     /// `reportingController`/`reportingComponent`, else `source.component`.
     pub source: IStr,
@@ -1267,12 +1269,12 @@ impl TryFrom<&core::Event> for EventInfo {
             // its object's namespace. An event naming another namespace's pod speaks for
             // nothing there.
             namespace: meta.namespace.clone().into(),
-            name: meta.name,
+            name: meta.name.into(),
             involved_kind: io.kind.clone().unwrap_or_default().into(),
-            involved_name,
+            involved_name: involved_name.into(),
             reason: e.reason.clone().unwrap_or_default().into(),
             kind: EventReason::parse(e.reason.as_deref().unwrap_or_default()),
-            message,
+            message: message.into(),
             type_: e.type_.clone().unwrap_or_default().into(),
             source: source.into(),
             count: e
@@ -1535,7 +1537,7 @@ impl ClusterView {
             Kind::Event => self
                 .events
                 .iter()
-                .flat_map(|((ns, _, _), b)| b.iter().map(|e| (ns.to_string(), e.name.clone())))
+                .flat_map(|((ns, _, _), b)| b.iter().map(|e| (ns.to_string(), e.name.to_string())))
                 .collect(),
             Kind::TaskRun | Kind::BuildRun | Kind::OpenShiftBuild => self
                 .build_objects
@@ -1652,7 +1654,10 @@ impl ClusterView {
             // Not kept; an earlier version may have been (an update can change the
             // reason or the involved object, `kubectl patch` does): it goes.
             if seen {
-                self.delete_events(&BTreeSet::from([(e.namespace.to_string(), e.name.clone())]));
+                self.delete_events(&BTreeSet::from([(
+                    e.namespace.to_string(),
+                    e.name.to_string(),
+                )]));
             }
             return;
         }
@@ -1664,7 +1669,7 @@ impl ClusterView {
         let ikey: InvolvedKey = (
             e.namespace.clone(),
             e.involved_kind.clone(),
-            std::mem::take(&mut e.involved_name),
+            std::mem::take(&mut e.involved_name).into(),
         );
         let in_place = self
             .events
@@ -1672,7 +1677,10 @@ impl ClusterView {
             .is_some_and(|b| b.iter().any(|x| x.name == e.name));
         if !in_place && seen {
             // Kept before about another object: moved, not copied.
-            self.delete_events(&BTreeSet::from([(e.namespace.to_string(), e.name.clone())]));
+            self.delete_events(&BTreeSet::from([(
+                e.namespace.to_string(),
+                e.name.to_string(),
+            )]));
         }
         self.kept_names
             .insert(event_name_hash(&e.namespace, &e.name));
@@ -1710,7 +1718,7 @@ impl ClusterView {
             if !namespaces.contains(ns.as_str()) {
                 return true;
             }
-            bucket.retain(|e| !wanted.contains(&(ns.as_str(), e.name.as_str())));
+            bucket.retain(|e| !wanted.contains(&(ns.as_str(), &*e.name)));
             !bucket.is_empty()
         });
     }
@@ -2165,7 +2173,7 @@ mod tests {
         let left: Vec<&str> = v
             .events_for("shop", "Pod", "p")
             .iter()
-            .map(|e| e.name.as_str())
+            .map(|e| &*e.name)
             .collect();
         assert_eq!(left, vec!["b"]);
     }
@@ -2178,7 +2186,7 @@ mod tests {
         }
         let kept = v.events_for("shop", "Pod", "p");
         assert_eq!(kept.len(), MAX_EVENTS_PER_OBJECT);
-        assert_eq!(kept[0].name, "e10", "the oldest were dropped");
+        assert_eq!(&*kept[0].name, "e10", "the oldest were dropped");
         assert_eq!(v.counts()[4].1, MAX_EVENTS_PER_OBJECT);
         v.prune_events(
             Timestamp::from_second(1030).unwrap(),
@@ -2275,7 +2283,7 @@ mod tests {
         let kept: Vec<&str> = ["Pod", "ReplicaSet", "Node"]
             .iter()
             .flat_map(|k| v.events_for("shop", k, "p"))
-            .map(|e| e.name.as_str())
+            .map(|e| &*e.name)
             .collect();
         assert_eq!(kept, ["d", "e"]);
         assert_eq!(v.counts()[4].1, 2);

@@ -192,7 +192,11 @@ fn unscheduled_state(
     if let Some(c) = scheduled
         && c.reason == "SchedulingGated"
     {
-        return PodState::blocked(BlockerReason::Other, c.message.clone(), c.last_transition);
+        return PodState::blocked(
+            BlockerReason::Other,
+            c.message.to_string(),
+            c.last_transition,
+        );
     }
     let last_fs = latest(events, &[EventReason::FailedScheduling]);
     if autoscaler.in_progress
@@ -340,18 +344,18 @@ fn scheduling_failure(
                 reasons: vec![ReasonCount {
                     reason: classify_karpenter_failure(&e.message),
                     nodes: 0,
-                    text: e.message.clone(),
+                    text: e.message.to_string(),
                     custom_taint: false,
                 }],
                 truncated: false,
             };
-            Some((Some(failure), e.message.clone()))
+            Some((Some(failure), e.message.to_string()))
         }
         Some(e) => Some(scheduler_failure(e, scheduled, nodes)),
         None => scheduled.filter(|c| !c.message.is_empty()).map(|c| {
             (
                 parse_failed_scheduling(&c.message, nodes),
-                c.message.clone(),
+                c.message.to_string(),
             )
         }),
     }
@@ -366,12 +370,12 @@ fn scheduler_failure(
 ) -> (Option<SchedulingFailure>, String) {
     let parsed = parse_failed_scheduling(&e.message, nodes);
     let cond = scheduled.and_then(|c| parse_failed_scheduling(&c.message, nodes));
-    let cond_message = || scheduled.map(|c| c.message.clone()).unwrap_or_default();
+    let cond_message = || scheduled.map(|c| c.message.to_string()).unwrap_or_default();
     match (parsed, cond) {
         (Some(p), Some(c)) if p.truncated => (Some(c), cond_message()),
-        (Some(p), _) => (Some(p), e.message.clone()),
+        (Some(p), _) => (Some(p), e.message.to_string()),
         (None, Some(c)) => (Some(c), cond_message()),
-        (None, None) => (None, e.message.clone()),
+        (None, None) => (None, e.message.to_string()),
     }
 }
 
@@ -479,7 +483,7 @@ fn waiting_state(
                 events,
                 &[EventReason::InspectFailed, EventReason::ErrImageNeverPull],
             )
-            .map(|e| e.message.clone())
+            .map(|e| e.message.to_string())
             .unwrap_or_else(|| message.to_string());
             PodState::blocked(r, text, p.start_time)
         }
@@ -504,7 +508,7 @@ fn image_pull_blocker(p: &PodInfo, message: &str, events: &[&EventInfo]) -> PodS
         .iter()
         .rev()
         .find(|e| is_pull_failure(e))
-        .map(|e| e.message.clone())
+        .map(|e| e.message.to_string())
         .unwrap_or_else(|| message.to_string());
     let since = events
         .iter()
@@ -562,7 +566,7 @@ fn creating_state(events: &[&EventInfo]) -> PodState {
     if let Some(e) = latest(events, &SANDBOX) {
         return PodState::blocked(
             BlockerReason::SandboxCreationFailed,
-            e.message.clone(),
+            e.message.to_string(),
             earliest(events, &SANDBOX),
         );
     }
@@ -571,12 +575,14 @@ fn creating_state(events: &[&EventInfo]) -> PodState {
         return match classify_mount(&e.message) {
             MountFailure::ConfigMissing => PodState::Failure {
                 cause: Cause::ConfigError,
-                message: e.message.clone(),
+                message: e.message.to_string(),
                 since,
             },
-            MountFailure::Volume => {
-                PodState::blocked(BlockerReason::VolumeMountFailed, e.message.clone(), since)
-            }
+            MountFailure::Volume => PodState::blocked(
+                BlockerReason::VolumeMountFailed,
+                e.message.to_string(),
+                since,
+            ),
         };
     }
     let pulling = latest(events, &[EventReason::Pulling]);
@@ -584,7 +590,7 @@ fn creating_state(events: &[&EventInfo]) -> PodState {
     if let Some(e) = pulling
         && pulled.is_none_or(|d| d.last < e.last)
     {
-        return PodState::Progress(Cause::PullingImage, e.message.clone());
+        return PodState::Progress(Cause::PullingImage, e.message.to_string());
     }
     PodState::Progress(Cause::Starting, "containers are being created".into())
 }

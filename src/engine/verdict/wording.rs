@@ -539,7 +539,7 @@ pub(super) fn scale_up_message(up: &EventInfo, a: &super::pods::Autoscaler<'_>) 
             up.message,
             fmt_ts(Some(first))
         ),
-        _ => up.message.clone(),
+        _ => up.message.to_string(),
     }
 }
 

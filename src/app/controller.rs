@@ -334,6 +334,8 @@ impl Controller {
     /// Returns the deployments whose verdict (verdict, cause or image) is new, changed or gone:
     /// the only ones whose pending platform reports can be decided by it.
     fn recompute(&mut self, now: Timestamp, dirty: Dirty) -> Vec<Key> {
+        let started = std::time::Instant::now();
+        let all = dirty.all;
         if dirty.all {
             self.view.prune_events(now, EVENT_RETENTION);
             if let Some(f) = self.fetcher.as_mut() {
@@ -435,6 +437,12 @@ impl Controller {
         self.drop_gone_namespaces();
         self.judged_at = Some(now);
         self.publish(now);
+        tracing::debug!(
+            all,
+            changed = changed.len(),
+            took_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "recomputed"
+        );
         changed
     }
 

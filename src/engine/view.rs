@@ -373,7 +373,11 @@ impl Object {
             Kind::ReplicaSet => typed::<apps::ReplicaSet, _, _>(de, malformed, Object::ReplicaSet),
             Kind::Job => typed::<batch::Job, _, _>(de, malformed, Object::Job),
             Kind::Event if events_v1 => typed::<events::Event, _, _>(de, malformed, Object::Event),
-            Kind::Event => typed::<core::Event, _, _>(de, malformed, Object::Event),
+            Kind::Event => {
+                let wire = EventWire::deserialize(de).map_err(&malformed)?;
+                wire.check_type().map_err(malformed)?;
+                wire.project().map(|(e, rv)| (Object::Event(e), rv))
+            }
             Kind::TaskRun | Kind::BuildRun | Kind::OpenShiftBuild => {
                 let v = serde_json::Value::deserialize(de).map_err(malformed)?;
                 let rv = v
@@ -386,6 +390,20 @@ impl Object {
                     rv,
                 ))
             }
+        }
+    }
+
+    /// The kind and namespace of the object (nodes have an empty namespace), without the
+    /// allocation of [`Object::kind_key`].
+    pub fn kind_namespace(&self) -> (Kind, &str) {
+        match self {
+            Object::Node(_) => (Kind::Node, ""),
+            Object::Pod(p) => (Kind::Pod, &p.meta.namespace),
+            Object::Deployment(d) => (Kind::Deployment, &d.meta.namespace),
+            Object::ReplicaSet(r) => (Kind::ReplicaSet, &r.meta.namespace),
+            Object::Job(j) => (Kind::Job, &j.meta.namespace),
+            Object::Event(e) => (Kind::Event, &e.namespace),
+            Object::BuildObject(b) => (b.kind, &b.meta.namespace),
         }
     }
 
@@ -1229,38 +1247,54 @@ impl EventInfo {
 /// The prefix client-go's event aggregator adds after ten similar events.
 pub const COMBINED_PREFIX: &str = "(combined from similar events): ";
 
-impl TryFrom<&core::Event> for EventInfo {
-    type Error = ProjectionError;
-    fn try_from(e: &core::Event) -> Result<Self, ProjectionError> {
-        let meta = Meta::from_k8s(&e.metadata, "Event", true)?;
-        let io = &e.involved_object;
-        let involved_name = io.name.clone().unwrap_or_default();
-        if involved_name.is_empty() {
+/// The fields of a core/v1 Event that [`EventInfo`] reads, borrowed from a k8s-openapi
+/// `Event` or from [`EventWire`]: both projections go through [`EventInfo::from_fields`].
+struct EventFields<'a> {
+    namespace: &'a str,
+    name: &'a str,
+    created: Option<Timestamp>,
+    involved_kind: &'a str,
+    involved_name: &'a str,
+    reason: &'a str,
+    message: &'a str,
+    type_: &'a str,
+    reporting_component: &'a str,
+    source_component: &'a str,
+    event_time: Option<Timestamp>,
+    first_timestamp: Option<Timestamp>,
+    last_timestamp: Option<Timestamp>,
+    count: Option<i32>,
+    series: Option<(Option<i32>, Option<Timestamp>)>,
+}
+
+impl EventInfo {
+    fn from_fields(f: EventFields<'_>) -> Result<EventInfo, ProjectionError> {
+        if f.name.is_empty() || f.namespace.is_empty() {
             return Err(ProjectionError {
                 kind: "Event",
-                name: meta.full_name(),
+                name: format!("{}/{}", f.namespace, f.name),
+                problem: "metadata.name or metadata.namespace is missing".into(),
+            });
+        }
+        if f.involved_name.is_empty() {
+            return Err(ProjectionError {
+                kind: "Event",
+                name: format!("{}/{}", f.namespace, f.name),
                 problem: "involvedObject.name is missing".into(),
             });
         }
-        let message = e.message.clone().unwrap_or_default();
-        let message = message
-            .strip_prefix(COMBINED_PREFIX)
-            .map(str::to_string)
-            .unwrap_or(message);
-        let source = e
-            .reporting_component
-            .clone()
-            .filter(|s| !s.is_empty())
-            .or_else(|| e.source.as_ref().and_then(|s| s.component.clone()))
-            .unwrap_or_default();
-        let event_time = mts(&e.event_time);
-        let first = ts(&e.first_timestamp).or(event_time).or(meta.created);
-        let last = e
+        let message = f.message.strip_prefix(COMBINED_PREFIX).unwrap_or(f.message);
+        let source = if f.reporting_component.is_empty() {
+            f.source_component
+        } else {
+            f.reporting_component
+        };
+        let first = f.first_timestamp.or(f.event_time).or(f.created);
+        let last = f
             .series
-            .as_ref()
-            .and_then(|s| mts(&s.last_observed_time))
-            .or(ts(&e.last_timestamp))
-            .or(event_time)
+            .and_then(|(_, t)| t)
+            .or(f.last_timestamp)
+            .or(f.event_time)
             .or(first);
         Ok(EventInfo {
             // The event's own namespace, not its `involvedObject.namespace`: the API server
@@ -1268,24 +1302,182 @@ impl TryFrom<&core::Event> for EventInfo {
             // and recorders (client-go, the scheduler, autoscalers) always write an event in
             // its object's namespace. An event naming another namespace's pod speaks for
             // nothing there.
-            namespace: meta.namespace.clone().into(),
-            name: meta.name.into(),
-            involved_kind: io.kind.clone().unwrap_or_default().into(),
-            involved_name: involved_name.into(),
-            reason: e.reason.clone().unwrap_or_default().into(),
-            kind: EventReason::parse(e.reason.as_deref().unwrap_or_default()),
+            namespace: f.namespace.into(),
+            name: f.name.into(),
+            involved_kind: f.involved_kind.into(),
+            involved_name: f.involved_name.into(),
+            reason: f.reason.into(),
+            kind: EventReason::parse(f.reason),
             message: message.into(),
-            type_: e.type_.clone().unwrap_or_default().into(),
+            type_: f.type_.into(),
             source: source.into(),
-            count: e
-                .series
-                .as_ref()
-                .and_then(|s| s.count)
-                .or(e.count)
-                .unwrap_or(1),
+            count: f.series.and_then(|(c, _)| c).or(f.count).unwrap_or(1),
             first,
             last,
         })
+    }
+}
+
+impl TryFrom<&core::Event> for EventInfo {
+    type Error = ProjectionError;
+    fn try_from(e: &core::Event) -> Result<Self, ProjectionError> {
+        let io = &e.involved_object;
+        EventInfo::from_fields(EventFields {
+            namespace: e.metadata.namespace.as_deref().unwrap_or_default(),
+            name: e.metadata.name.as_deref().unwrap_or_default(),
+            created: ts(&e.metadata.creation_timestamp),
+            involved_kind: io.kind.as_deref().unwrap_or_default(),
+            involved_name: io.name.as_deref().unwrap_or_default(),
+            reason: e.reason.as_deref().unwrap_or_default(),
+            message: e.message.as_deref().unwrap_or_default(),
+            type_: e.type_.as_deref().unwrap_or_default(),
+            reporting_component: e.reporting_component.as_deref().unwrap_or_default(),
+            source_component: e
+                .source
+                .as_ref()
+                .and_then(|s| s.component.as_deref())
+                .unwrap_or_default(),
+            event_time: mts(&e.event_time),
+            first_timestamp: ts(&e.first_timestamp),
+            last_timestamp: ts(&e.last_timestamp),
+            count: e.count,
+            series: e
+                .series
+                .as_ref()
+                .map(|s| (s.count, mts(&s.last_observed_time))),
+        })
+    }
+}
+
+/// A core/v1 Event as it is decoded for the view: only the fields [`EventInfo`] reads, strings
+/// borrowed from the input where it has no escapes. Events are most of the objects a cluster
+/// lists (five or more per pod), and typing all of an `Event` (its `ObjectMeta` with labels,
+/// annotations and managedFields, `related`, `reportingInstance`, ...) to keep a few fields was
+/// a sixth of the CPU of a sync. The field names and types are those of core/v1 `Event`
+/// (k8s-openapi's `api::core::v1::Event`); fields not read here are skipped unchecked, the rest
+/// are checked as k8s-openapi checks them (`apiVersion` `v1` and `kind` `Event` when present,
+/// `metadata` and `involvedObject` defaulted when missing or null, times RFC 3339).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventWire<'a> {
+    #[serde(default, deserialize_with = "present_string")]
+    api_version: Option<String>,
+    #[serde(default, deserialize_with = "present_string")]
+    kind: Option<String>,
+    #[serde(default, borrow)]
+    metadata: Option<EventMetaWire<'a>>,
+    #[serde(default, borrow)]
+    involved_object: Option<InvolvedWire<'a>>,
+    #[serde(default, borrow)]
+    reason: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    message: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow, rename = "type")]
+    type_: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reporting_component: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    source: Option<SourceWire<'a>>,
+    #[serde(default)]
+    event_time: Option<MicroTime>,
+    #[serde(default)]
+    first_timestamp: Option<Time>,
+    #[serde(default)]
+    last_timestamp: Option<Time>,
+    #[serde(default)]
+    count: Option<i32>,
+    #[serde(default)]
+    series: Option<SeriesWire>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct EventMetaWire<'a> {
+    #[serde(default, borrow)]
+    name: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    namespace: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    creation_timestamp: Option<Time>,
+    #[serde(default)]
+    resource_version: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct InvolvedWire<'a> {
+    #[serde(default, borrow)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    name: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct SourceWire<'a> {
+    #[serde(default, borrow)]
+    component: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SeriesWire {
+    #[serde(default)]
+    count: Option<i32>,
+    #[serde(default)]
+    last_observed_time: Option<MicroTime>,
+}
+
+/// A string field that may be missing but not null (k8s-openapi reads `apiVersion` and `kind`
+/// as `String`).
+fn present_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    <String as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+impl EventWire<'_> {
+    /// `apiVersion` and `kind`, when present, are those of a core/v1 Event (as k8s-openapi
+    /// checks them): the error otherwise.
+    fn check_type<E: serde::de::Error>(&self) -> Result<(), E> {
+        for (value, expected) in [(&self.api_version, "v1"), (&self.kind, "Event")] {
+            if let Some(v) = value
+                && v != expected
+            {
+                return Err(E::invalid_value(serde::de::Unexpected::Str(v), &expected));
+            }
+        }
+        Ok(())
+    }
+
+    /// Projects the event; also returns its `metadata.resourceVersion`.
+    fn project(self) -> Result<(EventInfo, String), ProjectionError> {
+        fn t<'b>(s: &'b Option<std::borrow::Cow<'_, str>>) -> &'b str {
+            s.as_deref().unwrap_or_default()
+        }
+        let meta = self.metadata.unwrap_or_default();
+        let involved = self.involved_object.unwrap_or_default();
+        let info = EventInfo::from_fields(EventFields {
+            namespace: t(&meta.namespace),
+            name: t(&meta.name),
+            created: ts(&meta.creation_timestamp),
+            involved_kind: t(&involved.kind),
+            involved_name: t(&involved.name),
+            reason: t(&self.reason),
+            message: t(&self.message),
+            type_: t(&self.type_),
+            reporting_component: t(&self.reporting_component),
+            source_component: self
+                .source
+                .as_ref()
+                .map(|s| t(&s.component))
+                .unwrap_or_default(),
+            event_time: mts(&self.event_time),
+            first_timestamp: ts(&self.first_timestamp),
+            last_timestamp: ts(&self.last_timestamp),
+            count: self.count,
+            series: self
+                .series
+                .as_ref()
+                .map(|s| (s.count, mts(&s.last_observed_time))),
+        })?;
+        Ok((info, meta.resource_version.unwrap_or_default()))
     }
 }
 
@@ -1368,6 +1560,9 @@ pub struct ClusterView {
     /// when events are pruned). An event applied under a name not in it was never kept, so
     /// only the rare update that moves or drops a kept event looks through the buckets.
     kept_names: std::collections::HashSet<u64>,
+    /// The number of events in `events` (counted at each change: the count is published after
+    /// every batch of changes, and a sum over the buckets made the first lists quadratic).
+    event_total: usize,
     /// Repeated event strings, stored once.
     interned: std::collections::HashSet<IStr>,
     logs: HashMap<(String, String, String), LogState>,
@@ -1426,7 +1621,9 @@ impl ClusterView {
                 }
             }
             Change::Synced(kind) => {
-                self.synced.insert(kind);
+                if self.synced.insert(kind) {
+                    tracing::debug!(?kind, "listed");
+                }
                 self.forbidden.remove(&kind);
             }
             Change::Expect(kind) => {
@@ -1481,12 +1678,12 @@ impl ClusterView {
     fn affected_by(&self, change: &Change) -> Affected {
         match change {
             Change::Apply(o) => {
-                let (kind, (ns, _)) = o.kind_key();
+                let (kind, ns) = o.kind_namespace();
                 match o {
                     Object::Pod(p) if p.may_be_build() => builds_of(p),
                     Object::BuildObject(b) => object_builds(b),
                     _ if matches!(kind, Kind::Node | Kind::Job) => Affected::All,
-                    _ => Affected::Namespace(ns),
+                    _ => Affected::Namespace(ns.to_string()),
                 }
             }
             Change::Delete(kind, key) if kind.is_optional() => {
@@ -1611,7 +1808,9 @@ impl ClusterView {
                             .is_some_and(|rest| rest.starts_with('-'))
                 });
                 if named_after_owner {
-                    self.irregular.remove(&p.meta.key());
+                    if !self.irregular.is_empty() {
+                        self.irregular.remove(&p.meta.key());
+                    }
                 } else {
                     self.irregular.insert(p.meta.key());
                 }
@@ -1691,6 +1890,7 @@ impl ClusterView {
                 // Buckets hold a handful: room for exactly what they hold.
                 bucket.reserve_exact(1);
                 bucket.push(e);
+                self.event_total += 1;
             }
         }
         if bucket.len() > MAX_EVENTS_PER_OBJECT
@@ -1700,6 +1900,7 @@ impl ClusterView {
                 .min_by(|(_, a), (_, b)| a.last.cmp(&b.last).then_with(|| a.name.cmp(&b.name)))
         {
             bucket.swap_remove(pos);
+            self.event_total -= 1;
         }
     }
 
@@ -1714,13 +1915,17 @@ impl ClusterView {
             .iter()
             .map(|(ns, name)| (ns.as_str(), name.as_str()))
             .collect();
+        let mut removed = 0;
         self.events.retain(|(ns, _, _), bucket| {
             if !namespaces.contains(ns.as_str()) {
                 return true;
             }
+            let had = bucket.len();
             bucket.retain(|e| !wanted.contains(&(ns.as_str(), &*e.name)));
+            removed += had - bucket.len();
             !bucket.is_empty()
         });
+        self.event_total -= removed;
     }
 
     /// Records a log's state, only while its pod is in the view (a log that arrives after its
@@ -1739,7 +1944,9 @@ impl ClusterView {
             IStr::from(involved_kind),
             key.1.clone(),
         );
-        self.events.remove(&ikey);
+        if let Some(bucket) = self.events.remove(&ikey) {
+            self.event_total -= bucket.len();
+        }
     }
 
     fn delete(&mut self, kind: Kind, key: &Key) {
@@ -1779,13 +1986,17 @@ impl ClusterView {
     pub fn prune_events(&mut self, now: Timestamp, retention: jiff::SignedDuration) {
         self.prune_orphan_events(now - ORPHAN_EVENT_GRACE);
         let before = now - retention;
+        let mut removed = 0;
         self.events.retain(|_, bucket| {
+            let had = bucket.len();
             bucket.retain(|e| e.last.is_none_or(|l| l >= before));
+            removed += had - bucket.len();
             if bucket.capacity() > bucket.len() {
                 bucket.shrink_to_fit();
             }
             !bucket.is_empty()
         });
+        self.event_total -= removed;
         self.kept_names = self
             .events
             .iter()
@@ -1815,6 +2026,7 @@ impl ClusterView {
             listed(Kind::ReplicaSet),
             listed(Kind::Deployment),
         );
+        let mut removed = 0;
         self.events.retain(|(ns, kind, name), bucket| {
             let key = (ns.to_string(), name.clone());
             let exists = match kind.as_str() {
@@ -1823,8 +2035,13 @@ impl ClusterView {
                 "Deployment" => !deps_listed || deps.contains_key(&key),
                 _ => true,
             };
-            exists || bucket.iter().any(|e| e.last.is_none_or(|l| l >= before))
+            let keep = exists || bucket.iter().any(|e| e.last.is_none_or(|l| l >= before));
+            if !keep {
+                removed += bucket.len();
+            }
+            keep
         });
+        self.event_total -= removed;
     }
 
     /// Sizes of the bookkeeping tables: (event buckets, events, interned strings, log states),
@@ -2118,7 +2335,12 @@ impl ClusterView {
     }
 
     fn event_count(&self) -> usize {
-        self.events.values().map(Vec::len).sum()
+        debug_assert_eq!(
+            self.event_total,
+            self.events.values().map(Vec::len).sum::<usize>(),
+            "the event count follows every change of the buckets"
+        );
+        self.event_total
     }
 
     /// Object counts per kind (events counted individually, those the view keeps).
@@ -2645,5 +2867,96 @@ mod owner_lookup_tests {
             "True"
         );
         assert!(same(&a.meta.owners[0].uid, &b.meta.owners[0].uid));
+    }
+
+    /// Every Event `items` entry of the JSON files under `dir`.
+    fn events_under(dir: &std::path::Path, out: &mut Vec<serde_json::Value>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                events_under(&path, out);
+            } else if path.extension().is_some_and(|e| e == "json")
+                && let Ok(v) =
+                    serde_json::from_slice::<serde_json::Value>(&std::fs::read(&path).unwrap())
+            {
+                let items = v["items"].as_array().cloned().unwrap_or_default();
+                out.extend(items.into_iter().filter(|i| {
+                    i["kind"] == "Event" || (v["kind"] == "EventList" && i["kind"].is_null())
+                }));
+            }
+        }
+    }
+
+    /// Events are decoded for the view with only the fields it reads ([`EventWire`]): the
+    /// projection equals the one from the whole k8s-openapi `Event`, and the errors fall alike,
+    /// on every Event of the examples and scenario fixtures and on the edge cases of the format.
+    #[test]
+    fn event_wire_projects_as_the_typed_event() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut cases = Vec::new();
+        events_under(&root.join("examples"), &mut cases);
+        events_under(&root.join("tests/fixtures/scenarios"), &mut cases);
+        assert!(cases.len() > 50, "fixtures found: {}", cases.len());
+        let base = serde_json::json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": "web-1.17a", "namespace": "shop", "resourceVersion": "42",
+                         "creationTimestamp": "2026-11-30T10:00:00Z",
+                         "labels": {"a": "b"}, "managedFields": [{"manager": "kubelet"}]},
+            "involvedObject": {"kind": "Pod", "name": "web-1", "namespace": "shop", "uid": "u"},
+            "reason": "BackOff", "message": "(combined from similar events): Back-off \"x\"",
+            "type": "Warning", "source": {"component": "kubelet", "host": "n1"},
+            "firstTimestamp": "2026-11-30T10:00:01Z", "lastTimestamp": "2026-11-30T10:05:00Z",
+            "count": 7
+        });
+        let with = |patch: serde_json::Value| {
+            let mut v = base.clone();
+            for (k, x) in patch.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            v
+        };
+        cases.extend([
+            base.clone(),
+            with(serde_json::json!({"series": {"count": 12, "lastObservedTime": "2026-11-30T10:09:00.123456Z"}})),
+            with(serde_json::json!({"series": null, "eventTime": "2026-11-30T10:07:00.000001Z",
+                                    "firstTimestamp": null, "lastTimestamp": null, "count": null})),
+            with(serde_json::json!({"reportingComponent": "default-scheduler", "source": null})),
+            with(serde_json::json!({"reportingComponent": "", "source": {}})),
+            with(serde_json::json!({"metadata": {"name": "e", "namespace": "shop"}})),
+            with(serde_json::json!({"apiVersion": null})),
+            with(serde_json::json!({"apiVersion": "events.k8s.io/v1"})),
+            with(serde_json::json!({"kind": "Pod"})),
+            with(serde_json::json!({"metadata": null})),
+            with(serde_json::json!({"involvedObject": null})),
+            with(serde_json::json!({"involvedObject": {"kind": "Pod"}})),
+            with(serde_json::json!({"metadata": {"name": 5, "namespace": "shop"}})),
+            with(serde_json::json!({"count": "seven"})),
+            with(serde_json::json!({"lastTimestamp": "yesterday"})),
+            with(serde_json::json!({"reason": null, "message": null, "type": null})),
+            with(serde_json::json!({"message": "café 🚀 tab\t \"quoted\" back\\slash"})),
+        ]);
+        for v in &cases {
+            let typed = serde_json::from_value::<core::Event>(v.clone())
+                .map_err(|e| e.to_string())
+                .and_then(|e| EventInfo::try_from(&e).map_err(|e| e.to_string()));
+            let text = v.to_string();
+            let wire = Object::decode(
+                Kind::Event,
+                false,
+                &mut serde_json::Deserializer::from_str(&text),
+            );
+            match (&typed, &wire) {
+                (Ok(t), Ok((Object::Event(w), rv))) => {
+                    assert_eq!(format!("{t:?}"), format!("{w:?}"), "{v}");
+                    assert_eq!(
+                        rv.as_str(),
+                        v["metadata"]["resourceVersion"].as_str().unwrap_or(""),
+                        "{v}"
+                    );
+                }
+                (Err(_), Err(_)) => {}
+                _ => panic!("typed {typed:?} but wire {wire:?} for {v}"),
+            }
+        }
     }
 }

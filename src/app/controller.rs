@@ -254,7 +254,14 @@ impl Controller {
                     dirty = Dirty::all();
                 }
                 let now = self.clock.now();
+                let (started, all) = (std::time::Instant::now(), dirty.all);
                 let changed = self.recompute(now, dirty);
+                tracing::debug!(
+                    all,
+                    changed = changed.len(),
+                    took_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "recomputed"
+                );
                 self.published.judge_reports(now, Some(&changed));
             }
             if done(self) {
@@ -334,8 +341,6 @@ impl Controller {
     /// Returns the deployments whose verdict (verdict, cause or image) is new, changed or gone:
     /// the only ones whose pending platform reports can be decided by it.
     fn recompute(&mut self, now: Timestamp, dirty: Dirty) -> Vec<Key> {
-        let started = std::time::Instant::now();
-        let all = dirty.all;
         if dirty.all {
             self.view.prune_events(now, EVENT_RETENTION);
             if let Some(f) = self.fetcher.as_mut() {
@@ -437,12 +442,6 @@ impl Controller {
         self.drop_gone_namespaces();
         self.judged_at = Some(now);
         self.publish(now);
-        tracing::debug!(
-            all,
-            changed = changed.len(),
-            took_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "recomputed"
-        );
         changed
     }
 

@@ -240,9 +240,9 @@ fn latency(
     (delays, seen)
 }
 
-/// The plain reflector program on the same server: (ready, steady RSS, peak RSS), from its
-/// start to its `synced_s=` line, and the RSS it prints 5 s later.
-fn plain(kubeconfig: &str) -> Option<(f64, f64, f64)> {
+/// The plain reflector program on the same server: (ready, steady RSS, peak RSS, CPU to
+/// ready), from its start to its `synced_s=` line, and what it prints then and 5 s later.
+fn plain(kubeconfig: &str) -> Option<(f64, f64, f64, f64)> {
     let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!(
         "target/{}/examples/plain_reflectors",
         if cfg!(debug_assertions) {
@@ -264,7 +264,7 @@ fn plain(kubeconfig: &str) -> Option<(f64, f64, f64)> {
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
-    let (mut ready, mut rss, mut hwm) = (0.0, 0.0, 0.0);
+    let (mut ready, mut rss, mut hwm, mut cpu) = (0.0, 0.0, 0.0, 0.0);
     for line in BufReader::new(child.stdout.take()?).lines() {
         let line = line.ok()?;
         let num = |k: &str| line.strip_prefix(k).and_then(|v| v.parse::<f64>().ok());
@@ -274,10 +274,12 @@ fn plain(kubeconfig: &str) -> Option<(f64, f64, f64)> {
             rss = v / 1024.0;
         } else if let Some(v) = num("hwm_kib=") {
             hwm = v / 1024.0;
+        } else if let Some(v) = num("cpu_s=") {
+            cpu = v;
         }
     }
     let _ = child.wait();
-    Some((ready, rss, hwm))
+    Some((ready, rss, hwm, cpu))
 }
 
 fn main() {
@@ -313,6 +315,7 @@ fn main() {
         // `--ready-runs` times, alternately, and the median counts (the RSS figures are the
         // last run's).
         let (mut kv_ready, mut plain_ready, mut peer) = (Vec::new(), Vec::new(), None);
+        let (mut kv_cpu, mut plain_cpu) = (Vec::new(), Vec::new());
         let start_serve = || {
             let start = Instant::now();
             let s = serve(Some(&fake.kubeconfig()), &["--recheck-interval", "30s"]);
@@ -320,19 +323,25 @@ fn main() {
                 http_get(s.addr, "/readyz", None).is_some_and(|r| r.0 == 200)
             })
             .expect("initial sync");
-            (s, start.elapsed().as_secs_f64())
+            let ready = start.elapsed().as_secs_f64();
+            let cpu = cpu_seconds(s.child.id());
+            (s, ready, cpu)
         };
         for run in 0..ready_runs {
             if let Some(p) = plain(&fake.kubeconfig()) {
                 plain_ready.push(p.0);
+                plain_cpu.push(p.3);
                 peer = Some(p);
             }
             if run + 1 < ready_runs {
-                kv_ready.push(start_serve().1);
+                let (_, ready, cpu) = start_serve();
+                kv_ready.push(ready);
+                kv_cpu.push(cpu);
             }
         }
-        let (s, last) = start_serve();
+        let (s, last, cpu) = start_serve();
         kv_ready.push(last);
+        kv_cpu.push(cpu);
         let ready = percentile(&kv_ready, 0.5);
         // The build logs fetched, the view settled.
         std::thread::sleep(Duration::from_secs(if full { 5 } else { 1 }));
@@ -355,7 +364,7 @@ fn main() {
             "  (steady RSS: {anon:.1} MiB anonymous, {file:.1} MiB file-backed: the mapped binary)"
         );
         match peer {
-            Some((_, rss, hwm)) => {
+            Some((_, rss, hwm, _)) => {
                 let r = percentile(&plain_ready, 0.5);
                 println!("plain reflectors      {r:>9.2}   {rss:>16.1}   {hwm:>14.1}")
             }
@@ -371,6 +380,11 @@ fn main() {
             "ready, each run (s): kube-verdict {} | plain {}",
             runs(&kv_ready),
             runs(&plain_ready)
+        );
+        println!(
+            "CPU to ready, each run (s, user + system): kube-verdict {} | plain {}",
+            runs(&kv_cpu),
+            runs(&plain_cpu)
         );
         println!(
             "/metrics scrape: median {:.1} ms, p99 {:.1} ms, {:.0} KiB",
@@ -463,6 +477,7 @@ fn main() {
                 d.len()
             );
         }
+        let peer = peer.map(|(_, rss, hwm, _)| (percentile(&plain_ready, 0.5), rss, hwm));
         rows.push((pods, ready, rss, hwm, peer));
     }
     if rows.len() > 1 {

@@ -52,6 +52,19 @@ fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// User and system CPU time of this process so far (`/proc/self/stat`, clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesised command name: utime is the 12th, stime the 13th.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
@@ -69,6 +82,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     events.wait_until_ready().await?;
     jobs.wait_until_ready().await?;
     println!("synced_s={:.2}", started.elapsed().as_secs_f64());
+    println!("cpu_s={:.2}", cpu_seconds());
     println!("pods={}", pods.state().len());
     tokio::time::sleep(Duration::from_secs(5)).await;
     println!("rss_kib={}", status_kib("VmRSS:"));

@@ -15,14 +15,15 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's options, read at its start (`_RJEM_MALLOC_CONF` in the environment overrides
 /// them): one arena (the controller allocates on one thread at a time; each arena keeps its own
-/// free pages), and freed pages given back within a second by jemalloc's background thread
-/// instead of being kept for ten seconds or until the next allocation (serve at 10,000 pods:
-/// 64.9 -> 61.3 MiB steady RSS, BENCHMARKS.md). A C string: jemalloc reads a `const char *`.
+/// free pages), and freed pages given back at once instead of after a decay time (serve at
+/// 10,000 pods: 40.5 MiB steady RSS with a decay of 200 ms or 1 s, 39.1 MiB with none; the
+/// CPU to be ready within the run-to-run noise; BENCHMARKS.md). The background thread purges
+/// what a burst leaves. A C string: jemalloc reads a `const char *`.
 #[cfg(feature = "jemalloc")]
 #[allow(non_upper_case_globals)]
 #[unsafe(export_name = "_rjem_malloc_conf")]
 pub static malloc_conf: &u8 =
-    &b"narenas:1,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
+    &b"narenas:1,background_thread:true,dirty_decay_ms:0,muzzy_decay_ms:0\0"[0];
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -7,10 +7,12 @@ mod support;
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use k8s_openapi::api::core::v1::Event;
 use kube_verdict::cli::OutputFormat;
 use kube_verdict::config::{CheckConfig, Scope};
 use kube_verdict::engine::events::BlockerReason;
 use kube_verdict::engine::verdict::{LinkBuilds, Policy, Verdict};
+use kube_verdict::engine::view::{EventInfo, Kind, Object};
 use kube_verdict::sinks::report::Report;
 use support::{golden, root};
 
@@ -801,4 +803,169 @@ fn bad_input_is_skipped_with_warnings_naming_file_and_object() {
     ] {
         assert!(w.contains(needle), "missing warning {needle:?} in:\n{w}");
     }
+}
+
+/// Every Event `items` entry of the JSON files under `dir`.
+fn events_under(dir: &std::path::Path, out: &mut Vec<serde_json::Value>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            events_under(&path, out);
+        } else if path.extension().is_some_and(|e| e == "json")
+            && let Ok(v) =
+                serde_json::from_slice::<serde_json::Value>(&std::fs::read(&path).unwrap())
+        {
+            let items = v["items"].as_array().cloned().unwrap_or_default();
+            out.extend(items.into_iter().filter(|i| {
+                i["kind"] == "Event" || (v["kind"] == "EventList" && i["kind"].is_null())
+            }));
+        }
+    }
+}
+
+/// Events are decoded for the view with only the fields it reads (`EventWire` in view.rs): the
+/// projection equals the one from the whole k8s-openapi `Event`, and the errors fall alike, on
+/// every Event of the examples and scenario fixtures and on the edge cases of the format.
+#[test]
+fn events_decode_for_the_view_as_the_typed_event() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cases = Vec::new();
+    events_under(&root.join("examples"), &mut cases);
+    events_under(&root.join("tests/fixtures/scenarios"), &mut cases);
+    assert!(cases.len() > 50, "fixtures found: {}", cases.len());
+    let base = serde_json::json!({
+        "apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": "web-1.17a", "namespace": "shop", "resourceVersion": "42",
+                     "creationTimestamp": "2026-11-30T10:00:00Z",
+                     "labels": {"a": "b"}, "managedFields": [{"manager": "kubelet"}]},
+        "involvedObject": {"kind": "Pod", "name": "web-1", "namespace": "shop", "uid": "u"},
+        "reason": "BackOff", "message": "(combined from similar events): Back-off \"x\"",
+        "type": "Warning", "source": {"component": "kubelet", "host": "n1"},
+        "firstTimestamp": "2026-11-30T10:00:01Z", "lastTimestamp": "2026-11-30T10:05:00Z",
+        "count": 7
+    });
+    let with = |patch: serde_json::Value| {
+        let mut v = base.clone();
+        for (k, x) in patch.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    };
+    cases.extend([
+        base.clone(),
+        with(serde_json::json!({"series": {"count": 12, "lastObservedTime": "2026-11-30T10:09:00.123456Z"}})),
+        with(serde_json::json!({"series": null, "eventTime": "2026-11-30T10:07:00.000001Z",
+                                "firstTimestamp": null, "lastTimestamp": null, "count": null})),
+        with(serde_json::json!({"reportingComponent": "default-scheduler", "source": null})),
+        with(serde_json::json!({"reportingComponent": "", "source": {}})),
+        with(serde_json::json!({"metadata": {"name": "e", "namespace": "shop"}})),
+        with(serde_json::json!({"apiVersion": null})),
+        with(serde_json::json!({"apiVersion": "events.k8s.io/v1"})),
+        with(serde_json::json!({"kind": "Pod"})),
+        with(serde_json::json!({"metadata": null})),
+        with(serde_json::json!({"involvedObject": null})),
+        with(serde_json::json!({"involvedObject": {"kind": "Pod"}})),
+        with(serde_json::json!({"metadata": {"name": 5, "namespace": "shop"}})),
+        with(serde_json::json!({"count": "seven"})),
+        with(serde_json::json!({"lastTimestamp": "yesterday"})),
+        with(serde_json::json!({"reason": null, "message": null, "type": null})),
+        with(serde_json::json!({"message": "café 🚀 tab\t \"quoted\" back\\slash"})),
+    ]);
+    for v in &cases {
+        let typed = serde_json::from_value::<Event>(v.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|e| EventInfo::try_from(&e).map_err(|e| e.to_string()));
+        let text = v.to_string();
+        same_as_typed(&text, typed);
+    }
+}
+
+/// Compares the view's decode of one core/v1 Event's text with k8s-openapi's `Event` and its
+/// projection: the same `EventInfo` and resourceVersion, or an error from both.
+fn same_as_typed(text: &str, typed: Result<EventInfo, String>) {
+    let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let wire = Object::decode(
+        Kind::Event,
+        false,
+        &mut serde_json::Deserializer::from_str(text),
+    );
+    {
+        match (&typed, &wire) {
+            (Ok(t), Ok((Object::Event(w), rv))) => {
+                assert_eq!(format!("{t:?}"), format!("{w:?}"), "{text}");
+                assert_eq!(
+                    rv.as_str(),
+                    v["metadata"]["resourceVersion"].as_str().unwrap_or(""),
+                    "{text}"
+                );
+            }
+            (Err(_), Err(_)) => {}
+            _ => panic!("typed {typed:?} but wire {wire:?} for {text}"),
+        }
+    }
+}
+
+/// What JSON can say that a `serde_json::Value` cannot: duplicate keys (the last wins, as in
+/// k8s-openapi) and arrays where objects belong (an error, not fields by position; the
+/// review of the trimmed decode found both); and its errors name the Kubernetes types and the
+/// position.
+#[test]
+fn events_decode_duplicates_and_arrays_as_the_typed_event() {
+    let event = |fields: &str| {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "Event",
+                "metadata": {{"name": "web-1.17a", "namespace": "shop", "resourceVersion": "7"}},
+                "involvedObject": {{"kind": "Pod", "name": "web-1"}},
+                "lastTimestamp": "2026-11-30T10:05:00Z", {fields}}}"#
+        )
+    };
+    let cases = [
+        event(r#""reason": "TriggeredScaleUp", "reason": "TriggeredScaleUp""#),
+        event(
+            r#""reason": "BackOff", "reason": "FailedScheduling", "message": "a", "message": "b""#,
+        ),
+        event(
+            r#""reason": "BackOff", "metadata": {"name": "x", "name": "y", "namespace": "shop"}"#,
+        ),
+        event(r#""reason": "BackOff", "involvedObject": ["Pod", "web-1"]"#),
+        event(r#""reason": "BackOff", "metadata": ["web-1.17a", "shop"]"#),
+        event(r#""reason": "BackOff", "series": [9, "2026-11-30T10:09:00.000000Z"]"#),
+        event(r#""reason": "BackOff", "source": ["kubelet"]"#),
+        event(r#""reason": "BackOff", "involvedObject": "web-1""#),
+        event(r#""reason": "BackOff", "apiVersion": "events.k8s.io/v1""#),
+        event(r#""re\u0061son": "BackOff""#),
+        r#"["v1", "Event", {"name": "e", "namespace": "shop"}, ["Pod", "web-1"], "BackOff"]"#
+            .to_string(),
+    ];
+    for text in &cases {
+        let typed = serde_json::from_str::<Event>(text)
+            .map_err(|e| e.to_string())
+            .and_then(|e| EventInfo::try_from(&e).map_err(|e| e.to_string()));
+        same_as_typed(text, typed);
+    }
+    let error = |text: &str| {
+        Object::decode(
+            Kind::Event,
+            false,
+            &mut serde_json::Deserializer::from_str(text),
+        )
+        .err()
+        .map(|e| e.problem)
+        .unwrap_or_default()
+    };
+    assert!(
+        error(&cases[7]).contains("expected ObjectReference"),
+        "{}",
+        error(&cases[7])
+    );
+    assert!(
+        error(&cases[3]).contains("invalid type: sequence, expected ObjectReference"),
+        "{}",
+        error(&cases[3])
+    );
+    assert!(
+        error(&cases[8]).contains("expected v1 at line"),
+        "{}",
+        error(&cases[8])
+    );
 }

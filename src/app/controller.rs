@@ -299,7 +299,14 @@ impl Controller {
                 Err(e @ ReportError::TooOld(..)) => tracing::debug!("platform report skipped: {e}"),
                 Err(e) => tracing::warn!("platform report rejected: {e}"),
             },
-            SourceEvent::Change(c) => dirty.add(self.view.apply(c)),
+            SourceEvent::Change(c) => {
+                if let Change::Synced(kind) = &c
+                    && !self.view.is_listed(*kind)
+                {
+                    tracing::debug!(?kind, "listed");
+                }
+                dirty.add(self.view.apply(c))
+            }
         }
     }
 

@@ -15,18 +15,51 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's options, read at its start (`_RJEM_MALLOC_CONF` in the environment overrides
 /// them): one arena (the controller allocates on one thread at a time; each arena keeps its own
-/// free pages), and freed pages given back at once instead of after a decay time (serve at
-/// 10,000 pods: 40.5 MiB steady RSS with a decay of 200 ms or 1 s, 39.1 MiB with none; the
-/// CPU to be ready within the run-to-run noise; BENCHMARKS.md). The background thread purges
-/// what a burst leaves. A C string: jemalloc reads a `const char *`.
+/// free pages), and freed pages given back within a second by jemalloc's background thread
+/// instead of being kept for ten seconds or until the next allocation. `serve` then gives them
+/// back at once ([`return_freed_pages_at_once`]). A C string: jemalloc reads a `const char *`.
 #[cfg(feature = "jemalloc")]
 #[allow(non_upper_case_globals)]
 #[unsafe(export_name = "_rjem_malloc_conf")]
 pub static malloc_conf: &u8 =
-    &b"narenas:1,background_thread:true,dirty_decay_ms:0,muzzy_decay_ms:0\0"[0];
+    &b"narenas:1,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
+
+/// For `serve`, which runs for weeks: freed pages go back to the system at once instead of
+/// after a decay time (at 10,000 pods: 40.5 MiB steady RSS with a decay of 200 ms or 1 s,
+/// 39.0 MiB with none, CPU to be ready within the run-to-run noise; BENCHMARKS.md). Not for
+/// `check`, which allocates and frees a dump's worth in a second: there every page given back
+/// is faulted in again (`check --dump` on 5,000 pods took 1.27x the typed-decode floor instead
+/// of 0.86x). Set on each arena there is (`arena.<i>`) and for those created later (`arenas.`).
+#[cfg(feature = "jemalloc")]
+fn return_freed_pages_at_once() {
+    // SAFETY: `arenas.narenas` is an `unsigned`, the decay times an `ssize_t` (jemalloc's
+    // mallctl documentation); the names are NUL-terminated.
+    let arenas = unsafe { tikv_jemalloc_ctl::raw::read::<u32>(b"arenas.narenas\0") }.unwrap_or(1);
+    // Arena 0 serves every thread (`narenas:1`); the others (jemalloc's arena for huge
+    // allocations) exist only once used, and are then created with `arenas.dirty_decay_ms`:
+    // setting one before fails, harmlessly.
+    let names = ["arenas.dirty_decay_ms\0".to_string()]
+        .into_iter()
+        .chain((0..arenas).map(|i| format!("arena.{i}.dirty_decay_ms\0")));
+    for (n, name) in names.enumerate() {
+        let set = unsafe { tikv_jemalloc_ctl::raw::write(name.as_bytes(), 0isize) };
+        if let Err(e) = set
+            && n < 2
+        {
+            eprintln!(
+                "kube-verdict: jemalloc option {} not set: {e}",
+                name.trim_end_matches('\0')
+            );
+        }
+    }
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    #[cfg(feature = "jemalloc")]
+    if matches!(cli.command, Command::Serve(_)) {
+        return_freed_pages_at_once();
+    }
     kube_verdict::telemetry::init(matches!(cli.command, Command::Serve(_)));
     let code = kube_verdict::app::run(cli);
     kube_verdict::telemetry::report_peak_rss();

@@ -29,7 +29,7 @@ pub static malloc_conf: &u8 =
 /// 39.0 MiB with none, CPU to be ready within the run-to-run noise; BENCHMARKS.md). Not for
 /// `check`, which allocates and frees a dump's worth in a second: there every page given back
 /// is faulted in again (`check --dump` on 5,000 pods took 1.27x the typed-decode floor instead
-/// of 0.86x). Set on each arena there is (`arena.<i>`) and for those created later (`arenas.`).
+/// of 0.93x). Set on each arena there is (`arena.<i>`) and for those created later (`arenas.`).
 #[cfg(feature = "jemalloc")]
 fn return_freed_pages_at_once() {
     // SAFETY: `arenas.narenas` is an `unsigned`, the decay times an `ssize_t` (jemalloc's

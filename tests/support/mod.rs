@@ -33,7 +33,6 @@ pub fn arg(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// A `/proc/PID/status` field in KiB (`VmRSS:`, `VmHWM:`), 0 when unreadable.
 /// User and system CPU time of a process so far (`/proc/PID/stat`, clock ticks of 1/100 s).
 pub fn cpu_seconds(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -47,6 +46,7 @@ pub fn cpu_seconds(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// A `/proc/PID/status` field in KiB (`VmRSS:`, `VmHWM:`), 0 when unreadable.
 pub fn rss_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()

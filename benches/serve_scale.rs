@@ -318,7 +318,11 @@ fn main() {
         let (mut kv_cpu, mut plain_cpu) = (Vec::new(), Vec::new());
         let start_serve = || {
             let start = Instant::now();
-            let s = serve(Some(&fake.kubeconfig()), &["--recheck-interval", "30s"]);
+            let s = serve_polled(
+                Some(&fake.kubeconfig()),
+                &["--recheck-interval", "30s"],
+                Duration::from_millis(5),
+            );
             time_until(Duration::from_millis(5), Duration::from_secs(300), || {
                 http_get(s.addr, "/readyz", None).is_some_and(|r| r.0 == 200)
             })

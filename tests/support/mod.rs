@@ -112,6 +112,14 @@ impl Drop for Served {
 
 /// Starts `serve` against a kubeconfig (live) or with extra args (e.g. `--dump DIR`).
 pub fn serve(kubeconfig: Option<&str>, extra: &[&str]) -> Served {
+    serve_polled(kubeconfig, extra, Duration::from_millis(100))
+}
+
+/// [`serve`], waiting for it to listen with a poll every `poll`: the scale bench times serve
+/// from its spawn to ready and polls every 5 ms (a 100 ms poll added up to 100 ms to that
+/// figure). The tests keep 100 ms: a quicker poll can leave an earlier probe's connection open
+/// when a test counts connections.
+pub fn serve_polled(kubeconfig: Option<&str>, extra: &[&str], poll: Duration) -> Served {
     let port = free_port();
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     // `KUBE_VERDICT_SERVE_WRAPPER="heaptrack -o /tmp/ht"` runs serve under a profiler (benches;
@@ -154,15 +162,13 @@ pub fn serve(kubeconfig: Option<&str>, extra: &[&str]) -> Served {
         _kubeconfig: kc,
         wrapped,
     };
-    // Polled every 5 ms, not wait_until's 100: the scale bench times serve from its spawn to
-    // ready, and a 100 ms poll here added up to 100 ms to that figure.
     let start = Instant::now();
     while http_get(addr, "/healthz", None).is_none_or(|r| r.0 != 200) {
         assert!(
             start.elapsed() < Duration::from_secs(20),
             "timed out after 20 s waiting for serve to listen"
         );
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(poll);
     }
     served
 }

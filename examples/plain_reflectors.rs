@@ -7,6 +7,9 @@
 //!
 //!     KUBECONFIG=… cargo run --release --example plain_reflectors
 
+#[path = "../tests/support/procfs.rs"]
+mod procfs;
+
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -44,27 +47,6 @@ where
     reader
 }
 
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with(field)).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
-}
-
-/// User and system CPU time of this process so far (`/proc/self/stat`, clock ticks of 1/100 s).
-fn cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            // Fields after the parenthesised command name: utime is the 12th, stime the 13th.
-            let rest = s.rsplit_once(')')?.1;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
-        })
-        .unwrap_or(0.0)
-}
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
@@ -82,10 +64,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     events.wait_until_ready().await?;
     jobs.wait_until_ready().await?;
     println!("synced_s={:.2}", started.elapsed().as_secs_f64());
-    println!("cpu_s={:.2}", cpu_seconds());
+    println!("cpu_s={:.2}", procfs::cpu_seconds("self"));
     println!("pods={}", pods.state().len());
     tokio::time::sleep(Duration::from_secs(5)).await;
-    println!("rss_kib={}", status_kib("VmRSS:"));
-    println!("hwm_kib={}", status_kib("VmHWM:"));
+    println!("rss_kib={}", procfs::status_kib("self", "VmRSS:"));
+    println!("hwm_kib={}", procfs::status_kib("self", "VmHWM:"));
     Ok(())
 }

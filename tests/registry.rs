@@ -335,12 +335,18 @@ fn a_tag_never_pushed_is_counted_not_found_and_blocks_a_pulling_rollout_at_once(
         "blocked/image_not_found",
         Duration::from_secs(20),
     );
-    assert!(
-        metric(
-            served.addr,
-            "kube_verdict_registry_requests_total{result=\"not_found\"}",
-        )
-        .is_some_and(|v| v >= 2.0)
+    // Both missing tags (web's and api's) are asked concurrently: api's verdict can be
+    // published before web's 404 is counted.
+    wait_until(
+        "both missing tags counted not_found",
+        Duration::from_secs(20),
+        || {
+            metric(
+                served.addr,
+                "kube_verdict_registry_requests_total{result=\"not_found\"}",
+            )
+            .is_some_and(|v| v >= 2.0)
+        },
     );
     assert_eq!(
         verdict_of(served.addr, "shop", "web").as_deref(),

@@ -86,9 +86,16 @@ pub struct Served {
 impl Drop for Served {
     fn drop(&mut self) {
         if self.wrapped {
-            let _ = Command::new("kill")
-                .args(["-KILL", "--", &format!("-{}", self.child.id())])
-                .status();
+            // TERM first, so a profiler writes its data; KILL whatever is left after 10 s.
+            let group = format!("-{}", self.child.id());
+            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+            for _ in 0..100 {
+                if matches!(self.child.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         }
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -317,14 +317,23 @@ async fn supervise_optional(
     }
 }
 
-/// A watched object, decoded straight into its projection as the client reads it: each list
-/// item and watch event is kept as its raw JSON text only while it is typed (k8s-openapi) and
-/// projected, so neither a whole page of full objects nor a `serde_json::Value` of each is ever
-/// held. An object that does not type or project is kept as its error (named from its
-/// metadata), skipped and counted, instead of failing its whole page. `KIND` is the position of
-/// its kind in [`WATCHED`].
+/// A watched object as the client reads it: its raw JSON text, typed (k8s-openapi) and
+/// projected only when it is used, so neither a whole page of full objects nor a
+/// `serde_json::Value` of each is ever held. An object that does not type or project is kept as
+/// its error (named from its metadata), skipped and counted, instead of failing its whole page.
+/// `KIND` is the position of its kind in [`WATCHED`].
+///
+/// A list page only finds where each item starts and ends; its items are projected by
+/// [`watch_one`] while [`prefetched`] already asks for the next page. A watch event is projected
+/// at once: the watcher reads its resourceVersion.
 #[derive(Debug, Clone)]
 pub struct Projected<const KIND: usize> {
+    raw: Box<serde_json::value::RawValue>,
+    decoded: std::sync::OnceLock<Box<Decoded>>,
+}
+
+#[derive(Debug, Clone)]
+struct Decoded {
     /// Name, namespace and resourceVersion only (the watcher resumes from the last).
     metadata: ObjectMeta,
     object: Result<Object, ProjectionError>,
@@ -346,57 +355,70 @@ pub const WATCHED: [Kind; Kind::ALL.len() + Kind::OPTIONAL.len()] = {
 };
 
 impl<const KIND: usize> Projected<KIND> {
-    /// Types and projects one object from its JSON text. Never fails: an object that does not
-    /// project holds the error, named from whatever of its metadata can be read.
-    pub fn from_text(text: &str) -> Self {
-        let kind = WATCHED[KIND];
-        let mut de = serde_json::Deserializer::from_str(text);
-        match Object::decode(kind, false, &mut de) {
-            Ok((object, rv)) => {
-                let (_, (namespace, name)) = object.kind_key();
-                Projected {
-                    metadata: ObjectMeta {
-                        name: Some(name),
-                        namespace: Some(namespace).filter(|n| !n.is_empty()),
-                        resource_version: Some(rv).filter(|r| !r.is_empty()),
-                        ..ObjectMeta::default()
-                    },
-                    object: Ok(object),
-                }
+    /// The object, typed and projected (now, unless its metadata was read before).
+    pub fn into_object(self) -> Result<Object, ProjectionError> {
+        match self.decoded.into_inner() {
+            Some(d) => d.object,
+            None => decode::<KIND>(self.raw.get()).object,
+        }
+    }
+
+    fn decoded(&self) -> &Decoded {
+        self.decoded
+            .get_or_init(|| Box::new(decode::<KIND>(self.raw.get())))
+    }
+}
+
+/// Types and projects one object from its JSON text. Never fails: an object that does not
+/// project holds the error, named from whatever of its metadata can be read.
+fn decode<const KIND: usize>(text: &str) -> Decoded {
+    let kind = WATCHED[KIND];
+    let mut de = serde_json::Deserializer::from_str(text);
+    match Object::decode(kind, false, &mut de) {
+        Ok((object, rv)) => {
+            let (_, (namespace, name)) = object.kind_key();
+            Decoded {
+                metadata: ObjectMeta {
+                    name: Some(name),
+                    namespace: Some(namespace).filter(|n| !n.is_empty()),
+                    resource_version: Some(rv).filter(|r| !r.is_empty()),
+                    ..ObjectMeta::default()
+                },
+                object: Ok(object),
             }
-            Err(mut e) => {
-                /// Only the metadata, to name the object (and resume the watch past it).
-                #[derive(serde::Deserialize, Default)]
-                struct Named {
-                    #[serde(default)]
-                    metadata: NamedMeta,
-                }
-                #[derive(serde::Deserialize, Default)]
-                #[serde(rename_all = "camelCase")]
-                struct NamedMeta {
-                    name: Option<String>,
-                    namespace: Option<String>,
-                    resource_version: Option<String>,
-                }
-                let m = serde_json::from_str::<Named>(text)
-                    .unwrap_or_default()
-                    .metadata;
-                if e.name.is_empty() {
-                    e.name = format!(
-                        "{}/{}",
-                        m.namespace.as_deref().unwrap_or_default(),
-                        m.name.as_deref().unwrap_or_default()
-                    );
-                }
-                Projected {
-                    metadata: ObjectMeta {
-                        name: m.name,
-                        namespace: m.namespace,
-                        resource_version: m.resource_version,
-                        ..ObjectMeta::default()
-                    },
-                    object: Err(e),
-                }
+        }
+        Err(mut e) => {
+            /// Only the metadata, to name the object (and resume the watch past it).
+            #[derive(serde::Deserialize, Default)]
+            struct Named {
+                #[serde(default)]
+                metadata: NamedMeta,
+            }
+            #[derive(serde::Deserialize, Default)]
+            #[serde(rename_all = "camelCase")]
+            struct NamedMeta {
+                name: Option<String>,
+                namespace: Option<String>,
+                resource_version: Option<String>,
+            }
+            let m = serde_json::from_str::<Named>(text)
+                .unwrap_or_default()
+                .metadata;
+            if e.name.is_empty() {
+                e.name = format!(
+                    "{}/{}",
+                    m.namespace.as_deref().unwrap_or_default(),
+                    m.name.as_deref().unwrap_or_default()
+                );
+            }
+            Decoded {
+                metadata: ObjectMeta {
+                    name: m.name,
+                    namespace: m.namespace,
+                    resource_version: m.resource_version,
+                    ..ObjectMeta::default()
+                },
+                object: Err(e),
             }
         }
     }
@@ -405,8 +427,10 @@ impl<const KIND: usize> Projected<KIND> {
 impl<'de, const KIND: usize> serde::Deserialize<'de> for Projected<KIND> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // The item's text, found by one scan (kube decodes bodies with serde_json).
-        let raw = <Box<serde_json::value::RawValue>>::deserialize(d)?;
-        Ok(Projected::from_text(raw.get()))
+        Ok(Projected {
+            raw: serde::Deserialize::deserialize(d)?,
+            decoded: std::sync::OnceLock::new(),
+        })
     }
 }
 
@@ -430,10 +454,14 @@ impl<const KIND: usize> kube::Resource for Projected<KIND> {
         dt.plural.as_str().into()
     }
     fn meta(&self) -> &ObjectMeta {
-        &self.metadata
+        &self.decoded().metadata
     }
     fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
+        self.decoded();
+        match self.decoded.get_mut() {
+            Some(d) => &mut d.metadata,
+            None => unreachable!("decoded just above"),
+        }
     }
 }
 
@@ -646,7 +674,7 @@ async fn watch_one<const KIND: usize>(
     let (mut first_list, mut backoff) = (true, relist_backoff());
     let (mut failures_in_a_row, mut reason) = (0u32, RestartReason::Initial);
     loop {
-        let stream = watcher::watcher(api.clone(), watch_config(w.watch_timeout));
+        let stream = prefetched(watcher::watcher(api.clone(), watch_config(w.watch_timeout)));
         futures::pin_mut!(stream);
         let mut delay = None;
         // After a failure, a completed list is not yet health: the watch request that follows
@@ -744,6 +772,40 @@ async fn watch_one<const KIND: usize>(
     }
 }
 
+/// How many watcher events [`prefetched`] reads ahead: a list page (500 items) and a few more.
+const PREFETCH: usize = 512;
+
+/// `stream`, driven by its own task up to [`PREFETCH`] items ahead of the consumer, so the next list
+/// page is asked for and read while the items of this one are still being projected (list pages
+/// come one after the other: kube's watcher asks for the next one only once the last item of
+/// this one is taken). The task stops after an error (the consumer lists again, with its
+/// backoff) and is aborted when the returned stream is dropped.
+fn prefetched<T: Send + 'static, E: Send + 'static>(
+    stream: impl futures::Stream<Item = Result<T, E>> + Send + 'static,
+) -> impl futures::Stream<Item = Result<T, E>> {
+    /// Aborts the driving task when the consumer is gone (it may be waiting on a watch).
+    struct AbortOnDrop(tokio::task::AbortHandle);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let (tx, rx) = mpsc::channel(PREFETCH);
+    let task = tokio::spawn(async move {
+        futures::pin_mut!(stream);
+        while let Some(item) = stream.next().await {
+            let failed = item.is_err();
+            if tx.send(item).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    let driver = AbortOnDrop(task.abort_handle());
+    futures::stream::unfold((rx, driver), |(mut rx, driver)| async move {
+        rx.recv().await.map(|item| (item, (rx, driver)))
+    })
+}
+
 /// Resolves when every watch must list again; never without a probe (live `check`: the sender
 /// is gone).
 async fn restart_requested(r: &mut tokio::sync::watch::Receiver<u64>) {
@@ -808,7 +870,7 @@ fn watch_change<const KIND: usize>(
         }
         Event::InitApply(o) | Event::Apply(o) => {
             count(WatchEventType::Apply);
-            match o.object {
+            match o.into_object() {
                 Ok(obj) => Some(Change::Apply(obj)),
                 Err(e) => {
                     tracing::warn!(kind = e.kind, object = %e.name, problem = %e.problem, "skipping object");
@@ -823,9 +885,10 @@ fn watch_change<const KIND: usize>(
         Event::InitDone => Some(Change::RelistDone(kind, ns.clone())),
         Event::Delete(o) => {
             count(WatchEventType::Delete);
+            let m = kube::Resource::meta(&o);
             let key = (
-                o.metadata.namespace.unwrap_or_default(),
-                o.metadata.name.unwrap_or_default(),
+                m.namespace.clone().unwrap_or_default(),
+                m.name.clone().unwrap_or_default(),
             );
             Some(Change::Delete(kind, key))
         }
@@ -1004,6 +1067,7 @@ pub fn probe(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kube::Resource;
 
     const POD: usize = 1;
 
@@ -1020,12 +1084,61 @@ mod tests {
         let [a, b] = &list.items[..] else {
             panic!("two items")
         };
-        assert!(matches!(&a.object, Ok(Object::Pod(p)) if p.meta.name == "a"));
-        assert_eq!(a.metadata.resource_version.as_deref(), Some("7"));
-        let e = b.object.as_ref().unwrap_err();
+        assert_eq!(a.meta().resource_version.as_deref(), Some("7"));
+        assert!(matches!(a.clone().into_object(), Ok(Object::Pod(p)) if p.meta.name == "a"));
+        assert_eq!(b.meta().resource_version.as_deref(), Some("8"));
+        let e = b.clone().into_object().unwrap_err();
         assert_eq!(e.name, "shop/b");
         assert!(e.problem.contains("malformed"), "{}", e.problem);
-        assert_eq!(b.metadata.resource_version.as_deref(), Some("8"));
+    }
+
+    /// The prefetching task reads ahead of its consumer, in order; it stops after an error
+    /// (the consumer lists again with its backoff, so nothing past the error is read), and
+    /// it is aborted when the consumer drops the stream (even while it waits on the source).
+    #[tokio::test]
+    async fn prefetched_reads_ahead_in_order_stops_after_an_error_and_ends_with_its_consumer() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let read = Arc::new(AtomicUsize::new(0));
+        let counted = read.clone();
+        let source = futures::stream::iter([Ok(1), Ok(2), Err("gone"), Ok(3)]).inspect(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+        });
+        let items: Vec<Result<i32, &str>> = prefetched(source).collect().await;
+        assert_eq!(items, [Ok(1), Ok(2), Err("gone")]);
+        assert_eq!(
+            read.load(Ordering::SeqCst),
+            3,
+            "nothing is read past the error"
+        );
+
+        // Read ahead: three items are taken from the source before the consumer asks for one.
+        let read = Arc::new(AtomicUsize::new(0));
+        let counted = read.clone();
+        let source = futures::stream::iter([Ok::<_, ()>(1), Ok(2), Ok(3)])
+            .inspect(move |_| {
+                counted.fetch_add(1, Ordering::SeqCst);
+            })
+            .chain(futures::stream::pending());
+        let (dropped_tx, dropped) = tokio::sync::oneshot::channel::<()>();
+        // Dropped with the source: tells when the driving task is gone.
+        let source = source.map(move |i| {
+            let _ = &dropped_tx;
+            i
+        });
+        let mut s = Box::pin(prefetched(source));
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while read.load(Ordering::SeqCst) < 3 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the task reads ahead");
+        assert_eq!(s.next().await, Some(Ok(1)));
+        drop(s);
+        tokio::time::timeout(Duration::from_secs(5), dropped)
+            .await
+            .expect("the task waiting on the source is aborted with its consumer")
+            .unwrap_err();
     }
 
     /// Watch lines as the API server writes them (`type` first) decode into projections; so do
@@ -1037,8 +1150,8 @@ mod tests {
         let kube::core::WatchEvent::Deleted(o) = ev else {
             panic!("a deletion")
         };
-        assert_eq!(o.metadata.name.as_deref(), Some("a"));
-        assert_eq!(o.metadata.namespace.as_deref(), Some("shop"));
+        assert_eq!(o.meta().name.as_deref(), Some("a"));
+        assert_eq!(o.meta().namespace.as_deref(), Some("shop"));
         assert_eq!(
             kube::ResourceExt::resource_version(&o).as_deref(),
             Some("12")

@@ -16,20 +16,23 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// jemalloc's options, read at its start (`_RJEM_MALLOC_CONF` in the environment overrides
 /// them): one arena (the controller allocates on one thread at a time; each arena keeps its own
 /// free pages), and freed pages given back within a second by jemalloc's background thread
-/// instead of being kept for ten seconds or until the next allocation. `serve` then gives them
-/// back at once ([`return_freed_pages_at_once`]). A C string: jemalloc reads a `const char *`.
+/// instead of being kept for ten seconds or until the next allocation. After its first sync,
+/// `serve` gives them back at once ([`return_freed_pages_at_once`]). A C string: jemalloc reads
+/// a `const char *`.
 #[cfg(feature = "jemalloc")]
 #[allow(non_upper_case_globals)]
 #[unsafe(export_name = "_rjem_malloc_conf")]
 pub static malloc_conf: &u8 =
     &b"narenas:1,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
 
-/// For `serve`, which runs for weeks: freed pages go back to the system at once instead of
-/// after a decay time (at 10,000 pods: 40.5 MiB steady RSS with a decay of 200 ms or 1 s,
-/// 39.0 MiB with none, CPU to be ready within the run-to-run noise; BENCHMARKS.md). Not for
-/// `check`, which allocates and frees a dump's worth in a second: there every page given back
-/// is faulted in again (`check --dump` on 5,000 pods took 1.27x the typed-decode floor instead
-/// of 0.93x). Set on each arena there is (`arena.<i>`) and for those created later (`arenas.`).
+/// For `serve`, which runs for weeks: once its first sync is judged, freed pages go back to the
+/// system at once instead of after a decay time, and those kept so far go now (at 10,000 pods:
+/// 40.0 MiB steady RSS with a decay of 1 s, 39.1 MiB with none; BENCHMARKS.md). Not before:
+/// the sync allocates and frees a list page's worth at every page, and with no decay every page
+/// given back was faulted in again (CPU to be ready 0.54 s instead of 0.42 s at 10,000 pods).
+/// Not for `check`, which allocates and frees a dump's worth in a second (`check --dump` on
+/// 5,000 pods took 1.27x the typed-decode floor instead of 0.93x). Set on each arena there is
+/// (`arena.<i>`) and for those created later (`arenas.`).
 #[cfg(feature = "jemalloc")]
 fn return_freed_pages_at_once() {
     // SAFETY: `arenas.narenas` is an `unsigned`, the decay times an `ssize_t` (jemalloc's
@@ -46,22 +49,38 @@ fn return_freed_pages_at_once() {
         if let Err(e) = set
             && n < 2
         {
-            eprintln!(
-                "kube-verdict: jemalloc option {} not set: {e}",
-                name.trim_end_matches('\0')
+            tracing::warn!(
+                option = name.trim_end_matches('\0'),
+                "jemalloc option not set: {e}"
             );
         }
+    }
+    // SAFETY: `arena.<i>.purge` reads and writes nothing (null pointers, length 0); 4096 is
+    // `MALLCTL_ARENAS_ALL`, every arena. tikv-jemalloc-ctl has no call for such a `void` name.
+    let purged = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"arena.4096.purge".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if purged != 0 {
+        tracing::warn!(errno = purged, "jemalloc did not purge its free pages");
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    #[cfg(feature = "jemalloc")]
-    if matches!(cli.command, Command::Serve(_)) {
-        return_freed_pages_at_once();
-    }
     kube_verdict::telemetry::init(matches!(cli.command, Command::Serve(_)));
-    let code = kube_verdict::app::run(cli);
+    #[allow(unused_mut)]
+    let mut hooks = kube_verdict::app::Hooks::default();
+    #[cfg(feature = "jemalloc")]
+    {
+        hooks.synced = return_freed_pages_at_once;
+    }
+    let code = kube_verdict::app::run_with(cli, hooks);
     kube_verdict::telemetry::report_peak_rss();
     code
 }

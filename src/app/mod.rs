@@ -18,8 +18,28 @@ pub mod serve;
 
 pub use error::Error;
 
+/// What the binary does at points of a run only it can act on: the allocator is chosen in
+/// `main.rs`, and this library has no unsafe code to tune it.
+#[derive(Debug, Clone, Copy)]
+pub struct Hooks {
+    /// Called once by `serve` (live), after the first complete list of every kind is judged
+    /// and published: the sync's transient memory (list pages) is free by then.
+    pub synced: fn(),
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Hooks { synced: || {} }
+    }
+}
+
 /// Runs a parsed command line to its exit code.
 pub fn run(cli: Cli) -> ExitCode {
+    run_with(cli, Hooks::default())
+}
+
+/// [`run`], calling `hooks` at their points.
+pub fn run_with(cli: Cli, hooks: Hooks) -> ExitCode {
     match cli.command {
         Command::Check(args) => {
             let mut cfg = match CheckConfig::from_args(*args) {
@@ -62,7 +82,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 Ok(c) => c,
                 Err(e) => return fail(2, &e),
             };
-            match runtime().and_then(|rt| rt.block_on(serve::serve(cfg))) {
+            match runtime().and_then(|rt| rt.block_on(serve::serve(cfg, hooks))) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(1, &e),
             }

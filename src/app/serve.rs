@@ -17,8 +17,8 @@ use crate::sinks::server::{self, ConnectionMetrics};
 use crate::sources::logs::LogFetcher;
 use crate::sources::{SourceEvent, SourceMetrics, alertmanager, live};
 
-/// Runs until SIGTERM or Ctrl-C.
-pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
+/// Runs until SIGTERM or Ctrl-C; calls `hooks.synced` once the first sync is judged (live).
+pub async fn serve(cfg: ServeConfig, hooks: super::Hooks) -> Result<(), Error> {
     let listen_error = |source| Error::Listen {
         addr: cfg.listen,
         source,
@@ -44,7 +44,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
     let connections = ConnectionMetrics::register(&mut registry);
     metrics::register_state(&mut registry, published.clone());
 
-    let (tx, mut rx) = mpsc::channel(8192);
+    let (tx, rx) = mpsc::channel(8192);
     if let Some(am) = &cfg.alertmanager {
         alertmanager::start(am.clone(), source_metrics.clone(), tx.clone());
     }
@@ -93,7 +93,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
     }
     drop(tx);
     if cfg.dump.is_none() {
-        let mut controller = Controller::new(
+        let controller = Controller::new(
             cfg.policy.clone(),
             published.clone(),
             fetcher,
@@ -101,10 +101,7 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
             Arc::new(SystemClock),
         )
         .with_registry(registry_lookup);
-        let recheck = cfg.recheck_interval;
-        tokio::spawn(async move {
-            controller.run_until(&mut rx, recheck, |_| false).await;
-        });
+        tokio::spawn(run_controller(controller, rx, cfg.recheck_interval, hooks));
     } else {
         tokio::spawn(dump_reports(published.clone(), rx));
     }
@@ -114,6 +111,26 @@ pub async fn serve(cfg: ServeConfig) -> Result<(), Error> {
     server::serve(listener, router, cfg.http, connections, shutdown_signal()).await;
     tracing::info!("shut down");
     Ok(())
+}
+
+/// The controller loop, until the sources are gone; `hooks.synced` once every kind is listed
+/// and judged.
+async fn run_controller(
+    mut controller: Controller,
+    mut rx: mpsc::Receiver<SourceEvent>,
+    recheck: std::time::Duration,
+    hooks: super::Hooks,
+) {
+    let mut synced = Some(hooks.synced);
+    let settled = |c: &Controller| {
+        if c.view().is_synced()
+            && let Some(hook) = synced.take()
+        {
+            hook();
+        }
+        false
+    };
+    controller.run_until(&mut rx, recheck, settled).await;
 }
 
 /// With a dump, which never changes, only platform reports arrive: each is judged on the dump's

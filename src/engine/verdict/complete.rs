@@ -242,6 +242,28 @@ mod tests {
         );
     }
 
+    /// Published verdicts are kept until the next judgement: their text holds no spare room
+    /// (an evidence line per running pod, each `format!`ed with room to grow).
+    #[test]
+    fn a_verdict_keeps_its_text_without_spare_room() {
+        let id = format!("registry.example.com/shop/checkout@{}", digest('a'));
+        let mut c = cluster(deployment("shop", "checkout"))
+            .image_build(kaniko().succeeded(digest('a'), ago(1200)));
+        for i in 0..5 {
+            c = c.pod(pod("shop", &format!("checkout-{i}")).ready().image_id(&id));
+        }
+        let v = c.verdict();
+        assert_eq!(v.verdict, Verdict::Verified, "{:?}", v.evidence);
+        assert!(v.evidence.len() > 5, "{:?}", v.evidence);
+        assert_eq!(v.evidence.capacity(), v.evidence.len());
+        for line in v.evidence.iter().chain([&v.summary]).chain(&v.next_step) {
+            assert_eq!(line.capacity(), line.len(), "{line}");
+        }
+        for c in &v.containers {
+            assert_eq!(c.running_digests.capacity(), c.running_digests.len());
+        }
+    }
+
     #[test]
     fn digest_unavailable_when_the_runtime_reports_a_node_local_image_id() {
         let local = format!("docker://{}", digest('a'));

@@ -349,6 +349,31 @@ pub struct DeploymentVerdict {
     pub evidence: Vec<String>,
 }
 
+impl DeploymentVerdict {
+    /// Gives back the room its text was built with. A `format!`ed line grows by doubling (a
+    /// 170-byte evidence line holds 320), and published verdicts are kept until the next
+    /// judgement: with an evidence line per running pod, that slack was about 1.3 MB at
+    /// 10,000 pods.
+    fn compact(&mut self) {
+        fn text(s: &mut String) {
+            s.shrink_to_fit();
+        }
+        fn lines(v: &mut Vec<String>) {
+            v.iter_mut().for_each(text);
+            v.shrink_to_fit();
+        }
+        text(&mut self.summary);
+        self.next_step.iter_mut().for_each(text);
+        lines(&mut self.evidence);
+        for c in &mut self.containers {
+            lines(&mut c.running_digests);
+        }
+        self.containers.shrink_to_fit();
+        self.blockers.iter_mut().for_each(|b| text(&mut b.message));
+        self.blockers.shrink_to_fit();
+    }
+}
+
 /// Judges every Deployment in the view.
 pub fn judge_all(
     view: &ClusterView,
@@ -508,6 +533,7 @@ pub fn judge(
     let mut out = unjudged(d);
     if let Some(outcome) = judge_sync(view) {
         tell(&mut out, outcome, d, policy);
+        out.compact();
         return out;
     }
     let ro = rollout::analyse(view, d);
@@ -556,6 +582,7 @@ pub fn judge(
     tell(&mut out, outcome, d, policy);
     out.containers = ctx.judged.into_iter().map(|j| j.report).collect();
     out.evidence = evidence;
+    out.compact();
     out
 }
 

@@ -67,7 +67,7 @@ fn meta(ns: &str, name: &str, created: Timestamp) -> Meta {
         uid: format!("{name}-uid"),
         created: Some(created),
         deleting: false,
-        owners: Vec::new(),
+        owners: Box::default(),
     }
 }
 
@@ -178,11 +178,11 @@ pub fn replica_set(d: &DeploymentInfo) -> ReplicaSetBuilder {
         &format!("{}-7d4b9", d.meta.name),
         d.meta.created.unwrap_or_else(now),
     );
-    meta.owners.push(OwnerRef {
+    meta.owners = Box::new([OwnerRef {
         kind: "Deployment".into(),
         name: d.meta.name.as_str().into(),
         uid: d.meta.uid.as_str().into(),
-    });
+    }]);
     ReplicaSetBuilder(ReplicaSetInfo {
         meta,
         revision: d.revision,
@@ -214,12 +214,12 @@ pub fn pod(ns: &str, name: &str) -> PodBuilder {
         reason: "".into(),
         message: "".into(),
         start_time: None,
-        conditions: Vec::new(),
-        init_containers: Vec::new(),
-        containers: Vec::new(),
-        init_statuses: Vec::new(),
-        statuses: Vec::new(),
-        pull_secrets: Vec::new(),
+        conditions: Box::default(),
+        init_containers: Box::default(),
+        containers: Box::default(),
+        init_statuses: Box::default(),
+        statuses: Box::default(),
+        pull_secrets: Box::default(),
         placement: None,
     })
 }
@@ -227,21 +227,23 @@ pub fn pod(ns: &str, name: &str) -> PodBuilder {
 impl PodBuilder {
     fn status(&mut self) -> &mut ContainerStatus {
         if self.0.statuses.is_empty() {
-            self.0.statuses.push(ContainerStatus {
+            self.0.statuses = Box::new([ContainerStatus {
                 name: CONTAINER.into(),
                 image_id_raw: Default::default(),
                 ready: false,
                 restart_count: 0,
                 state: ContainerState::None,
                 last_state: ContainerState::None,
-            });
+            }]);
         }
         &mut self.0.statuses[0]
     }
 
     fn set_condition(&mut self, c: Condition) {
-        self.0.conditions.retain(|x| x.type_ != c.type_);
-        self.0.conditions.push(c);
+        let mut all = std::mem::take(&mut self.0.conditions).into_vec();
+        all.retain(|x| x.type_ != c.type_);
+        all.push(c);
+        self.0.conditions = all.into();
     }
 
     /// Bound to `node-1` (and started there ten minutes ago, unless `started` said otherwise).
@@ -521,14 +523,18 @@ impl Cluster {
         let mut p = p.0;
         // A pod of the ReplicaSet runs the template's containers.
         if p.containers.is_empty() {
-            p.containers = self.deployment.containers.clone();
+            p.containers = self.deployment.containers.clone().into();
         }
-        p.pod_template_hash = self.replica_set.pod_template_hash.clone();
-        p.meta.owners = vec![OwnerRef {
+        p.pod_template_hash = self
+            .replica_set
+            .pod_template_hash
+            .as_deref()
+            .map(Into::into);
+        p.meta.owners = Box::new([OwnerRef {
             kind: "ReplicaSet".into(),
             name: self.replica_set.meta.name.as_str().into(),
             uid: self.replica_set.meta.uid.as_str().into(),
-        }];
+        }]);
         self.objects.push(Object::Pod(p));
         self
     }

@@ -447,7 +447,8 @@ pub struct Meta {
     pub uid: String,
     pub created: Option<Timestamp>,
     pub deleting: bool,
-    pub owners: Vec<OwnerRef>,
+    /// A boxed slice: exact, and 8 bytes smaller than a `Vec` in every object.
+    pub owners: Box<[OwnerRef]>,
 }
 
 impl Meta {
@@ -724,7 +725,7 @@ pub fn condition<'a>(cs: &'a [Condition], type_: &str) -> Option<&'a Condition> 
 #[derive(Debug, Clone)]
 pub struct PodInfo {
     pub meta: Meta,
-    pub pod_template_hash: Option<String>,
+    pub pod_template_hash: Option<Box<str>>,
     /// Interned by the view (a node runs many pods).
     pub node_name: Option<IStr>,
     pub phase: PodPhase,
@@ -733,18 +734,22 @@ pub struct PodInfo {
     pub reason: Box<str>,
     pub message: Box<str>,
     pub start_time: Option<Timestamp>,
-    pub conditions: Vec<Condition>,
-    pub init_containers: Vec<ContainerSpec>,
-    pub containers: Vec<ContainerSpec>,
-    pub init_statuses: Vec<ContainerStatus>,
-    pub statuses: Vec<ContainerStatus>,
+    pub conditions: Box<[Condition]>,
+    pub init_containers: Box<[ContainerSpec]>,
+    pub containers: Box<[ContainerSpec]>,
+    pub init_statuses: Box<[ContainerStatus]>,
+    pub statuses: Box<[ContainerStatus]>,
     /// The names of its `imagePullSecrets` (kube-verdict reads them only with
     /// `--registry-auth=pull-secrets`).
-    pub pull_secrets: Vec<String>,
+    pub pull_secrets: Box<[String]>,
     /// The nodes the pod may run on (`nodeSelector`, required node affinity); None when it
     /// may run anywhere.
     pub placement: Option<Box<Placement>>,
 }
+
+// A pod is boxed in the view (10,000 pods: 10,000 of them): 320 bytes is a jemalloc size class,
+// the next is 384. Its lists are boxed slices to stay within it.
+const _: () = assert!(std::mem::size_of::<PodInfo>() <= 320);
 
 impl PodInfo {
     /// Init containers, then containers.
@@ -844,7 +849,8 @@ impl TryFrom<&core::Pod> for PodInfo {
                 .metadata
                 .labels
                 .as_ref()
-                .and_then(|l| l.get("pod-template-hash").cloned()),
+                .and_then(|l| l.get("pod-template-hash"))
+                .map(|h| h.as_str().into()),
             node_name: spec
                 .node_name
                 .as_deref()
@@ -860,19 +866,18 @@ impl TryFrom<&core::Pod> for PodInfo {
                 .unwrap_or_default()
                 .into(),
             start_time: status.and_then(|s| ts(&s.start_time)),
-            conditions: conditions_pod(status.and_then(|s| s.conditions.as_ref())),
-            init_containers: container_specs(spec.init_containers.as_deref().unwrap_or(&[])),
-            containers: container_specs(&spec.containers),
+            conditions: conditions_pod(status.and_then(|s| s.conditions.as_ref())).into(),
+            init_containers: container_specs(spec.init_containers.as_deref().unwrap_or(&[])).into(),
+            containers: container_specs(&spec.containers).into(),
             init_statuses: container_statuses(
                 status.and_then(|s| s.init_container_statuses.as_ref()),
-            ),
-            statuses: container_statuses(status.and_then(|s| s.container_statuses.as_ref())),
-            pull_secrets: exact(
-                items(spec.image_pull_secrets.as_ref())
-                    .map(|r| r.name.clone())
-                    .filter(|n| !n.is_empty())
-                    .collect(),
-            ),
+            )
+            .into(),
+            statuses: container_statuses(status.and_then(|s| s.container_statuses.as_ref())).into(),
+            pull_secrets: items(spec.image_pull_secrets.as_ref())
+                .map(|r| r.name.clone())
+                .filter(|n| !n.is_empty())
+                .collect(),
             placement: Placement::of(spec).map(Box::new),
             meta,
         })
@@ -2942,19 +2947,11 @@ mod owner_lookup_tests {
         let exact = |what: &str, len: usize, capacity: usize| {
             assert_eq!(capacity, len, "{what}: room for {capacity}, holds {len}")
         };
-        exact("owners", p.meta.owners.len(), p.meta.owners.capacity());
-        exact("statuses", p.statuses.len(), p.statuses.capacity());
-        exact("conditions", p.conditions.len(), p.conditions.capacity());
-        exact("containers", p.containers.len(), p.containers.capacity());
+        // A pod's own lists are boxed slices: exact by their type, 8 bytes smaller each.
         exact(
             "argv",
             p.containers[0].argv.len(),
             p.containers[0].argv.capacity(),
-        );
-        exact(
-            "pull secrets",
-            p.pull_secrets.len(),
-            p.pull_secrets.capacity(),
         );
         let placement = p.placement.as_deref().unwrap();
         let terms = placement.required_terms.as_ref().unwrap();
@@ -2965,7 +2962,7 @@ mod owner_lookup_tests {
         );
         exact("requirements", terms[0].len(), terms[0].capacity());
         assert_eq!(p.conditions.len(), 2, "Initialized is not read");
-        assert_eq!(p.pull_secrets, ["pull"]);
+        assert_eq!(&*p.pull_secrets, ["pull"]);
 
         let mut v = ClusterView::new();
         v.apply(Change::Apply(Object::Pod(pod("web-7d9f-a"))));

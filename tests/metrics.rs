@@ -120,6 +120,46 @@ fn every_exported_metric_is_documented_in_the_readme() {
     }
 }
 
+/// `serve --dump` counts the objects it skipped as the live source does: a malformed pod (and
+/// a malformed Deployment, in a `List` of both) in `kube_verdict_skipped_objects_total`, by
+/// resource; a well-formed pod beside it is read.
+#[test]
+fn serve_dump_counts_malformed_objects_as_skipped_by_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = dir.path().join("broken");
+    std::fs::create_dir(&ns).unwrap();
+    std::fs::write(
+        ns.join("pods.json"),
+        r#"{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[
+            {"metadata":{"name":"a","namespace":"broken"},"spec":{"containers":"not-a-list"}},
+            {"metadata":{"name":"b","namespace":"broken"},"spec":{"containers":[{"name":"c","image":"x"}]}}
+        ]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        ns.join("more.json"),
+        r#"{"kind":"List","apiVersion":"v1","items":[
+            {"kind":"Pod","apiVersion":"v1","metadata":{"name":"c","namespace":"broken"},"status":{"containerStatuses":7}},
+            {"kind":"Deployment","apiVersion":"apps/v1","metadata":{"name":"d","namespace":"broken"},"spec":{"replicas":"two"}}
+        ]}"#,
+    )
+    .unwrap();
+    let s = serve(None, &["--dump", &dir.path().to_string_lossy()]);
+    let skipped = |resource: &str| {
+        metric(
+            s.addr,
+            &format!("kube_verdict_skipped_objects_total{{resource=\"{resource}\"}}"),
+        )
+    };
+    assert_eq!(skipped("pod"), Some(2.0));
+    assert_eq!(skipped("deployment"), Some(1.0));
+    assert_eq!(skipped("event"), Some(0.0));
+    assert_eq!(
+        metric(s.addr, "kube_verdict_cached_objects{resource=\"pod\"}"),
+        Some(1.0)
+    );
+}
+
 #[test]
 fn a_real_prometheus_scrapes_serve_and_answers_for_deploy_verdict() {
     if !require_tool("prometheus") {

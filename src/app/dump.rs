@@ -22,6 +22,8 @@ pub struct DumpVerdicts {
     pub counts: Vec<(Kind, usize)>,
     /// Problems met reading the dump, each naming its file or object.
     pub warnings: Vec<String>,
+    /// Objects of a kind kube-verdict reads skipped because they did not project, by kind.
+    pub skipped: Vec<(Kind, usize)>,
 }
 
 /// Reads a dump and judges the Deployments `keep` selects: the one dump path of `check` and
@@ -71,5 +73,6 @@ pub fn judge_dump(
         verdicts,
         counts: view.counts(),
         warnings: stats.warnings,
+        skipped: stats.skipped_by_kind.into_iter().collect(),
     })
 }

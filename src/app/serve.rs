@@ -68,6 +68,13 @@ pub async fn serve(cfg: ServeConfig, hooks: super::Hooks) -> Result<(), Error> {
                 s.object_counts = judged.counts;
                 s.warnings = judged.warnings;
             });
+            for (kind, n) in judged.skipped {
+                let resource = kind.resource();
+                source_metrics
+                    .skipped_objects
+                    .get_or_create(&crate::sources::ResourceLabels { resource })
+                    .inc_by(n as u64);
+            }
             tracing::info!(dump = %dir.display(), "serving the verdicts of a dump");
         }
         None => {

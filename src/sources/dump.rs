@@ -50,6 +50,9 @@ pub struct DumpStats {
     pub log_files: usize,
     /// Objects skipped (malformed, or of a kind kube-verdict does not use), with a warning each.
     pub skipped: usize,
+    /// Of those, the objects of a kind kube-verdict reads that did not project (a malformed
+    /// pod), by kind: `kube_verdict_skipped_objects_total{resource}` of `serve --dump`.
+    pub skipped_by_kind: std::collections::BTreeMap<Kind, usize>,
     /// Human-readable warnings, each naming its file and object.
     pub warnings: Vec<String>,
 }
@@ -114,6 +117,9 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
         stats.files += file_stats.files;
         stats.objects += file_stats.objects;
         stats.skipped += file_stats.skipped;
+        for (kind, n) in file_stats.skipped_by_kind {
+            *stats.skipped_by_kind.entry(kind).or_default() += n;
+        }
         stats.warnings.extend(file_stats.warnings);
         for obj in objects {
             if let Object::Pod(p) = &obj
@@ -710,7 +716,10 @@ fn read_item(
             let events_v1 = api_version.starts_with("events.k8s.io");
             match Object::from_json(k, events_v1, &mut serde_json::Deserializer::from_str(raw)) {
                 Ok(obj) => emit(obj, stats),
-                Err(e) => skip(stats, e.problem),
+                Err(e) => {
+                    *stats.skipped_by_kind.entry(k).or_default() += 1;
+                    skip(stats, e.problem)
+                }
             }
         }
         None if DUMP_KINDS_UNUSED.contains(&kind.as_str()) => {}

@@ -349,6 +349,9 @@ fn live_check_and_check_wait() {
             .output()
             .unwrap()
     };
+    // A pod that cannot be read is skipped, and named among the warnings (as a dump's are).
+    fake.apply(json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "broken", "namespace": "shop"},
+        "spec": {"containers": "oops"}}));
     // Builds run in `ci`: a namespace-scoped check must include it to see them.
     let o = run(&["check", "-n", "shop", "-n", "ci", "-o", "json"]);
     assert_eq!(
@@ -359,6 +362,15 @@ fn live_check_and_check_wait() {
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["deployments"][0]["cause"], "build_running");
+    let warnings = v["warnings"].to_string();
+    assert!(
+        warnings.contains("Pod shop/broken: skipped: "),
+        "{warnings}"
+    );
+    let o = run(&["check", "-n", "shop", "-n", "ci"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("Pod shop/broken: skipped: "), "{text}");
+    fake.delete("Pod", "shop", "broken");
 
     // A namespace-scoped account cannot list Nodes: check judges without them, promptly, as
     // with --no-nodes (and --no-nodes itself never asks).

@@ -200,19 +200,22 @@ pub async fn check_live(cfg: &CheckConfig, client: kube::Client) -> Result<Repor
     }
     Ok(Report {
         now: controller.now(),
-        warnings: live_warnings(cfg, &deployments),
+        warnings: live_warnings(cfg, &deployments, controller.skipped()),
         deployments,
     })
 }
 
-/// The warnings of a live `check`: the configuration's, then the empty namespaces.
+/// The warnings of a live `check`: the configuration's, the objects that could not be read,
+/// then the empty namespaces.
 fn live_warnings(
     cfg: &CheckConfig,
     deployments: &[crate::engine::verdict::DeploymentVerdict],
+    skipped: Vec<String>,
 ) -> Vec<String> {
     cfg.warnings
         .iter()
         .cloned()
+        .chain(skipped)
         .chain(empty_namespaces(cfg, deployments))
         .collect()
 }

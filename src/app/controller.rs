@@ -156,6 +156,9 @@ impl Dirty {
     }
 }
 
+/// How many unreadable objects the controller names (the rest are counted).
+pub const SKIPPED_KEPT: usize = 50;
+
 /// The view, the verdicts computed from it, and where they are published.
 pub struct Controller {
     view: ClusterView,
@@ -173,6 +176,11 @@ pub struct Controller {
     failing_watches: BTreeMap<(Kind, Option<String>), String>,
     /// Changes arrived while frozen: judge everything when the source is healthy again.
     owed_recompute: bool,
+    /// Watched objects that could not be read, by `Kind namespace/name`, with the problem (the
+    /// first [`SKIPPED_KEPT`]), and how many more skips there were (of other objects, each
+    /// relist counting again).
+    skipped: BTreeMap<String, String>,
+    skipped_more: usize,
     /// When the published verdicts were judged: while frozen they keep this time, so
     /// `kube_verdict_last_judged_timestamp_seconds`, the API's `now` and `/readyz` show their age.
     judged_at: Option<Timestamp>,
@@ -199,6 +207,8 @@ impl Controller {
             probe_error: None,
             failing_watches: BTreeMap::new(),
             owed_recompute: false,
+            skipped: BTreeMap::new(),
+            skipped_more: 0,
             judged_at: None,
         }
     }
@@ -299,6 +309,14 @@ impl Controller {
                 Err(e @ ReportError::TooOld(..)) => tracing::debug!("platform report skipped: {e}"),
                 Err(e) => tracing::warn!("platform report rejected: {e}"),
             },
+            SourceEvent::Skipped(e) => {
+                let key = format!("{} {}", e.kind, e.name);
+                if self.skipped.len() < SKIPPED_KEPT || self.skipped.contains_key(&key) {
+                    self.skipped.insert(key, e.problem);
+                } else {
+                    self.skipped_more += 1;
+                }
+            }
             SourceEvent::Change(c) => {
                 if let Change::Synced(kind) = &c
                     && !self.view.is_listed(*kind)
@@ -517,6 +535,22 @@ impl Controller {
         });
     }
 
+    /// The watched objects that could not be read, one line each (`Pod shop/x: skipped: ...`;
+    /// the first [`SKIPPED_KEPT`], then how many more skips of other objects there were).
+    pub fn skipped(&self) -> Vec<String> {
+        let more = (self.skipped_more > 0).then(|| {
+            format!(
+                "{} more skips of objects not named here (the first {SKIPPED_KEPT} objects are)",
+                self.skipped_more
+            )
+        });
+        self.skipped
+            .iter()
+            .map(|(who, why)| format!("{who}: skipped: {why}"))
+            .chain(more)
+            .collect()
+    }
+
     /// The view the verdicts are judged on.
     pub fn view(&self) -> &ClusterView {
         &self.view
@@ -560,5 +594,52 @@ impl Controller {
     /// The controller's clock.
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::view::ProjectionError;
+    use crate::sinks::published::SourceKind;
+
+    /// Unreadable objects are named once each, the first `SKIPPED_KEPT` of them; the rest are
+    /// counted (a cluster of broken objects cannot grow the controller without bound).
+    #[test]
+    fn skipped_objects_are_named_once_and_bounded() {
+        let published = Arc::new(Published::new(
+            SourceKind::ApiServer,
+            Default::default(),
+            Default::default(),
+        ));
+        let mut registry = prometheus_client::registry::Registry::default();
+        let mut c = Controller::new(
+            Policy::default(),
+            published,
+            None,
+            ControllerMetrics::register(&mut registry),
+            Arc::new(SystemClock),
+        );
+        let skipped = |i: usize| {
+            SourceEvent::Skipped(ProjectionError {
+                kind: "Pod",
+                name: format!("shop/p{i:03}"),
+                problem: "malformed".into(),
+            })
+        };
+        let mut dirty = Dirty::default();
+        // Every pod twice (a relist reads them again): 60 distinct.
+        for i in (0..60).chain(0..60) {
+            c.apply(skipped(i), &mut dirty);
+        }
+        let lines = c.skipped();
+        assert_eq!(lines.len(), SKIPPED_KEPT + 1, "{lines:?}");
+        assert_eq!(lines[0], "Pod shop/p000: skipped: malformed");
+        assert_eq!(
+            lines.last().map(String::as_str),
+            // Skips are counted, not objects: each relist reads an unreadable object again.
+            Some("20 more skips of objects not named here (the first 50 objects are)")
+        );
+        assert!(dirty.is_empty(), "nothing to judge again");
     }
 }

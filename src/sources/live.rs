@@ -736,7 +736,7 @@ async fn watch_one<const KIND: usize>(
             let delivered = matches!(ev, Event::Apply(_) | Event::Delete(_));
             let change = watch_change(kind, &ns, &metrics, reason, ev);
             if let Some(c) = change
-                && tx.send(SourceEvent::Change(c)).await.is_err()
+                && tx.send(c).await.is_err()
             {
                 return; // the controller is gone: shutting down
             }
@@ -845,14 +845,14 @@ fn last_of_kind(pending: &std::sync::Mutex<HashMap<Kind, usize>>, kind: Kind) ->
     *n == 0
 }
 
-/// The change a watcher event means, counted.
+/// The change a watcher event means, counted; or the object it could not read.
 fn watch_change<const KIND: usize>(
     kind: Kind,
     ns: &Option<String>,
     metrics: &SourceMetrics,
     reason: RestartReason,
     ev: Event<Projected<KIND>>,
-) -> Option<Change> {
+) -> Option<SourceEvent> {
     let resource = kind.resource();
     let count = |r#type| {
         metrics
@@ -866,23 +866,23 @@ fn watch_change<const KIND: usize>(
                 .watch_restarts
                 .get_or_create(&RestartLabels { resource, reason })
                 .inc();
-            Some(Change::Relist(kind, ns.clone()))
+            Some(SourceEvent::Change(Change::Relist(kind, ns.clone())))
         }
         Event::InitApply(o) | Event::Apply(o) => {
             count(WatchEventType::Apply);
             match o.into_object() {
-                Ok(obj) => Some(Change::Apply(obj)),
+                Ok(obj) => Some(SourceEvent::Change(Change::Apply(obj))),
                 Err(e) => {
                     tracing::warn!(kind = e.kind, object = %e.name, problem = %e.problem, "skipping object");
                     metrics
                         .skipped_objects
                         .get_or_create(&ResourceLabels { resource })
                         .inc();
-                    None
+                    Some(SourceEvent::Skipped(e))
                 }
             }
         }
-        Event::InitDone => Some(Change::RelistDone(kind, ns.clone())),
+        Event::InitDone => Some(SourceEvent::Change(Change::RelistDone(kind, ns.clone()))),
         Event::Delete(o) => {
             count(WatchEventType::Delete);
             let m = kube::Resource::meta(&o);
@@ -890,7 +890,7 @@ fn watch_change<const KIND: usize>(
                 m.namespace.clone().unwrap_or_default(),
                 m.name.clone().unwrap_or_default(),
             );
-            Some(Change::Delete(kind, key))
+            Some(SourceEvent::Change(Change::Delete(kind, key)))
         }
     }
 }

@@ -8,7 +8,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 
 use crate::engine::ledger::PlatformReport;
-use crate::engine::view::{Change, Kind};
+use crate::engine::view::{Change, Kind, ProjectionError};
 
 pub mod alertmanager;
 pub mod dump;
@@ -39,6 +39,9 @@ pub enum SourceEvent {
     Up,
     /// The `/version` probe failed or timed out. `what` is `version`.
     Down { what: String, error: String },
+    /// A watched object that could not be read, skipped (and counted in
+    /// `kube_verdict_skipped_objects_total`): named in `check`'s warnings.
+    Skipped(ProjectionError),
 }
 
 /// A bounded label value: an enum whose `as_str()` is what the exposition shows.

@@ -276,12 +276,12 @@ pub struct CheckArgs {
 
     /// Wait until every target reaches a terminal verdict (verified, complete, stale, blocked,
     /// failed), like `kubectl rollout status` that says why (live cluster only).
-    #[arg(long, requires = "timeout")]
+    #[arg(long, requires = "timeout", conflicts_with = "dump")]
     pub wait: bool,
 
     /// How long `--wait` waits (e.g. `10m`); without `--wait`, how long to wait for the first
-    /// list of the cluster (default 60s).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// list of the cluster (default 60s). Live cluster only: a dump never changes.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, conflicts_with = "dump")]
     pub timeout: Option<SignedDuration>,
 
     #[command(flatten)]

@@ -124,6 +124,8 @@ fn usage_errors_exit_2_with_a_clear_message() {
             vec!["check", "--dump", "examples/false-alarm", "-o", "yaml"],
             "yaml",
         ),
+        // One error, the same with or without --timeout (clap's `requires` used to answer
+        // first, asking for the --timeout the next error then refused).
         (
             vec![
                 "check",
@@ -133,7 +135,15 @@ fn usage_errors_exit_2_with_a_clear_message() {
                 "--timeout",
                 "1m",
             ],
-            "--wait",
+            "cannot be used with",
+        ),
+        (
+            vec!["check", "--dump", "examples/false-alarm", "--wait"],
+            "the argument '--dump <DIR>' cannot be used with '--wait'",
+        ),
+        (
+            vec!["check", "--dump", "examples/false-alarm", "--timeout", "1m"],
+            "the argument '--dump <DIR>' cannot be used with '--timeout <DURATION>'",
         ),
         (vec!["check", "-n", "shop", "-A"], "cannot be used with"),
         (vec!["frobnicate"], "unrecognized subcommand"),

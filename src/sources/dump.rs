@@ -526,6 +526,14 @@ fn read_json_document(
     {
         return Ok(());
     }
+    // A list without `items` (Go always writes the field): say so, not "kind EventList is not
+    // used", which is what reading it as one object would say.
+    if top.items.is_none()
+        && let Some(k) = kind.as_deref().filter(|k| k.ends_with("List"))
+    {
+        skip_file(path, stats, &format!("{k} without `items`"));
+        return Ok(());
+    }
     match top.items.filter(|r| r.get() != "null") {
         Some(raw_items) => {
             let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw_items.get()) else {
@@ -695,7 +703,8 @@ fn read_item(
             .and_then(|p| p.metadata)
             .unwrap_or_default();
         format!(
-            "{kind} {}{}",
+            "{} {}{}",
+            if kind.is_empty() { "object" } else { kind },
             meta.namespace
                 .as_deref()
                 .map(|n| format!("{n}/"))

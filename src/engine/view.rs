@@ -42,8 +42,10 @@ impl IStr {
 }
 
 impl Default for IStr {
+    /// The empty string, shared (no allocation).
     fn default() -> Self {
-        IStr::from("")
+        static EMPTY: std::sync::LazyLock<IStr> = std::sync::LazyLock::new(|| IStr::from(""));
+        EMPTY.clone()
     }
 }
 
@@ -1240,12 +1242,14 @@ impl EventInfo {
     /// events about Nodes or Services decide no verdict), as it keeps only the pod conditions
     /// it reads.
     pub fn is_read(&self) -> bool {
-        self.kind != EventReason::Other
-            && matches!(
-                self.involved_kind.as_str(),
-                "Pod" | "ReplicaSet" | "Deployment"
-            )
+        is_read(self.kind, &self.involved_kind)
     }
+}
+
+/// [`EventInfo::is_read`] of an event's reason and `involvedObject.kind`. An event not read
+/// is projected with only its namespace, name, reason kind, count and times.
+fn is_read(kind: EventReason, involved_kind: &str) -> bool {
+    kind != EventReason::Other && matches!(involved_kind, "Pod" | "ReplicaSet" | "Deployment")
 }
 
 /// The prefix client-go's event aggregator adds after ten similar events.
@@ -1287,12 +1291,6 @@ impl EventInfo {
                 problem: "involvedObject.name is missing".into(),
             });
         }
-        let message = f.message.strip_prefix(COMBINED_PREFIX).unwrap_or(f.message);
-        let source = if f.reporting_component.is_empty() {
-            f.source_component
-        } else {
-            f.reporting_component
-        };
         let first = f.first_timestamp.or(f.event_time).or(f.created);
         let last = f
             .series
@@ -1300,6 +1298,32 @@ impl EventInfo {
             .or(f.last_timestamp)
             .or(f.event_time)
             .or(first);
+        let count = f.series.and_then(|(c, _)| c).or(f.count).unwrap_or(1);
+        let kind = EventReason::parse(f.reason);
+        if !is_read(kind, f.involved_kind) {
+            // Counted and dropped by the view (only its name and time are used): most events
+            // of a cluster (`Scheduled`, `Started`, Node events), so their text is not copied.
+            return Ok(EventInfo {
+                namespace: f.namespace.into(),
+                name: f.name.into(),
+                involved_kind: IStr::default(),
+                involved_name: Box::default(),
+                reason: IStr::default(),
+                kind,
+                message: Box::default(),
+                type_: IStr::default(),
+                source: IStr::default(),
+                count,
+                first,
+                last,
+            });
+        }
+        let message = f.message.strip_prefix(COMBINED_PREFIX).unwrap_or(f.message);
+        let source = if f.reporting_component.is_empty() {
+            f.source_component
+        } else {
+            f.reporting_component
+        };
         Ok(EventInfo {
             // The event's own namespace, not its `involvedObject.namespace`: the API server
             // lets anyone who may create events in one namespace name an object of another,
@@ -1311,11 +1335,11 @@ impl EventInfo {
             involved_kind: f.involved_kind.into(),
             involved_name: f.involved_name.into(),
             reason: f.reason.into(),
-            kind: EventReason::parse(f.reason),
+            kind,
             message: message.into(),
             type_: f.type_.into(),
             source: source.into(),
-            count: f.series.and_then(|(c, _)| c).or(f.count).unwrap_or(1),
+            count,
             first,
             last,
         })
@@ -2496,6 +2520,37 @@ mod tests {
         }))
         .unwrap();
         Object::Event(EventInfo::try_from(&e).unwrap())
+    }
+
+    /// An event the view drops (a reason it does not decode, or about a Node) keeps only what
+    /// the view uses of it, its name and times: its text is not copied. One it reads keeps all.
+    #[test]
+    fn events_not_read_are_projected_without_their_text() {
+        let project = |reason: &str, kind: &str| {
+            let e: core::Event = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "e1", "namespace": "shop"},
+                "involvedObject": {"kind": kind, "name": "web-1", "namespace": "shop"},
+                "reason": reason, "message": "a long message", "type": "Normal",
+                "source": {"component": "kubelet"}, "count": 3,
+                "firstTimestamp": "2026-11-20T10:00:00Z", "lastTimestamp": "2026-11-20T10:05:00Z"
+            }))
+            .unwrap();
+            EventInfo::try_from(&e).unwrap()
+        };
+        for (reason, kind) in [("Scheduled", "Pod"), ("BackOff", "Node")] {
+            let e = project(reason, kind);
+            assert!(!e.is_read(), "{reason} about a {kind}");
+            assert_eq!((&*e.namespace, &*e.name), ("shop", "e1"));
+            assert_eq!(e.count, 3);
+            assert_eq!(e.last, Some("2026-11-20T10:05:00Z".parse().unwrap()));
+            assert!(e.message.is_empty() && e.involved_name.is_empty() && e.source.is_empty());
+        }
+        let e = project("BackOff", "Pod");
+        assert!(e.is_read());
+        assert_eq!(
+            (&*e.message, &*e.involved_name, &*e.source, &*e.reason),
+            ("a long message", "web-1", "kubelet", "BackOff")
+        );
     }
 
     #[test]

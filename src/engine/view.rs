@@ -74,6 +74,12 @@ impl From<String> for IStr {
     }
 }
 
+impl From<std::borrow::Cow<'_, str>> for IStr {
+    fn from(s: std::borrow::Cow<'_, str>) -> Self {
+        IStr(std::sync::Arc::from(&*s))
+    }
+}
+
 impl PartialEq<str> for IStr {
     fn eq(&self, other: &str) -> bool {
         &*self.0 == other
@@ -629,8 +635,8 @@ impl ContainerState {
         if let Some(t) = &s.terminated {
             return ContainerState::Terminated(Box::new(Terminated {
                 exit_code: t.exit_code,
-                reason: t.reason.clone().unwrap_or_default(),
-                message: t.message.clone().unwrap_or_default(),
+                reason: bounded(t.reason.as_deref().unwrap_or_default()).into(),
+                message: bounded(t.message.as_deref().unwrap_or_default()).into(),
                 started_at: ts(&t.started_at),
                 finished_at: ts(&t.finished_at),
             }));
@@ -642,8 +648,8 @@ impl ContainerState {
         }
         if let Some(w) = &s.waiting {
             return ContainerState::Waiting(Box::new(Waiting {
-                reason: w.reason.clone().unwrap_or_default(),
-                message: w.message.clone().unwrap_or_default(),
+                reason: bounded(w.reason.as_deref().unwrap_or_default()).into(),
+                message: bounded(w.message.as_deref().unwrap_or_default()).into(),
             }));
         }
         ContainerState::None
@@ -812,8 +818,8 @@ fn conditions_pod(cs: Option<&Vec<core::PodCondition>>) -> Vec<Condition> {
         .map(|c| Condition {
             type_: c.type_.as_str().into(),
             status: c.status.as_str().into(),
-            reason: c.reason.as_deref().unwrap_or_default().into(),
-            message: c.message.as_deref().unwrap_or_default().into(),
+            reason: bounded(c.reason.as_deref().unwrap_or_default()).into(),
+            message: bounded(c.message.as_deref().unwrap_or_default()).into(),
             last_transition: ts(&c.last_transition_time),
             last_update: ts(&c.last_probe_time),
         })
@@ -859,14 +865,13 @@ impl TryFrom<&core::Pod> for PodInfo {
                 .filter(|n| !n.is_empty())
                 .map(IStr::from),
             phase: PodPhase::parse(status.and_then(|s| s.phase.as_deref()).unwrap_or_default()),
-            reason: status
-                .and_then(|s| s.reason.as_deref())
-                .unwrap_or_default()
-                .into(),
-            message: status
-                .and_then(|s| s.message.as_deref())
-                .unwrap_or_default()
-                .into(),
+            reason: bounded(status.and_then(|s| s.reason.as_deref()).unwrap_or_default()).into(),
+            message: bounded(
+                status
+                    .and_then(|s| s.message.as_deref())
+                    .unwrap_or_default(),
+            )
+            .into(),
             start_time: status.and_then(|s| ts(&s.start_time)),
             conditions: conditions_pod(status.and_then(|s| s.conditions.as_ref())).into(),
             init_containers: container_specs(spec.init_containers.as_deref().unwrap_or(&[])).into(),
@@ -1115,8 +1120,8 @@ impl TryFrom<&Deployment> for DeploymentInfo {
                 .map(|c| Condition {
                     type_: c.type_.as_deref().unwrap_or_default().into(),
                     status: c.status.as_deref().unwrap_or_default().into(),
-                    reason: c.reason.as_deref().unwrap_or_default().into(),
-                    message: c.message.as_deref().unwrap_or_default().into(),
+                    reason: bounded(c.reason.as_deref().unwrap_or_default()).into(),
+                    message: bounded(c.message.as_deref().unwrap_or_default()).into(),
                     last_transition: ts(&c.last_transition_time),
                     last_update: ts(&c.last_update_time),
                 })
@@ -1160,8 +1165,8 @@ impl TryFrom<&ReplicaSet> for ReplicaSetInfo {
                 .map(|c| Condition {
                     type_: c.type_.as_deref().unwrap_or_default().into(),
                     status: c.status.as_deref().unwrap_or_default().into(),
-                    reason: c.reason.as_deref().unwrap_or_default().into(),
-                    message: c.message.as_deref().unwrap_or_default().into(),
+                    reason: bounded(c.reason.as_deref().unwrap_or_default()).into(),
+                    message: bounded(c.message.as_deref().unwrap_or_default()).into(),
                     last_transition: ts(&c.last_transition_time),
                     last_update: None,
                 })
@@ -1197,8 +1202,8 @@ impl TryFrom<&Job> for JobInfo {
                 .map(|c| Condition {
                     type_: c.type_.as_str().into(),
                     status: c.status.as_str().into(),
-                    reason: c.reason.as_deref().unwrap_or_default().into(),
-                    message: c.message.as_deref().unwrap_or_default().into(),
+                    reason: bounded(c.reason.as_deref().unwrap_or_default()).into(),
+                    message: bounded(c.message.as_deref().unwrap_or_default()).into(),
                     last_transition: ts(&c.last_transition_time),
                     last_update: ts(&c.last_probe_time),
                 })
@@ -1254,6 +1259,24 @@ fn is_read(kind: EventReason, involved_kind: &str) -> bool {
 
 /// The prefix client-go's event aggregator adds after ten similar events.
 pub const COMBINED_PREFIX: &str = "(combined from similar events): ";
+
+/// The longest free text the view keeps of an object (an event's or a condition's message, a
+/// container state's reason and message, a pod's status reason and message), in bytes: 4 KiB,
+/// the kubelet's own limit for a termination message. The API server bounds none of them for
+/// core/v1 objects: whoever may create Events in a namespace can write a message of megabytes,
+/// and it would be copied into every verdict, summary and blocker that quotes it.
+pub const MAX_TEXT: usize = 4096;
+
+/// `s`, or its first [`MAX_TEXT`] bytes (cut at a character boundary) followed by `…`.
+pub fn bounded(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.len() <= MAX_TEXT {
+        return s.into();
+    }
+    // The last character boundary at or before MAX_TEXT (`floor_char_boundary` is newer than
+    // the crate's minimum Rust).
+    let end = (0..=MAX_TEXT).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+    format!("{}…", &s[..end]).into()
+}
 
 /// The fields of a core/v1 Event that [`EventInfo`] reads, borrowed from a k8s-openapi
 /// `Event` or from [`EventWire`]: both projections go through [`EventInfo::from_fields`].
@@ -1332,13 +1355,13 @@ impl EventInfo {
             // nothing there.
             namespace: f.namespace.into(),
             name: f.name.into(),
-            involved_kind: f.involved_kind.into(),
-            involved_name: f.involved_name.into(),
-            reason: f.reason.into(),
+            involved_kind: bounded(f.involved_kind).into(),
+            involved_name: bounded(f.involved_name).into(),
+            reason: bounded(f.reason).into(),
             kind,
-            message: message.into(),
-            type_: f.type_.into(),
-            source: source.into(),
+            message: bounded(message).into(),
+            type_: bounded(f.type_).into(),
+            source: bounded(source).into(),
             count,
             first,
             last,
@@ -2520,6 +2543,46 @@ mod tests {
         }))
         .unwrap();
         Object::Event(EventInfo::try_from(&e).unwrap())
+    }
+
+    /// Free text is kept to `MAX_TEXT` bytes, cut at a character boundary: an Event message
+    /// of 800 KB (the API server accepts it) is not copied into every verdict that quotes it;
+    /// nor a pod's, a condition's or a container state's. Text up to the bound is kept whole.
+    #[test]
+    fn free_text_is_bounded_at_a_character_boundary() {
+        // 'é' is two bytes: MAX_TEXT falls inside one when the text starts with one byte.
+        let huge = format!("x{}", "é".repeat(400_000));
+        let cut = |s: &str| {
+            assert!(s.len() <= MAX_TEXT + '…'.len_utf8(), "{} bytes", s.len());
+            assert!(s.ends_with('…') && s.starts_with("xé"), "{}", &s[..10]);
+        };
+        let e: core::Event = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "e1", "namespace": "shop"},
+            "involvedObject": {"kind": "Pod", "name": "web-1", "namespace": "shop"},
+            "reason": "FailedScheduling", "message": huge,
+        }))
+        .unwrap();
+        cut(&EventInfo::try_from(&e).unwrap().message);
+        let p: core::Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "web-1", "namespace": "shop"},
+            "spec": {"containers": [{"name": "c", "image": "x"}]},
+            "status": {"reason": huge, "message": huge,
+                "conditions": [{"type": "PodScheduled", "status": "False", "message": huge}],
+                "containerStatuses": [{"name": "c", "image": "x", "imageID": "", "ready": false,
+                    "restartCount": 0, "state": {"waiting": {"reason": "ErrImagePull", "message": huge}}}]}
+        }))
+        .unwrap();
+        let p = PodInfo::try_from(&p).unwrap();
+        cut(&p.reason);
+        cut(&p.message);
+        cut(&p.conditions[0].message);
+        let ContainerState::Waiting(w) = &p.statuses[0].state else {
+            panic!("waiting")
+        };
+        cut(&w.message);
+        assert_eq!(w.reason, "ErrImagePull");
+        let exact = "y".repeat(MAX_TEXT);
+        assert_eq!(bounded(&exact), exact.as_str());
     }
 
     /// An event the view drops (a reason it does not decode, or about a Node) keeps only what

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::builder::{BuildStatus, BuilderKind};
 use crate::engine::image::Digest;
+use crate::engine::view::bounded;
 
 /// A build object's status, projected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,9 +61,8 @@ fn succeeded(v: &Value) -> (BuildStatus, String) {
         "True" => (BuildStatus::Succeeded, String::new()),
         "False" => (
             BuildStatus::Failed,
-            format!("{}: {}", said("reason"), said("message"))
-                .trim_matches([' ', ':'])
-                .to_string(),
+            bounded(format!("{}: {}", said("reason"), said("message")).trim_matches([' ', ':']))
+                .into_owned(),
         ),
         _ => (BuildStatus::Running, String::new()),
     }
@@ -173,13 +173,12 @@ pub fn openshift_build(v: &Value) -> BuildObjectStatus {
         _ => BuildStatus::Running,
     };
     let message = if status == BuildStatus::Failed {
-        format!(
+        let said = format!(
             "{phase}: {} {}",
             text(v, &["status", "reason"]).unwrap_or(""),
             text(v, &["status", "message"]).unwrap_or("")
-        )
-        .trim()
-        .to_string()
+        );
+        bounded(said.trim()).into_owned()
     } else {
         String::new()
     };

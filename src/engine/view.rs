@@ -1274,7 +1274,10 @@ pub fn bounded(s: &str) -> std::borrow::Cow<'_, str> {
     }
     // The last character boundary at or before MAX_TEXT (`floor_char_boundary` is newer than
     // the crate's minimum Rust).
-    let end = (0..=MAX_TEXT).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+    let end = (0..=MAX_TEXT)
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0);
     format!("{}…", &s[..end]).into()
 }
 

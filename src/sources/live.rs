@@ -775,10 +775,10 @@ async fn watch_one<const KIND: usize>(
 /// How many watcher events [`prefetched`] reads ahead: a list page (500 items) and a few more.
 const PREFETCH: usize = 512;
 
-/// `stream`, driven by its own task up to [`PREFETCH`] items ahead of the consumer, so the next list
-/// page is asked for and read while the items of this one are still being projected (list pages
-/// come one after the other: kube's watcher asks for the next one only once the last item of
-/// this one is taken). The task stops after an error (the consumer lists again, with its
+/// `stream`, driven by its own task up to [`PREFETCH`] items ahead of the consumer, so the next
+/// list page is asked for and read while the items of this one are still being projected (list
+/// pages come one after the other: kube's watcher asks for the next one only once the last item
+/// of this one is taken). The task stops after an error (the consumer lists again, with its
 /// backoff) and is aborted when the returned stream is dropped.
 fn prefetched<T: Send + 'static, E: Send + 'static>(
     stream: impl futures::Stream<Item = Result<T, E>> + Send + 'static,

@@ -540,7 +540,7 @@ impl Controller {
     pub fn skipped(&self) -> Vec<String> {
         let more = (self.skipped_more > 0).then(|| {
             format!(
-                "{} more skips of objects not named here (the first {SKIPPED_KEPT} objects are)",
+                "{} more failed reads of other objects (only the first {SKIPPED_KEPT} objects are named)",
                 self.skipped_more
             )
         });
@@ -638,7 +638,7 @@ mod tests {
         assert_eq!(
             lines.last().map(String::as_str),
             // Skips are counted, not objects: each relist reads an unreadable object again.
-            Some("20 more skips of objects not named here (the first 50 objects are)")
+            Some("20 more failed reads of other objects (only the first 50 objects are named)")
         );
         assert!(dirty.is_empty(), "nothing to judge again");
     }

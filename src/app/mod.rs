@@ -17,21 +17,7 @@ pub mod error;
 pub mod serve;
 
 pub use error::Error;
-
-/// What the binary does at points of a run only it can act on: the allocator is chosen in
-/// `main.rs`, and this library has no unsafe code to tune it.
-#[derive(Debug, Clone, Copy)]
-pub struct Hooks {
-    /// Called once by `serve` (live), after the first complete list of every kind is judged
-    /// and published: the sync's transient memory (list pages) is free by then.
-    pub synced: fn(),
-}
-
-impl Default for Hooks {
-    fn default() -> Self {
-        Hooks { synced: || {} }
-    }
-}
+pub use serve::Hooks;
 
 /// Runs a parsed command line to its exit code.
 pub fn run(cli: Cli) -> ExitCode {

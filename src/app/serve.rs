@@ -17,8 +17,23 @@ use crate::sinks::server::{self, ConnectionMetrics};
 use crate::sources::logs::LogFetcher;
 use crate::sources::{SourceEvent, SourceMetrics, alertmanager, live};
 
+/// What the binary does at points of a run only it can act on: the allocator is chosen in
+/// `main.rs`, and this library has no unsafe code to tune it.
+#[derive(Debug, Clone, Copy)]
+pub struct Hooks {
+    /// Called once by `serve` (live), after the first complete list of every kind is judged
+    /// and published: the sync's transient memory (list pages) is free by then.
+    pub synced: fn(),
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Hooks { synced: || {} }
+    }
+}
+
 /// Runs until SIGTERM or Ctrl-C; calls `hooks.synced` once the first sync is judged (live).
-pub async fn serve(cfg: ServeConfig, hooks: super::Hooks) -> Result<(), Error> {
+pub async fn serve(cfg: ServeConfig, hooks: Hooks) -> Result<(), Error> {
     let listen_error = |source| Error::Listen {
         addr: cfg.listen,
         source,
@@ -126,7 +141,7 @@ async fn run_controller(
     mut controller: Controller,
     mut rx: mpsc::Receiver<SourceEvent>,
     recheck: std::time::Duration,
-    hooks: super::Hooks,
+    hooks: Hooks,
 ) {
     let mut synced = Some(hooks.synced);
     let settled = |c: &Controller| {

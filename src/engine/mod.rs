@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod registry;
 pub mod rollout;
 mod testing;
+pub mod text;
 pub mod verdict;
 pub mod view;
 

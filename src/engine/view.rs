@@ -18,6 +18,7 @@ use super::builds::tekton;
 use super::image::{Digest, ImageId, ImageRef};
 use super::k8s::{EventReason, PodPhase};
 use super::registry::{Failing, ManifestKind, TagAnswer, TagEntry, TagState};
+use super::text::bounded;
 
 /// `(namespace, name)`.
 pub type Key = (String, String);
@@ -1259,27 +1260,6 @@ fn is_read(kind: EventReason, involved_kind: &str) -> bool {
 
 /// The prefix client-go's event aggregator adds after ten similar events.
 pub const COMBINED_PREFIX: &str = "(combined from similar events): ";
-
-/// The longest free text the view keeps of an object (an event's or a condition's message, a
-/// container state's reason and message, a pod's status reason and message), in bytes: 4 KiB,
-/// the kubelet's own limit for a termination message. The API server bounds none of them for
-/// core/v1 objects: whoever may create Events in a namespace can write a message of megabytes,
-/// and it would be copied into every verdict, summary and blocker that quotes it.
-pub const MAX_TEXT: usize = 4096;
-
-/// `s`, or its first [`MAX_TEXT`] bytes (cut at a character boundary) followed by `…`.
-pub fn bounded(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.len() <= MAX_TEXT {
-        return s.into();
-    }
-    // The last character boundary at or before MAX_TEXT (`floor_char_boundary` is newer than
-    // the crate's minimum Rust).
-    let end = (0..=MAX_TEXT)
-        .rev()
-        .find(|&i| s.is_char_boundary(i))
-        .unwrap_or(0);
-    format!("{}…", &s[..end]).into()
-}
 
 /// The fields of a core/v1 Event that [`EventInfo`] reads, borrowed from a k8s-openapi
 /// `Event` or from [`EventWire`]: both projections go through [`EventInfo::from_fields`].
@@ -2549,10 +2529,11 @@ mod tests {
     }
 
     /// Free text is kept to `MAX_TEXT` bytes, cut at a character boundary: an Event message
-    /// of 800 KB (the API server accepts it) is not copied into every verdict that quotes it;
-    /// nor a pod's, a condition's or a container state's. Text up to the bound is kept whole.
+    /// of 800 KB (the API server accepts it) is not kept whole in the view; nor a pod's, a
+    /// condition's or a container state's. Text up to the bound is kept whole.
     #[test]
     fn free_text_is_bounded_at_a_character_boundary() {
+        use crate::engine::text::MAX_TEXT;
         // 'é' is two bytes: MAX_TEXT falls inside one when the text starts with one byte.
         let huge = format!("x{}", "é".repeat(400_000));
         let cut = |s: &str| {
@@ -2586,6 +2567,16 @@ mod tests {
         assert_eq!(w.reason, "ErrImagePull");
         let exact = "y".repeat(MAX_TEXT);
         assert_eq!(bounded(&exact), exact.as_str());
+        // A scheduler's message on a large cluster (a few KiB) is kept whole: the engine
+        // decodes its reasons from all of it (verdicts cut only what they quote).
+        let long = "1 node(s) had untolerated taint {team: a}, ".repeat(200);
+        let e: core::Event = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "e2", "namespace": "shop"},
+            "involvedObject": {"kind": "Pod", "name": "web-1", "namespace": "shop"},
+            "reason": "FailedScheduling", "message": long,
+        }))
+        .unwrap();
+        assert_eq!(&*EventInfo::try_from(&e).unwrap().message, long.as_str());
     }
 
     /// An event the view drops (a reason it does not decode, or about a Node) keeps only what

@@ -25,9 +25,30 @@ const MAX_COLUMN: usize = 253;
 
 /// Appends `text` and spaces up to `width` characters, then the two-space column gap.
 fn pad(s: &mut String, text: &str, width: usize) {
-    s.push_str(text);
+    let text = shown(text);
+    s.push_str(&text);
     let n = text.chars().count();
     s.push_str(&" ".repeat(width.saturating_sub(n) + 2));
+}
+
+/// Text from the cluster as the text report shows it: control characters (a line break, a
+/// carriage return, a terminal escape) written as escapes (`\n`, `\u{1b}`). Anyone who may
+/// create an Event writes its message; raw, it could clear the terminal or forge a line of
+/// the report. The JSON output escapes them itself.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 impl Report {
@@ -128,7 +149,7 @@ impl Report {
         let _ = writeln!(s);
         let _ = writeln!(s, "warnings ({}):", self.warnings.len());
         for w in self.warnings.iter().take(20) {
-            let _ = writeln!(s, "  - {w}");
+            let _ = writeln!(s, "  - {}", shown(w));
         }
         if self.warnings.len() > 20 {
             let _ = writeln!(
@@ -165,16 +186,16 @@ fn write_details(s: &mut String, d: &DeploymentVerdict, paint: Paint) {
     let _ = writeln!(s);
     let head = format!(
         "{}/{}: {} ({}, owner {})",
-        d.namespace,
-        d.name,
+        shown(&d.namespace),
+        shown(&d.name),
         d.verdict.as_str(),
         d.cause.as_str(),
         d.owner.as_str()
     );
     let _ = writeln!(s, "{}", paint.verdict(d.verdict, &head));
-    let _ = writeln!(s, "  {}", d.summary);
+    let _ = writeln!(s, "  {}", shown(&d.summary));
     if let Some(n) = &d.next_step {
-        let _ = writeln!(s, "  next step: {n}");
+        let _ = writeln!(s, "  next step: {}", shown(n));
     }
     for c in &d.containers {
         write_container(s, c);
@@ -197,7 +218,7 @@ fn write_details(s: &mut String, d: &DeploymentVerdict, paint: Paint) {
     if !d.evidence.is_empty() {
         let _ = writeln!(s, "  evidence:");
         for e in &d.evidence {
-            let _ = writeln!(s, "    - {e}");
+            let _ = writeln!(s, "    - {}", shown(e));
         }
     }
 }
@@ -211,7 +232,7 @@ fn write_container(s: &mut String, c: &ContainerVerdict) {
         ),
         Some(b) => format!(
             "built by {} ({}{})",
-            b.pod.as_deref().unwrap_or_default(),
+            shown(b.pod.as_deref().unwrap_or_default()),
             b.status.as_str(),
             b.digest
                 .as_deref()
@@ -234,11 +255,66 @@ fn write_container(s: &mut String, c: &ContainerVerdict) {
     let _ = writeln!(
         s,
         "  container {} ({}): {build}; {running}; {m}",
-        c.name, c.image
+        shown(&c.name),
+        shown(&c.image)
     );
 }
 
-/// `sha256:` and 12 hex digits.
+/// `sha256:` and 12 hex digits (all of it when the 19th byte is not a character boundary).
 fn short(d: &str) -> &str {
-    if d.len() > 19 { &d[..19] } else { d }
+    d.get(..19).unwrap_or(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::events::Owner;
+    use crate::engine::verdict::{BuildReport, Cause};
+
+    /// Text from the cluster cannot clear the terminal or forge a line of the text report: an
+    /// Event message with a terminal escape and a line break shows them as escapes. A digest
+    /// cut in the middle of a character is shown whole, not a panic.
+    #[test]
+    fn cluster_text_is_shown_with_its_control_characters_escaped() {
+        let forged = "\x1b[2J\x1b]0;title\x07\r\nshop  web  verified  digest_match  none";
+        let d = DeploymentVerdict {
+            namespace: "shop".into(),
+            name: "api\x1b[31m".into(),
+            verdict: Verdict::Blocked,
+            cause: Cause::DigestMatch,
+            owner: Owner::Platform,
+            image: "x".into(),
+            summary: format!("blocked: {forged}"),
+            next_step: Some(forged.into()),
+            containers: vec![ContainerVerdict {
+                name: "c\n".into(),
+                image: "img\r".into(),
+                build: Some(BuildReport {
+                    builder: "kaniko",
+                    source: "build",
+                    pod: Some("ci/b\x1b".into()),
+                    status: crate::engine::builds::BuildStatus::Succeeded,
+                    digest: Some("sha256:0123456789éé".into()),
+                    finished_at: None,
+                }),
+                running_digests: vec!["sha256:01234567890é".into()],
+                digest_match: Some(false),
+            }],
+            blockers: vec![],
+            evidence: vec![forged.into()],
+        };
+        let report = Report {
+            now: "2026-11-20T10:15:00Z".parse().unwrap(),
+            deployments: vec![d],
+            warnings: vec![format!("Event shop/e: {forged}")],
+        };
+        let text = report.to_text(false, true);
+        assert!(!text.contains(['\x1b', '\r', '\x07']), "{text:?}");
+        assert!(
+            !text.lines().any(|l| l.starts_with("shop  web")),
+            "a forged line: {text}"
+        );
+        assert!(text.contains(r"\u{1b}[2J"), "{text}");
+        assert!(text.contains(r"\r\nshop  web"), "{text}");
+    }
 }

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::builder::{BuildStatus, BuilderKind};
 use crate::engine::image::Digest;
-use crate::engine::view::bounded;
+use crate::engine::text::bounded;
 
 /// A build object's status, projected.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -291,6 +291,50 @@ mod tests {
         );
     }
 
+    /// Before v1.34.2 the scheduler names each distinct taint: on a large cluster its message
+    /// is longer than what a verdict quotes (4 KiB). The reasons are decoded from the whole
+    /// message (`Insufficient cpu` sorts after the taints), and the quote is cut after.
+    #[test]
+    fn a_long_scheduler_message_is_decoded_whole_and_quoted_cut() {
+        let taints: String = (0..100)
+            .map(|i| format!("1 node(s) had untolerated taint {{team-{i:03}: dedicated}}, "))
+            .collect();
+        let msg = format!(
+            "0/400 nodes are available: {taints}300 Insufficient cpu. preemption: 0/400 nodes are available: 400 No preemption victims found for incoming pod."
+        );
+        assert!(msg.len() > crate::engine::text::MAX_QUOTE + 1000);
+        let v = cluster(deployment("shop", "checkout").rolling(1, 0))
+            .pod(pod("shop", "checkout-1").unschedulable(&msg, ago(300)))
+            .event(event("shop", "Pod", "checkout-1", "FailedScheduling", &msg).first(ago(300)))
+            .verdict();
+        assert_eq!(
+            outcome(&v),
+            (
+                Verdict::Blocked,
+                Cause::Blocker(BlockerReason::InsufficientCpu),
+                Owner::Infrastructure
+            )
+        );
+        assert_eq!(
+            (v.blockers[0].reason, v.blockers[0].nodes),
+            (BlockerReason::InsufficientCpu, 300)
+        );
+        let quoted = v
+            .blockers
+            .iter()
+            .map(|b| &b.message)
+            .chain(&v.evidence)
+            .chain([&v.summary]);
+        for q in quoted {
+            assert!(
+                q.len() <= crate::engine::text::MAX_QUOTE + 3,
+                "{} bytes",
+                q.len()
+            );
+        }
+        assert!(v.blockers.iter().any(|b| b.message.ends_with('…')));
+    }
+
     #[test]
     fn an_untolerated_taint_is_named_from_the_nodes() {
         let msg = "0/2 nodes are available: 2 node(s) had untolerated taint(s).";

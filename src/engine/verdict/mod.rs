@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::builds::{Build, BuildStatus};
 use super::events::{BlockerReason, Owner};
 use super::rollout::{self, Rollout};
+use super::text::{MAX_QUOTE, cut};
 use super::view::{ClusterView, Condition, DeploymentInfo, Kind, NodeInfo, PodInfo};
 
 mod blockers;
@@ -350,12 +351,16 @@ pub struct DeploymentVerdict {
 }
 
 impl DeploymentVerdict {
-    /// Gives back the room its text was built with. A `format!`ed line grows by doubling (a
-    /// 170-byte evidence line holds 320), and published verdicts are kept until the next
-    /// judgement: with an evidence line per running pod, that slack was about 1.3 MB at
-    /// 10,000 pods.
+    /// Quotes at most [`MAX_QUOTE`] bytes in each text (summary, next step, blocker messages,
+    /// evidence lines: an Event's message is free text of any length), and gives back the room
+    /// the text was built with. A `format!`ed line grows by doubling (a 170-byte evidence line
+    /// holds 320), and published verdicts are kept until the next judgement: with an evidence
+    /// line per running pod, that slack was about 1.3 MB at 10,000 pods.
     fn compact(&mut self) {
         fn text(s: &mut String) {
+            if s.len() > MAX_QUOTE {
+                *s = cut(s, MAX_QUOTE).into_owned();
+            }
             s.shrink_to_fit();
         }
         fn lines(v: &mut Vec<String>) {

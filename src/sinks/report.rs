@@ -32,16 +32,23 @@ fn pad(s: &mut String, text: &str, width: usize) {
 }
 
 /// Text from the cluster as the text report shows it: control characters (a line break, a
-/// carriage return, a terminal escape) written as escapes (`\n`, `\u{1b}`). Anyone who may
-/// create an Event writes its message; raw, it could clear the terminal or forge a line of
-/// the report. The JSON output escapes them itself.
+/// carriage return, a terminal escape), Unicode's line and paragraph separators and its
+/// bidirectional overrides written as escapes (`\n`, `\u{1b}`, `\u{202e}`). Anyone who may
+/// create an Event writes its message; raw, it could clear the terminal, forge a line of the
+/// report or reorder what it shows. The JSON output escapes the control characters itself.
 fn shown(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    fn hidden(c: char) -> bool {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    }
+    if !text.chars().any(hidden) {
         return text.into();
     }
     text.chars()
         .map(|c| {
-            if c.is_control() {
+            if hidden(c) {
                 c.escape_default().to_string()
             } else {
                 c.to_string()
@@ -315,6 +322,12 @@ mod tests {
             "a forged line: {text}"
         );
         assert!(text.contains(r"\u{1b}[2J"), "{text}");
+        let unicode = Report {
+            warnings: vec!["a\u{2028}b\u{202e}c\u{2066}d".into()],
+            ..report
+        };
+        let text = unicode.to_text(false, true);
+        assert!(text.contains(r"a\u{2028}b\u{202e}c\u{2066}d"), "{text}");
         assert!(text.contains(r"\r\nshop  web"), "{text}");
     }
 }

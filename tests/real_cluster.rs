@@ -453,10 +453,21 @@ fn verdicts_on_a_real_control_plane() {
         );
     }
 
+    // An Event the API server accepts but kube-verdict cannot read (it names no object): the
+    // live check skips it and names it among its warnings; serve counts it.
+    cp.create(
+        "apiVersion: v1\nkind: Event\nmetadata:\n  name: names-nothing\n  namespace: shop\ninvolvedObject:\n  kind: Pod\n  namespace: shop\nreason: BackOff\nmessage: m\n",
+    );
+
     // After it: each blocker is declared with its owner.
     let (code, doc) = check(&cp, &["--blocked-after", "0s", "--rollout-grace", "0s"]);
     assert_judged(&doc, &expected);
     assert_eq!(code, 4, "blocked and stale deployments: exit 4");
+    let warnings = doc["warnings"].to_string();
+    assert!(
+        warnings.contains("Event shop/names-nothing: skipped: involvedObject.name is missing"),
+        "{warnings}"
+    );
 
     // The same verdicts through serve.
     let kubeconfig = std::fs::read_to_string(&cp.kubeconfig).unwrap();
@@ -475,6 +486,14 @@ fn verdicts_on_a_real_control_plane() {
     assert_eq!(
         metric(s.addr, "kube_verdict_source_up{source=\"api-server\"}"),
         Some(1.0)
+    );
+    assert!(
+        metric(
+            s.addr,
+            "kube_verdict_skipped_objects_total{resource=\"event\"}"
+        )
+        .is_some_and(|n| n >= 1.0),
+        "the unreadable Event is counted"
     );
 
     // serve before --blocked-after: the same blockers are converging (the cause names what is

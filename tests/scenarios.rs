@@ -969,3 +969,411 @@ fn events_decode_duplicates_and_arrays_as_the_typed_event() {
         error(&cases[8])
     );
 }
+
+/// A pod as a 1.35 API server returns it (`kubectl get pod -o json`): managedFields,
+/// projected service-account volume, tolerations, resources, probes, a kaniko init container
+/// with env, a waiting and a terminated container status.
+fn api_server_pod() -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {
+            "name": "web-7d9f8b6c5-x2x9q", "namespace": "shop", "uid": "0b0e5c1e-7d2b-4f5e-9a43-3f1f0c9d2b11",
+            "resourceVersion": "48213", "creationTimestamp": "2026-11-30T10:00:00Z", "generateName": "web-7d9f8b6c5-",
+            "labels": {"app": "web", "pod-template-hash": "7d9f8b6c5"},
+            "annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-30T09:59:58Z"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d9f8b6c5",
+                "uid": "5c6f1d2a-8e0b-4c47-b1a9-2d7e4f3a9c01", "controller": true, "blockOwnerDeletion": true}],
+            "managedFields": [
+                {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1",
+                 "time": "2026-11-30T10:00:00Z", "fieldsType": "FieldsV1",
+                 "fieldsV1": {"f:metadata": {"f:generateName": {}, "f:labels": {".": {}, "f:app": {}, "f:pod-template-hash": {}},
+                     "f:ownerReferences": {".": {}, "k:{\"uid\":\"5c6f1d2a-8e0b-4c47-b1a9-2d7e4f3a9c01\"}": {}}},
+                     "f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {".": {}, "f:image": {}, "f:name": {}}}}}},
+                {"manager": "kubelet", "operation": "Update", "apiVersion": "v1", "time": "2026-11-30T10:00:40Z",
+                 "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:conditions": {}}}, "subresource": "status"}
+            ]
+        },
+        "spec": {
+            "volumes": [{"name": "kube-api-access-7kq2d", "projected": {"sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}}],
+                "defaultMode": 420}}],
+            "initContainers": [{"name": "build", "image": "gcr.io/kaniko-project/executor:v1.23.2",
+                "args": ["--destination=registry.example.com/shop/web:1.4.2", "--context=dir:///workspace"],
+                "env": [{"name": "KANIKO_NO_PUSH", "value": "false"},
+                        {"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}}],
+                "resources": {}, "terminationMessagePath": "/dev/termination-log",
+                "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent"}],
+            "containers": [{"name": "web", "image": "registry.example.com/shop/web:1.4.2",
+                "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+                "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
+                "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP"},
+                    "timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3},
+                "volumeMounts": [{"name": "kube-api-access-7kq2d", "readOnly": true,
+                    "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"}],
+                "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
+                "imagePullPolicy": "IfNotPresent"}],
+            "restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
+            "serviceAccountName": "default", "serviceAccount": "default", "nodeName": "node-3",
+            "imagePullSecrets": [{"name": "regcred"}],
+            "nodeSelector": {"kubernetes.io/os": "linux"},
+            "securityContext": {}, "schedulerName": "default-scheduler",
+            "tolerations": [{"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}],
+            "priority": 0, "enableServiceLinks": true, "preemptionPolicy": "PreemptLowerPriority"
+        },
+        "status": {
+            "phase": "Pending",
+            "conditions": [
+                {"type": "PodReadyToStartContainers", "status": "True", "lastProbeTime": null, "lastTransitionTime": "2026-11-30T10:00:03Z"},
+                {"type": "Initialized", "status": "True", "lastProbeTime": null, "lastTransitionTime": "2026-11-30T10:00:30Z"},
+                {"type": "Ready", "status": "False", "lastProbeTime": null, "lastTransitionTime": "2026-11-30T10:00:01Z",
+                 "reason": "ContainersNotReady", "message": "containers with unready status: [web]"},
+                {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": "2026-11-30T10:00:01Z"}],
+            "hostIP": "10.0.0.3", "hostIPs": [{"ip": "10.0.0.3"}], "podIP": "10.244.3.17", "podIPs": [{"ip": "10.244.3.17"}],
+            "startTime": "2026-11-30T10:00:01Z",
+            "initContainerStatuses": [{"name": "build", "state": {"terminated": {"exitCode": 0, "reason": "Completed",
+                    "message": "sha256:4b825dc642cb6eb9a060e54bf8d69288fbee4904b825dc642cb6eb9a060e54bf",
+                    "startedAt": "2026-11-30T10:00:02Z", "finishedAt": "2026-11-30T10:00:29Z",
+                    "containerID": "containerd://3f5a"}},
+                "lastState": {}, "ready": true, "restartCount": 0, "image": "gcr.io/kaniko-project/executor:v1.23.2",
+                "imageID": "gcr.io/kaniko-project/executor@sha256:9e69fd4330ec887a5d4a3d1a44a5c5dd33e4d9f0aa8e1a2b3c4d5e6f7a8b9c0d",
+                "containerID": "containerd://3f5a", "started": false,
+                "volumeMounts": [{"name": "kube-api-access-7kq2d", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                    "readOnly": true, "recursiveReadOnly": "Disabled"}]}],
+            "containerStatuses": [{"name": "web", "state": {"waiting": {"reason": "ImagePullBackOff",
+                    "message": "Back-off pulling image \"registry.example.com/shop/web:1.4.2\": ErrImagePull: not found"}},
+                "lastState": {}, "ready": false, "restartCount": 0, "image": "registry.example.com/shop/web:1.4.2",
+                "imageID": "", "started": false}],
+            "qosClass": "Burstable"
+        }
+    })
+}
+
+/// The trimmed pod decode (`engine::wire`) reads every field the view keeps as k8s-openapi's
+/// `Pod` holds it: compared field by field with the typed pod, for an API server's pod and for
+/// variants with nulls, missing fields, duplicate keys and wrong types; an object where an
+/// object belongs, errors naming the Kubernetes type, and unread fields skipped.
+#[test]
+fn pods_decode_every_kept_field_as_the_typed_pod() {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube_verdict::engine::view::{ContainerState, PodInfo};
+    let base = api_server_pod();
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut p = base.clone();
+        f(&mut p);
+        p.to_string()
+    };
+    let mut cases = vec![
+        base.to_string(),
+        edit(&|p| p["status"] = serde_json::Value::Null),
+        edit(&|p| {
+            p["status"].as_object_mut().unwrap().remove("conditions");
+        }),
+        edit(&|p| p["metadata"]["ownerReferences"][0]["uid"] = serde_json::Value::Null),
+        edit(&|p| p["metadata"]["labels"] = serde_json::Value::Null),
+        edit(&|p| p["spec"]["containers"] = serde_json::Value::Null),
+        edit(&|p| p["spec"]["initContainers"][0]["name"] = serde_json::Value::Null),
+        edit(&|p| p["spec"]["initContainers"][0]["env"][0]["value"] = serde_json::Value::Null),
+        edit(&|p| p["status"]["containerStatuses"][0]["ready"] = serde_json::Value::Null),
+        edit(&|p| p["status"]["containerStatuses"][0]["state"] = serde_json::Value::Null),
+        edit(&|p| {
+            p["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"] =
+                serde_json::Value::Null
+        }),
+        edit(&|p| p["status"]["startTime"] = serde_json::Value::Null),
+        edit(&|p| p["status"]["phase"] = "Weird".into()),
+        edit(&|p| p["metadata"]["deletionTimestamp"] = "2026-11-30T10:01:00Z".into()),
+        edit(&|p| p["spec"]["nodeName"] = "".into()),
+        edit(&|p| p["spec"]["imagePullSecrets"][0]["name"] = serde_json::Value::Null),
+        edit(&|p| p["metadata"]["name"] = "w\u{e9}b-\"1\"".into()),
+        // Wrong types of read fields: refused by both.
+        edit(&|p| p["metadata"]["labels"]["app"] = serde_json::Value::Null),
+        edit(&|p| p["metadata"]["labels"] = serde_json::json!(["app"])),
+        edit(&|p| p["spec"]["containers"] = "oops".into()),
+        edit(&|p| p["spec"]["initContainers"][0]["args"][1] = serde_json::Value::Null),
+        edit(&|p| p["status"]["containerStatuses"][0]["ready"] = "true".into()),
+        edit(&|p| p["status"]["containerStatuses"][0]["restartCount"] = 1.5.into()),
+        edit(&|p| p["status"]["containerStatuses"][0]["restartCount"] = (1i64 << 40).into()),
+        edit(&|p| p["status"]["startTime"] = "yesterday".into()),
+        edit(&|p| p["spec"]["nodeSelector"]["kubernetes.io/os"] = serde_json::Value::Null),
+        edit(&|p| p["apiVersion"] = "v2".into()),
+        edit(&|p| p["kind"] = "Node".into()),
+        edit(&|p| p["metadata"]["ownerReferences"][0] = serde_json::json!(["ReplicaSet", "web"])),
+        edit(&|p| p["status"]["containerStatuses"] = serde_json::json!({"name": "web"})),
+        format!("[{base}]"),
+    ];
+    // What a Value cannot say: duplicate keys, the last winning.
+    let text = base.to_string();
+    cases.push(text.replacen(
+        r#""phase":"Pending""#,
+        r#""phase":"Pending","phase":"Running""#,
+        1,
+    ));
+    cases.push(text.replacen(
+        r#""nodeName":"node-3""#,
+        r#""nodeName":"node-3","nodeName":"node-4""#,
+        1,
+    ));
+    let t = |s: &Option<String>| s.clone().unwrap_or_default();
+    let time =
+        |s: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>| s.as_ref().map(|t| t.0);
+    let state = |s: &Option<k8s_openapi::api::core::v1::ContainerState>| match s {
+        Some(s) if s.terminated.is_some() => {
+            let x = s.terminated.as_ref().unwrap();
+            format!(
+                "terminated {} {} {} {:?} {:?}",
+                x.exit_code,
+                t(&x.reason),
+                t(&x.message),
+                time(&x.started_at),
+                time(&x.finished_at)
+            )
+        }
+        Some(s) if s.running.is_some() => format!(
+            "running {:?}",
+            time(&s.running.as_ref().unwrap().started_at)
+        ),
+        Some(s) if s.waiting.is_some() => {
+            let w = s.waiting.as_ref().unwrap();
+            format!("waiting {} {}", t(&w.reason), t(&w.message))
+        }
+        _ => "none".to_string(),
+    };
+    let kept_state = |s: &ContainerState| match s {
+        ContainerState::Terminated(x) => format!(
+            "terminated {} {} {} {:?} {:?}",
+            x.exit_code, x.reason, x.message, x.started_at, x.finished_at
+        ),
+        ContainerState::Running { started_at } => format!("running {started_at:?}"),
+        ContainerState::Waiting(w) => format!("waiting {} {}", w.reason, w.message),
+        ContainerState::None => "none".to_string(),
+    };
+    let mut decoded = 0;
+    for (i, text) in cases.iter().enumerate() {
+        let typed = serde_json::from_str::<Pod>(text);
+        let wire = Object::decode(
+            Kind::Pod,
+            false,
+            &mut serde_json::Deserializer::from_str(text),
+        );
+        let (typed, (wire, rv)) = match (typed, wire) {
+            (Ok(t), Ok((Object::Pod(w), rv))) => (t, (w, rv)),
+            (Err(te), Err(we)) => {
+                assert!(we.problem.starts_with("malformed: "), "case {i}: {we}");
+                // The same error (serde_json places an array where a struct belongs one
+                // column apart: k8s-openapi's struct visitor reads the `[` first).
+                let what = |e: &str| e.split(" at line").next().unwrap_or_default().to_string();
+                assert_eq!(
+                    what(&we.problem),
+                    what(&format!("malformed: {te}")),
+                    "case {i}"
+                );
+                continue;
+            }
+            (t, w) => panic!("case {i}: typed {t:?}, wire {w:?}"),
+        };
+        decoded += 1;
+        let p: &PodInfo = &wire;
+        let (m, spec, status) = (
+            &typed.metadata,
+            typed.spec.as_ref().unwrap(),
+            typed.status.clone().unwrap_or_default(),
+        );
+        assert_eq!(rv, t(&m.resource_version), "case {i}");
+        assert_eq!(p.meta.name, t(&m.name), "case {i}");
+        assert_eq!(p.meta.namespace, t(&m.namespace), "case {i}");
+        assert_eq!(p.meta.uid, t(&m.uid), "case {i}");
+        assert_eq!(p.meta.created, time(&m.creation_timestamp), "case {i}");
+        assert_eq!(p.meta.deleting, m.deletion_timestamp.is_some(), "case {i}");
+        let owners: Vec<_> = m
+            .owner_references
+            .iter()
+            .flatten()
+            .map(|o| (o.kind.clone(), o.name.clone(), o.uid.clone()))
+            .collect();
+        let kept: Vec<_> = p
+            .meta
+            .owners
+            .iter()
+            .map(|o| (o.kind.to_string(), o.name.to_string(), o.uid.to_string()))
+            .collect();
+        assert_eq!(kept, owners, "case {i}");
+        assert_eq!(
+            p.pod_template_hash.as_deref(),
+            m.labels
+                .as_ref()
+                .and_then(|l| l.get("pod-template-hash"))
+                .map(String::as_str),
+            "case {i}"
+        );
+        assert_eq!(
+            p.node_name.as_ref().map(|n| n.to_string()),
+            spec.node_name.clone().filter(|n| !n.is_empty()),
+            "case {i}"
+        );
+        assert_eq!(
+            format!("{:?}", p.phase),
+            match status.phase.as_deref() {
+                None | Some("" | "Pending") => "Pending",
+                Some(p @ ("Running" | "Succeeded" | "Failed")) => p,
+                _ => "Unknown",
+            },
+            "case {i}"
+        );
+        assert_eq!(p.start_time, time(&status.start_time), "case {i}");
+        let conditions: Vec<_> = status
+            .conditions
+            .iter()
+            .flatten()
+            .filter(|c| c.type_ == "Ready" || c.type_ == "PodScheduled")
+            .map(|c| {
+                (
+                    c.type_.clone(),
+                    c.status.clone(),
+                    t(&c.reason),
+                    t(&c.message),
+                    time(&c.last_transition_time),
+                    time(&c.last_probe_time),
+                )
+            })
+            .collect();
+        let kept: Vec<_> = p
+            .conditions
+            .iter()
+            .map(|c| {
+                (
+                    c.type_.to_string(),
+                    c.status.to_string(),
+                    c.reason.to_string(),
+                    c.message.to_string(),
+                    c.last_transition,
+                    c.last_update,
+                )
+            })
+            .collect();
+        assert_eq!(kept, conditions, "case {i}");
+        for (kept, typed) in [
+            (&p.containers, &spec.containers),
+            (
+                &p.init_containers,
+                spec.init_containers.as_ref().unwrap_or(&Vec::new()),
+            ),
+        ] {
+            let typed: Vec<_> = typed
+                .iter()
+                .map(|c| (c.name.clone(), t(&c.image)))
+                .collect();
+            let kept: Vec<_> = kept
+                .iter()
+                .map(|c| (c.name.to_string(), c.image.to_string()))
+                .collect();
+            assert_eq!(kept, typed, "case {i}");
+        }
+        for (kept, typed) in [
+            (&p.statuses, &status.container_statuses),
+            (&p.init_statuses, &status.init_container_statuses),
+        ] {
+            let typed: Vec<_> = typed
+                .iter()
+                .flatten()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        s.image_id.clone(),
+                        s.ready,
+                        s.restart_count,
+                        state(&s.state),
+                        state(&s.last_state),
+                    )
+                })
+                .collect();
+            let kept: Vec<_> = kept
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.to_string(),
+                        s.image_id_raw.to_string(),
+                        s.ready,
+                        s.restart_count,
+                        kept_state(&s.state),
+                        kept_state(&s.last_state),
+                    )
+                })
+                .collect();
+            assert_eq!(kept, typed, "case {i}");
+        }
+        let secrets: Vec<_> = spec
+            .image_pull_secrets
+            .iter()
+            .flatten()
+            .map(|r| r.name.clone())
+            .filter(|n| !n.is_empty())
+            .collect();
+        assert_eq!(p.pull_secrets.to_vec(), secrets, "case {i}");
+        assert_eq!(
+            p.placement
+                .as_ref()
+                .map(|p| p.node_selector.clone())
+                .unwrap_or_default(),
+            spec.node_selector
+                .clone()
+                .unwrap_or_default()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            "case {i}"
+        );
+    }
+    assert_eq!(decoded, 19, "the cases that decode");
+    // The kaniko init container keeps its arguments and reads its env.
+    let Ok((Object::Pod(p), _)) = Object::decode(
+        Kind::Pod,
+        false,
+        &mut serde_json::Deserializer::from_str(&cases[0]),
+    ) else {
+        panic!("base pod")
+    };
+    assert_eq!(p.init_containers[0].argv.len(), 2);
+    assert!(!p.init_containers[0].no_push_env);
+    let no_push = edit(&|p| p["spec"]["initContainers"][0]["env"][0]["value"] = "true".into());
+    let Ok((Object::Pod(p), _)) = Object::decode(
+        Kind::Pod,
+        false,
+        &mut serde_json::Deserializer::from_str(&no_push),
+    ) else {
+        panic!("no-push pod")
+    };
+    assert!(p.init_containers[0].no_push_env);
+    // Errors name the Kubernetes type.
+    let error = |i: usize| {
+        Object::decode(
+            Kind::Pod,
+            false,
+            &mut serde_json::Deserializer::from_str(&cases[i]),
+        )
+        .err()
+        .map(|e| e.problem)
+        .unwrap_or_default()
+    };
+    assert!(
+        error(28).contains("expected OwnerReference"),
+        "{}",
+        error(28)
+    );
+    assert!(
+        error(30).contains("invalid type: sequence, expected Pod"),
+        "{}",
+        error(30)
+    );
+    // A field not read is skipped unchecked (k8s-openapi would refuse a string for
+    // `controller`; the API server never sends one).
+    let unread = edit(&|p| p["metadata"]["ownerReferences"][0]["controller"] = "yes".into());
+    assert!(serde_json::from_str::<Pod>(&unread).is_err());
+    assert!(
+        Object::decode(
+            Kind::Pod,
+            false,
+            &mut serde_json::Deserializer::from_str(&unread)
+        )
+        .is_ok()
+    );
+}

@@ -12,6 +12,7 @@ mod testing;
 pub mod text;
 pub mod verdict;
 pub mod view;
+mod wire;
 
 pub use verdict::{DeploymentVerdict, Policy, Verdict, judge_all};
 pub use view::{Change, ClusterView};

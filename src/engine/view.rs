@@ -19,6 +19,9 @@ use super::image::{Digest, ImageId, ImageRef};
 use super::k8s::{EventReason, PodPhase};
 use super::registry::{Failing, ManifestKind, TagAnswer, TagEntry, TagState};
 use super::text::bounded;
+use super::wire::{
+    self, ConditionWire, ContainerWire, EventWire, MetaWire, PodWire, StateWire, StatusWire,
+};
 
 /// `(namespace, name)`.
 pub type Key = (String, String);
@@ -377,14 +380,17 @@ impl Object {
         }
         match kind {
             Kind::Node => typed::<core::Node, _, _>(de, malformed, Object::Node),
-            Kind::Pod => typed::<core::Pod, _, _>(de, malformed, Object::Pod),
+            Kind::Pod => {
+                let wire = PodWire::deserialize(de).map_err(malformed)?;
+                PodInfo::from_wire(wire).map(|(p, rv)| (Object::Pod(p), rv))
+            }
             Kind::Deployment => typed::<apps::Deployment, _, _>(de, malformed, Object::Deployment),
             Kind::ReplicaSet => typed::<apps::ReplicaSet, _, _>(de, malformed, Object::ReplicaSet),
             Kind::Job => typed::<batch::Job, _, _>(de, malformed, Object::Job),
             Kind::Event if events_v1 => typed::<events::Event, _, _>(de, malformed, Object::Event),
             Kind::Event => {
                 let wire = EventWire::deserialize(de).map_err(malformed)?;
-                wire.project().map(|(e, rv)| (Object::Event(e), rv))
+                EventInfo::from_wire(wire).map(|(e, rv)| (Object::Event(e), rv))
             }
             Kind::TaskRun | Kind::BuildRun | Kind::OpenShiftBuild => {
                 let v = serde_json::Value::deserialize(de).map_err(malformed)?;
@@ -460,6 +466,23 @@ pub struct Meta {
     pub owners: Box<[OwnerRef]>,
 }
 
+/// An error unless the object has a name and, when `namespaced`, a namespace.
+fn named(
+    kind: &'static str,
+    namespace: &str,
+    name: &str,
+    namespaced: bool,
+) -> Result<(), ProjectionError> {
+    if name.is_empty() || (namespaced && namespace.is_empty()) {
+        return Err(ProjectionError {
+            kind,
+            name: format!("{namespace}/{name}"),
+            problem: "metadata.name or metadata.namespace is missing".into(),
+        });
+    }
+    Ok(())
+}
+
 impl Meta {
     fn from_k8s(
         m: &ObjectMeta,
@@ -468,13 +491,7 @@ impl Meta {
     ) -> Result<Meta, ProjectionError> {
         let name = m.name.clone().unwrap_or_default();
         let namespace = m.namespace.clone().unwrap_or_default();
-        if name.is_empty() || (namespaced && namespace.is_empty()) {
-            return Err(ProjectionError {
-                kind,
-                name: format!("{namespace}/{name}"),
-                problem: "metadata.name or metadata.namespace is missing".into(),
-            });
-        }
+        named(kind, &namespace, &name, namespaced)?;
         Ok(Meta {
             namespace,
             name,
@@ -486,6 +503,31 @@ impl Meta {
                     kind: o.kind.as_str().into(),
                     name: o.name.as_str().into(),
                     uid: o.uid.as_str().into(),
+                })
+                .collect(),
+        })
+    }
+
+    /// The metadata of a decoded object ([`wire`]), as [`Meta::from_k8s`] reads a typed one.
+    fn from_wire(
+        m: &MetaWire<'_>,
+        kind: &'static str,
+        namespaced: bool,
+    ) -> Result<Meta, ProjectionError> {
+        let t = wire::text;
+        named(kind, t(&m.namespace), t(&m.name), namespaced)?;
+        Ok(Meta {
+            namespace: t(&m.namespace).into(),
+            name: t(&m.name).into(),
+            uid: t(&m.uid).into(),
+            created: ts(&m.creation_timestamp),
+            deleting: m.deletion_timestamp.is_some(),
+            owners: wire::list(&m.owner_references)
+                .iter()
+                .map(|o| OwnerRef {
+                    kind: t(&o.kind).into(),
+                    name: t(&o.name).into(),
+                    uid: t(&o.uid).into(),
                 })
                 .collect(),
         })
@@ -574,24 +616,64 @@ pub struct ContainerSpec {
     pub no_push_env: bool,
 }
 
+impl ContainerSpec {
+    /// A container with this name, image and command-and-args; `env` gives its `env` items'
+    /// names and values (read only when the container may be a build).
+    fn new<'e>(
+        name: &str,
+        image: &str,
+        argv: Vec<String>,
+        env: impl IntoIterator<Item = (&'e str, &'e str)>,
+    ) -> ContainerSpec {
+        let image: IStr = image.into();
+        let keep = detect::may_be_build(&image, &argv);
+        ContainerSpec {
+            name: name.into(),
+            no_push_env: keep
+                && env
+                    .into_iter()
+                    .any(|(name, value)| detect::env_disables_push(name, value)),
+            image,
+            argv: if keep { argv } else { Vec::new() },
+        }
+    }
+}
+
+/// The containers of a typed pod template (Deployments, ReplicaSets, Jobs).
 fn container_specs(cs: &[core::Container]) -> Vec<ContainerSpec> {
     cs.iter()
         .map(|c| {
-            let argv: Vec<String> = items(c.command.as_ref())
-                .chain(items(c.args.as_ref()))
-                .cloned()
-                .collect();
-            let image: IStr = c.image.as_deref().unwrap_or_default().into();
-            let keep = detect::may_be_build(&image, &argv);
-            ContainerSpec {
-                name: c.name.as_str().into(),
-                no_push_env: keep
-                    && c.env.iter().flatten().any(|e| {
-                        detect::env_disables_push(&e.name, e.value.as_deref().unwrap_or(""))
-                    }),
-                image,
-                argv: if keep { argv } else { Vec::new() },
-            }
+            ContainerSpec::new(
+                &c.name,
+                c.image.as_deref().unwrap_or_default(),
+                items(c.command.as_ref())
+                    .chain(items(c.args.as_ref()))
+                    .cloned()
+                    .collect(),
+                c.env
+                    .iter()
+                    .flatten()
+                    .map(|e| (e.name.as_str(), e.value.as_deref().unwrap_or_default())),
+            )
+        })
+        .collect()
+}
+
+/// The containers of a decoded pod.
+fn container_specs_wire(cs: &[ContainerWire<'_>]) -> Box<[ContainerSpec]> {
+    let t = wire::text;
+    cs.iter()
+        .map(|c| {
+            ContainerSpec::new(
+                t(&c.name),
+                t(&c.image),
+                wire::list(&c.command)
+                    .iter()
+                    .chain(wire::list(&c.args))
+                    .map(|a| a.0.to_string())
+                    .collect(),
+                wire::list(&c.env).iter().map(|e| (t(&e.name), t(&e.value))),
+            )
         })
         .collect()
 }
@@ -629,17 +711,19 @@ pub struct Terminated {
 }
 
 impl ContainerState {
-    fn from_k8s(s: Option<&core::ContainerState>) -> ContainerState {
+    /// The state the kubelet reports: terminated, else running, else waiting (it sets one).
+    fn from_wire(s: Option<&StateWire<'_>>) -> ContainerState {
+        let t = wire::text;
         let Some(s) = s else {
             return ContainerState::None;
         };
-        if let Some(t) = &s.terminated {
+        if let Some(x) = &s.terminated {
             return ContainerState::Terminated(Box::new(Terminated {
-                exit_code: t.exit_code,
-                reason: bounded(t.reason.as_deref().unwrap_or_default()).into(),
-                message: bounded(t.message.as_deref().unwrap_or_default()).into(),
-                started_at: ts(&t.started_at),
-                finished_at: ts(&t.finished_at),
+                exit_code: x.exit_code.unwrap_or_default(),
+                reason: bounded(t(&x.reason)).into(),
+                message: bounded(t(&x.message)).into(),
+                started_at: ts(&x.started_at),
+                finished_at: ts(&x.finished_at),
             }));
         }
         if let Some(r) = &s.running {
@@ -649,8 +733,8 @@ impl ContainerState {
         }
         if let Some(w) = &s.waiting {
             return ContainerState::Waiting(Box::new(Waiting {
-                reason: bounded(w.reason.as_deref().unwrap_or_default()).into(),
-                message: bounded(w.message.as_deref().unwrap_or_default()).into(),
+                reason: bounded(t(&w.reason)).into(),
+                message: bounded(t(&w.message)).into(),
             }));
         }
         ContainerState::None
@@ -694,15 +778,16 @@ impl ContainerStatus {
     }
 }
 
-fn container_statuses(cs: Option<&Vec<core::ContainerStatus>>) -> Vec<ContainerStatus> {
-    items(cs)
+fn container_statuses(cs: &[StatusWire<'_>]) -> Box<[ContainerStatus]> {
+    let t = wire::text;
+    cs.iter()
         .map(|c| ContainerStatus {
-            name: c.name.as_str().into(),
-            image_id_raw: c.image_id.as_str().into(),
-            ready: c.ready,
-            restart_count: c.restart_count,
-            state: ContainerState::from_k8s(c.state.as_ref()),
-            last_state: ContainerState::from_k8s(c.last_state.as_ref()),
+            name: t(&c.name).into(),
+            image_id_raw: t(&c.image_id).into(),
+            ready: c.ready.unwrap_or_default(),
+            restart_count: c.restart_count.unwrap_or_default(),
+            state: ContainerState::from_wire(c.state.as_ref()),
+            last_state: ContainerState::from_wire(c.last_state.as_ref()),
         })
         .collect()
 }
@@ -813,20 +898,22 @@ impl PodInfo {
 /// Pod conditions the engine reads; the others (Initialized, ContainersReady, ...) are dropped.
 const POD_CONDITIONS: [&str; 2] = ["PodScheduled", "Ready"];
 
-fn conditions_pod(cs: Option<&Vec<core::PodCondition>>) -> Vec<Condition> {
-    let kept: Vec<Condition> = items(cs)
-        .filter(|c| POD_CONDITIONS.contains(&c.type_.as_str()))
+fn conditions_pod(cs: &[ConditionWire<'_>]) -> Box<[Condition]> {
+    let t = wire::text;
+    let kept: Vec<Condition> = cs
+        .iter()
+        .filter(|c| POD_CONDITIONS.contains(&t(&c.type_)))
         .map(|c| Condition {
-            type_: c.type_.as_str().into(),
-            status: c.status.as_str().into(),
-            reason: bounded(c.reason.as_deref().unwrap_or_default()).into(),
-            message: bounded(c.message.as_deref().unwrap_or_default()).into(),
+            type_: t(&c.type_).into(),
+            status: t(&c.status).into(),
+            reason: bounded(t(&c.reason)).into(),
+            message: bounded(t(&c.message)).into(),
             last_transition: ts(&c.last_transition_time),
             last_update: ts(&c.last_probe_time),
         })
         .collect();
-    // Room for exactly what is kept (a filtered collect leaves room for four).
-    exact(kept)
+    // `into_boxed_slice` gives back the room a filtered collect leaves (it allocates for four).
+    kept.into_boxed_slice()
 }
 
 /// The items of an optional list (`None` is empty) as an exact-size iterator: a `collect` from
@@ -843,52 +930,47 @@ fn exact<T>(mut v: Vec<T>) -> Vec<T> {
     v
 }
 
-impl TryFrom<&core::Pod> for PodInfo {
-    type Error = ProjectionError;
-    fn try_from(p: &core::Pod) -> Result<Self, ProjectionError> {
-        let meta = Meta::from_k8s(&p.metadata, "Pod", true)?;
-        let spec = p.spec.as_ref().ok_or_else(|| ProjectionError {
+impl PodInfo {
+    /// Projects a decoded core/v1 Pod; also returns its `metadata.resourceVersion`.
+    fn from_wire(p: PodWire<'_>) -> Result<(PodInfo, String), ProjectionError> {
+        let t = wire::text;
+        let m = p.metadata.unwrap_or_default();
+        let meta = Meta::from_wire(&m, "Pod", true)?;
+        let spec = p.spec.ok_or_else(|| ProjectionError {
             kind: "Pod",
             name: meta.full_name(),
             problem: "spec is missing".into(),
         })?;
-        let status = p.status.as_ref();
-        Ok(PodInfo {
-            pod_template_hash: p
-                .metadata
+        let status = p.status.unwrap_or_default();
+        let pod = PodInfo {
+            pod_template_hash: m
                 .labels
                 .as_ref()
-                .and_then(|l| l.get("pod-template-hash"))
-                .map(|h| h.as_str().into()),
-            node_name: spec
-                .node_name
-                .as_deref()
+                .and_then(|l| l.0.as_ref())
+                .map(|h| h.0.as_ref().into()),
+            node_name: Some(t(&spec.node_name))
                 .filter(|n| !n.is_empty())
                 .map(IStr::from),
-            phase: PodPhase::parse(status.and_then(|s| s.phase.as_deref()).unwrap_or_default()),
-            reason: bounded(status.and_then(|s| s.reason.as_deref()).unwrap_or_default()).into(),
-            message: bounded(
-                status
-                    .and_then(|s| s.message.as_deref())
-                    .unwrap_or_default(),
-            )
-            .into(),
-            start_time: status.and_then(|s| ts(&s.start_time)),
-            conditions: conditions_pod(status.and_then(|s| s.conditions.as_ref())).into(),
-            init_containers: container_specs(spec.init_containers.as_deref().unwrap_or(&[])).into(),
-            containers: container_specs(&spec.containers).into(),
-            init_statuses: container_statuses(
-                status.and_then(|s| s.init_container_statuses.as_ref()),
-            )
-            .into(),
-            statuses: container_statuses(status.and_then(|s| s.container_statuses.as_ref())).into(),
-            pull_secrets: items(spec.image_pull_secrets.as_ref())
-                .map(|r| r.name.clone())
+            phase: PodPhase::parse(t(&status.phase)),
+            reason: bounded(t(&status.reason)).into(),
+            message: bounded(t(&status.message)).into(),
+            start_time: ts(&status.start_time),
+            conditions: conditions_pod(wire::list(&status.conditions)),
+            init_containers: container_specs_wire(wire::list(&spec.init_containers)),
+            containers: container_specs_wire(wire::list(&spec.containers)),
+            init_statuses: container_statuses(wire::list(&status.init_container_statuses)),
+            statuses: container_statuses(wire::list(&status.container_statuses)),
+            pull_secrets: wire::list(&spec.image_pull_secrets)
+                .iter()
+                .map(|r| t(&r.name))
                 .filter(|n| !n.is_empty())
+                .map(String::from)
                 .collect(),
-            placement: Placement::of(spec).map(Box::new),
+            placement: Placement::of(spec.node_selector.as_ref(), spec.affinity.as_ref())
+                .map(Box::new),
             meta,
-        })
+        };
+        Ok((pod, t(&m.resource_version).to_string()))
     }
 }
 
@@ -968,17 +1050,19 @@ pub struct Placement {
 }
 
 impl Placement {
-    fn of(spec: &core::PodSpec) -> Option<Placement> {
+    /// The placement of a pod with this `spec.nodeSelector` and `spec.affinity`.
+    fn of(
+        node_selector: Option<&BTreeMap<String, String>>,
+        affinity: Option<&core::Affinity>,
+    ) -> Option<Placement> {
         let node_selector: Vec<(String, String)> = exact(
-            spec.node_selector
-                .iter()
+            node_selector
+                .into_iter()
                 .flatten()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         );
-        let required = spec
-            .affinity
-            .as_ref()
+        let required = affinity
             .and_then(|a| a.node_affinity.as_ref())
             .and_then(|n| {
                 n.required_during_scheduling_ignored_during_execution
@@ -1262,7 +1346,8 @@ fn is_read(kind: EventReason, involved_kind: &str) -> bool {
 pub const COMBINED_PREFIX: &str = "(combined from similar events): ";
 
 /// The fields of a core/v1 Event that [`EventInfo`] reads, borrowed from a k8s-openapi
-/// `Event` or from [`EventWire`]: both projections go through [`EventInfo::from_fields`].
+/// `Event` or from a decoded [`EventWire`]: both projections go through
+/// [`EventInfo::from_fields`].
 struct EventFields<'a> {
     namespace: &'a str,
     name: &'a str,
@@ -1383,242 +1468,32 @@ impl TryFrom<&core::Event> for EventInfo {
     }
 }
 
-/// A core/v1 Event as it is decoded for the view: only the fields [`EventInfo`] reads, strings
-/// borrowed from the input where it has no escapes. Events are most of the objects a cluster
-/// lists (five or more per pod), and typing all of an `Event` (its `ObjectMeta` with labels,
-/// annotations and managedFields, `related`, `reportingInstance`, ...) to keep a few fields was
-/// a sixth of the CPU of a sync. The field names and types are those of core/v1 `Event`, and
-/// they are read as k8s-openapi's `api::core::v1::Event` reads them ([`WireObject`]): objects
-/// only, the last of duplicate keys winning, `apiVersion` `v1` and `kind` `Event` when present,
-/// `metadata` and `involvedObject` defaulted when missing or null, times RFC 3339, errors naming
-/// the Kubernetes type (`expected ObjectReference`). Fields not read here are skipped unchecked.
-#[derive(Default)]
-struct EventWire<'a> {
-    metadata: Option<EventMetaWire<'a>>,
-    involved_object: Option<InvolvedWire<'a>>,
-    reason: Option<Text<'a>>,
-    message: Option<Text<'a>>,
-    type_: Option<Text<'a>>,
-    reporting_component: Option<Text<'a>>,
-    source: Option<SourceWire<'a>>,
-    event_time: Option<MicroTime>,
-    first_timestamp: Option<Time>,
-    last_timestamp: Option<Time>,
-    count: Option<i32>,
-    series: Option<SeriesWire>,
-}
-
-/// `metadata` of an [`EventWire`].
-#[derive(Default)]
-struct EventMetaWire<'a> {
-    name: Option<Text<'a>>,
-    namespace: Option<Text<'a>>,
-    creation_timestamp: Option<Time>,
-    resource_version: Option<Text<'a>>,
-}
-
-/// `involvedObject` of an [`EventWire`].
-#[derive(Default)]
-struct InvolvedWire<'a> {
-    kind: Option<Text<'a>>,
-    name: Option<Text<'a>>,
-}
-
-/// `source` of an [`EventWire`].
-#[derive(Default)]
-struct SourceWire<'a> {
-    component: Option<Text<'a>>,
-}
-
-/// `series` of an [`EventWire`].
-#[derive(Default)]
-struct SeriesWire {
-    count: Option<i32>,
-    last_observed_time: Option<MicroTime>,
-}
-
-/// A JSON string, borrowed from the input when it has no escapes.
-struct Text<'a>(std::borrow::Cow<'a, str>);
-
-impl<'de> serde::Deserialize<'de> for Text<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(std::borrow::Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Text<'de>, E> {
-                Ok(Text(std::borrow::Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Text<'de>, E> {
-                Ok(Text(std::borrow::Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// A JSON object read key by key, as k8s-openapi's types read theirs: an object only (an array
-/// is an error, not fields by position), the last of duplicate keys winning, keys not read
-/// skipped.
-trait WireObject<'de>: Default {
-    /// The Kubernetes type's name, for errors (`invalid type: sequence, expected EventSeries`).
-    const EXPECTING: &'static str;
-
-    /// Reads the value of `key` into `self`; false for a key it does not read (then skipped).
-    fn field<A: serde::de::MapAccess<'de>>(
-        &mut self,
-        key: &str,
-        map: &mut A,
-    ) -> Result<bool, A::Error>;
-}
-
-fn read_object<'de, D: serde::Deserializer<'de>, T: WireObject<'de>>(d: D) -> Result<T, D::Error> {
-    struct V<T>(std::marker::PhantomData<T>);
-    impl<'de, T: WireObject<'de>> serde::de::Visitor<'de> for V<T> {
-        type Value = T;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str(T::EXPECTING)
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-            let mut t = T::default();
-            while let Some(key) = map.next_key::<Text<'de>>()? {
-                if !t.field(&key.0, &mut map)? {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
-            }
-            Ok(t)
-        }
-    }
-    d.deserialize_map(V(std::marker::PhantomData))
-}
-
-/// `apiVersion` or `kind`: a string (not null), equal to `expected` (k8s-openapi's check).
-fn read_type<'de, A: serde::de::MapAccess<'de>>(
-    map: &mut A,
-    expected: &'static str,
-) -> Result<(), A::Error> {
-    let v: String = map.next_value()?;
-    if v != expected {
-        return Err(serde::de::Error::invalid_value(
-            serde::de::Unexpected::Str(&v),
-            &expected,
-        ));
-    }
-    Ok(())
-}
-
-macro_rules! wire_object {
-    ($ty:ident $(<$l:lifetime>)?, $name:literal, |$this:ident, $key:ident, $map:ident| $body:expr) => {
-        impl<'de> serde::Deserialize<'de> for $ty $(<$l>)? {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                read_object(d)
-            }
-        }
-        impl<'de> WireObject<'de> for $ty $(<$l>)? {
-            const EXPECTING: &'static str = $name;
-            fn field<A: serde::de::MapAccess<'de>>(
-                &mut self,
-                $key: &str,
-                $map: &mut A,
-            ) -> Result<bool, A::Error> {
-                let $this = self;
-                $body
-            }
-        }
-    };
-}
-
-wire_object!(EventWire<'de>, "Event", |e, key, map| {
-    match key {
-        "apiVersion" => read_type(map, "v1")?,
-        "kind" => read_type(map, "Event")?,
-        "metadata" => e.metadata = map.next_value()?,
-        "involvedObject" => e.involved_object = map.next_value()?,
-        "reason" => e.reason = map.next_value()?,
-        "message" => e.message = map.next_value()?,
-        "type" => e.type_ = map.next_value()?,
-        "reportingComponent" => e.reporting_component = map.next_value()?,
-        "source" => e.source = map.next_value()?,
-        "eventTime" => e.event_time = map.next_value()?,
-        "firstTimestamp" => e.first_timestamp = map.next_value()?,
-        "lastTimestamp" => e.last_timestamp = map.next_value()?,
-        "count" => e.count = map.next_value()?,
-        "series" => e.series = map.next_value()?,
-        _ => return Ok(false),
-    }
-    Ok(true)
-});
-
-wire_object!(EventMetaWire<'de>, "ObjectMeta", |m, key, map| {
-    match key {
-        "name" => m.name = map.next_value()?,
-        "namespace" => m.namespace = map.next_value()?,
-        "creationTimestamp" => m.creation_timestamp = map.next_value()?,
-        "resourceVersion" => m.resource_version = map.next_value()?,
-        _ => return Ok(false),
-    }
-    Ok(true)
-});
-
-wire_object!(InvolvedWire<'de>, "ObjectReference", |o, key, map| {
-    match key {
-        "kind" => o.kind = map.next_value()?,
-        "name" => o.name = map.next_value()?,
-        _ => return Ok(false),
-    }
-    Ok(true)
-});
-
-wire_object!(SourceWire<'de>, "EventSource", |o, key, map| {
-    match key {
-        "component" => o.component = map.next_value()?,
-        _ => return Ok(false),
-    }
-    Ok(true)
-});
-
-wire_object!(SeriesWire, "EventSeries", |o, key, map| {
-    match key {
-        "count" => o.count = map.next_value()?,
-        "lastObservedTime" => o.last_observed_time = map.next_value()?,
-        _ => return Ok(false),
-    }
-    Ok(true)
-});
-
-impl EventWire<'_> {
-    /// Projects the event; also returns its `metadata.resourceVersion`.
-    fn project(self) -> Result<(EventInfo, String), ProjectionError> {
-        fn t<'b>(s: &'b Option<Text<'_>>) -> &'b str {
-            s.as_ref().map(|t| &*t.0).unwrap_or_default()
-        }
-        let meta = self.metadata.unwrap_or_default();
-        let involved = self.involved_object.unwrap_or_default();
+impl EventInfo {
+    /// Projects a decoded core/v1 Event; also returns its `metadata.resourceVersion`.
+    fn from_wire(e: EventWire<'_>) -> Result<(EventInfo, String), ProjectionError> {
+        let meta = e.metadata.unwrap_or_default();
+        let involved = e.involved_object.unwrap_or_default();
+        let t = wire::text;
         let info = EventInfo::from_fields(EventFields {
             namespace: t(&meta.namespace),
             name: t(&meta.name),
             created: ts(&meta.creation_timestamp),
             involved_kind: t(&involved.kind),
             involved_name: t(&involved.name),
-            reason: t(&self.reason),
-            message: t(&self.message),
-            type_: t(&self.type_),
-            reporting_component: t(&self.reporting_component),
-            source_component: self
+            reason: t(&e.reason),
+            message: t(&e.message),
+            type_: t(&e.type_),
+            reporting_component: t(&e.reporting_component),
+            source_component: e
                 .source
                 .as_ref()
                 .map(|s| t(&s.component))
                 .unwrap_or_default(),
-            event_time: mts(&self.event_time),
-            first_timestamp: ts(&self.first_timestamp),
-            last_timestamp: ts(&self.last_timestamp),
-            count: self.count,
-            series: self
+            event_time: mts(&e.event_time),
+            first_timestamp: ts(&e.first_timestamp),
+            last_timestamp: ts(&e.last_timestamp),
+            count: e.count,
+            series: e
                 .series
                 .as_ref()
                 .map(|s| (s.count, mts(&s.last_observed_time))),
@@ -2513,6 +2388,15 @@ impl ClusterView {
     }
 }
 
+/// A pod read from JSON as a dump or the live source reads it.
+#[cfg(test)]
+fn pod_json(p: serde_json::Value) -> PodInfo {
+    match Object::from_json(Kind::Pod, false, p).unwrap() {
+        Object::Pod(p) => p,
+        o => panic!("not a pod: {o:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2547,16 +2431,15 @@ mod tests {
         }))
         .unwrap();
         cut(&EventInfo::try_from(&e).unwrap().message);
-        let p: core::Pod = serde_json::from_value(serde_json::json!({
+        let p = serde_json::json!({
             "metadata": {"name": "web-1", "namespace": "shop"},
             "spec": {"containers": [{"name": "c", "image": "x"}]},
             "status": {"reason": huge, "message": huge,
                 "conditions": [{"type": "PodScheduled", "status": "False", "message": huge}],
                 "containerStatuses": [{"name": "c", "image": "x", "imageID": "", "ready": false,
                     "restartCount": 0, "state": {"waiting": {"reason": "ErrImagePull", "message": huge}}}]}
-        }))
-        .unwrap();
-        let p = PodInfo::try_from(&p).unwrap();
+        });
+        let p = pod_json(p);
         cut(&p.reason);
         cut(&p.message);
         cut(&p.conditions[0].message);
@@ -2869,12 +2752,11 @@ mod tests {
     }
 
     fn pod(ns: &str, name: &str, image: &str, args: &[&str]) -> Object {
-        let p: core::Pod = serde_json::from_value(serde_json::json!({
+        let p = serde_json::json!({
             "metadata": {"name": name, "namespace": ns, "uid": format!("{name}-uid")},
             "spec": {"containers": [{"name": "c", "image": image, "args": args}]}
-        }))
-        .unwrap();
-        Object::Pod(PodInfo::try_from(&p).unwrap())
+        });
+        Object::Pod(pod_json(p))
     }
 
     #[test]
@@ -2978,13 +2860,12 @@ mod owner_lookup_tests {
     use super::*;
 
     fn pod(name: &str, owner: &str) -> Object {
-        let p: core::Pod = serde_json::from_value(serde_json::json!({
+        let p = serde_json::json!({
             "metadata": {"name": name, "namespace": "shop", "ownerReferences": [
                 {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": owner, "uid": format!("uid-{owner}")}]},
             "spec": {"containers": [{"name": "c", "image": "x"}]}
-        }))
-        .unwrap();
-        Object::Pod(PodInfo::try_from(&p).unwrap())
+        });
+        Object::Pod(pod_json(p))
     }
 
     fn rs(name: &str) -> ReplicaSetInfo {
@@ -3037,7 +2918,7 @@ mod owner_lookup_tests {
     #[test]
     fn projections_keep_exact_lists_and_share_repeated_strings() {
         let pod = |name: &str| -> PodInfo {
-            let p: core::Pod = serde_json::from_value(serde_json::json!({
+            let p = serde_json::json!({
                 "metadata": {"name": name, "namespace": "shop", "ownerReferences": [
                     {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d9f", "uid": "u1"}]},
                 "spec": {"containers": [{"name": "app", "image": "kaniko", "command": ["/kaniko/executor"],
@@ -3051,9 +2932,8 @@ mod owner_lookup_tests {
                     {"type": "Ready", "status": "True"},
                     {"type": "PodScheduled", "status": "True"}],
                   "containerStatuses": [{"name": "app", "image": "x", "imageID": "r.io/a@sha256:00", "ready": true, "restartCount": 0}]}
-            }))
-            .unwrap();
-            PodInfo::try_from(&p).unwrap()
+            });
+            pod_json(p)
         };
         let p = pod("web-7d9f-a");
         let exact = |what: &str, len: usize, capacity: usize| {

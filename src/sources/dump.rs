@@ -53,8 +53,50 @@ pub struct DumpStats {
     /// Of those, the objects of a kind kube-verdict reads that did not project (a malformed
     /// pod), by kind: `kube_verdict_skipped_objects_total{resource}` of `serve --dump`.
     pub skipped_by_kind: std::collections::BTreeMap<Kind, usize>,
-    /// Human-readable warnings, each naming its file and object.
+    /// Human-readable warnings, each naming its file and object: the first
+    /// [`MAX_DUMP_WARNINGS`], then a line counting the others.
     pub warnings: Vec<String>,
+    /// Warnings beyond the first [`MAX_DUMP_WARNINGS`], counted and not kept.
+    pub warnings_more: usize,
+}
+
+/// Most warnings a dump names: a dump of a million malformed objects would otherwise hold and
+/// report a million lines (and `serve --dump` would copy them into every `/report`).
+pub const MAX_DUMP_WARNINGS: usize = 1000;
+
+impl DumpStats {
+    /// Records a warning; beyond [`MAX_DUMP_WARNINGS`] only counts it.
+    fn warn(&mut self, warning: String) {
+        if self.warnings.len() < MAX_DUMP_WARNINGS {
+            self.warnings.push(warning);
+        } else {
+            self.warnings_more += 1;
+        }
+    }
+
+    /// Adds the counts and warnings of one file, in file order.
+    fn add(&mut self, file: DumpStats) {
+        self.files += file.files;
+        self.objects += file.objects;
+        self.skipped += file.skipped;
+        for (kind, n) in file.skipped_by_kind {
+            *self.skipped_by_kind.entry(kind).or_default() += n;
+        }
+        self.warnings_more += file.warnings_more;
+        for w in file.warnings {
+            self.warn(w);
+        }
+    }
+
+    /// Ends the warnings with a line counting those not kept, if any.
+    fn close_warnings(&mut self) {
+        if self.warnings_more > 0 {
+            self.warnings.push(format!(
+                "{} more warnings (only the first {MAX_DUMP_WARNINGS} are named)",
+                self.warnings_more
+            ));
+        }
+    }
 }
 
 /// Kinds `kubectl cluster-info dump` writes that the engine does not need: skipped silently.
@@ -114,13 +156,7 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
     let mut builds: HashMap<(String, String), Vec<String>> = HashMap::new();
     parse_files_parallel(&object_files, &mut |result| {
         let (objects, file_stats) = result?;
-        stats.files += file_stats.files;
-        stats.objects += file_stats.objects;
-        stats.skipped += file_stats.skipped;
-        for (kind, n) in file_stats.skipped_by_kind {
-            *stats.skipped_by_kind.entry(kind).or_default() += n;
-        }
-        stats.warnings.extend(file_stats.warnings);
+        stats.add(file_stats);
         for obj in objects {
             if let Object::Pod(p) = &obj
                 && is_build_pod(p)
@@ -146,6 +182,7 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
     for k in Kind::ALL {
         sink(Change::Synced(k));
     }
+    stats.close_warnings();
     Ok(stats)
 }
 
@@ -301,12 +338,14 @@ fn raw_string(v: Option<&RawValue>) -> Result<Option<String>, ()> {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(expecting = "ObjectMeta")]
 struct PeekMeta {
     name: Option<String>,
     namespace: Option<String>,
 }
 
 #[derive(Deserialize)]
+#[serde(expecting = "a Kubernetes object")]
 struct Peek {
     kind: Option<String>,
     #[serde(rename = "apiVersion")]
@@ -355,6 +394,7 @@ pub fn read_document(
     read_object_bytes(Path::new(name), bytes, yaml, &mut stats, &mut |o, _| {
         objects.push(o)
     })?;
+    stats.close_warnings();
     Ok((objects, stats.warnings))
 }
 
@@ -433,9 +473,7 @@ fn is_yaml_shape_error(e: &serde_yaml::Error) -> bool {
 /// Records a skipped file (or document) with a warning naming it and what is wrong.
 fn skip_file(path: &Path, stats: &mut DumpStats, why: &str) {
     stats.skipped += 1;
-    stats
-        .warnings
-        .push(format!("{}: skipped: {why}", path.display()));
+    stats.warn(format!("{}: skipped: {why}", path.display()));
 }
 
 /// The byte offset where YAML flow collections (`[`, `{`) nest deeper than `max`, if they do.
@@ -688,7 +726,7 @@ fn read_item(
             ),
             Err(e) => {
                 stats.skipped += 1;
-                stats.warnings.push(format!(
+                stats.warn(format!(
                     "{}: item {index}: skipped: not an object: {e}",
                     path.display()
                 ));
@@ -714,7 +752,7 @@ fn read_item(
     };
     let skip = |stats: &mut DumpStats, why: String| {
         stats.skipped += 1;
-        stats.warnings.push(format!(
+        stats.warn(format!(
             "{}: {}: skipped: {why}",
             path.display(),
             who(&kind)
@@ -820,7 +858,7 @@ fn read_logs(
     }
     if let Some((name, mut s)) = current.take() {
         s.truncated();
-        stats.warnings.push(format!(
+        stats.warn(format!(
             "{}: log of container {name} has no END marker: truncated",
             path.display()
         ));
@@ -830,7 +868,7 @@ fn read_logs(
         let facts = unmarked.finish();
         if facts.lines > 0 {
             if containers.len() == 1 {
-                stats.warnings.push(format!(
+                stats.warn(format!(
                     "{}: no START/END markers: read as the log of container {}",
                     path.display(),
                     containers[0]
@@ -838,7 +876,7 @@ fn read_logs(
                 emit(containers[0].clone(), facts);
             } else {
                 stats.skipped += 1;
-                stats.warnings.push(format!(
+                stats.warn(format!(
                     "{}: skipped: no START/END markers and pod {ns}/{pod} has {} containers",
                     path.display(),
                     containers.len()
@@ -927,6 +965,56 @@ mod tests {
         bad.extend_from_slice(br#"","spec":{"containers":[]}}]}"#);
         assert!(read_typed_list(&bad).is_none());
         assert!(read_document("pods.json", &bad, false).is_err());
+    }
+
+    /// A dump names at most [`MAX_DUMP_WARNINGS`] problems, then counts the others, across
+    /// files too; an item that is not an object is named in Kubernetes terms, not by the
+    /// decoder's type names.
+    #[test]
+    fn warnings_are_capped_and_name_no_internal_types() {
+        let bad = |n: usize| {
+            let items: Vec<String> = (0..n)
+                .map(|i| {
+                    format!(r#"{{"metadata":{{"name":"p{i}","namespace":"shop"}},"spec":{{"containers":7}}}}"#)
+                })
+                .collect();
+            format!(
+                r#"{{"kind":"PodList","apiVersion":"v1","items":[{}]}}"#,
+                items.join(",")
+            )
+        };
+        let (objects, warnings) =
+            read_document("pods.json", bad(MAX_DUMP_WARNINGS + 500).as_bytes(), false).unwrap();
+        assert!(objects.is_empty());
+        assert_eq!(warnings.len(), MAX_DUMP_WARNINGS + 1);
+        assert!(
+            warnings[0].contains("Pod shop/p0: skipped: malformed"),
+            "{}",
+            warnings[0]
+        );
+        assert_eq!(
+            warnings[MAX_DUMP_WARNINGS],
+            format!("500 more warnings (only the first {MAX_DUMP_WARNINGS} are named)")
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.json"), bad(600)).unwrap();
+        std::fs::write(dir.path().join("b.json"), bad(600)).unwrap();
+        let stats = load(dir.path(), &mut |_| {}).unwrap();
+        assert_eq!(stats.skipped, 1200, "every skip is counted");
+        assert_eq!(stats.warnings.len(), MAX_DUMP_WARNINGS + 1);
+        assert!(stats.warnings[0].contains("a.json"));
+        assert!(stats.warnings[MAX_DUMP_WARNINGS - 1].contains("b.json"));
+        assert!(stats.warnings[MAX_DUMP_WARNINGS].starts_with("200 more warnings"));
+
+        let list =
+            r#"{"kind":"List","apiVersion":"v1","items":[5, {"kind":"Pod","metadata":[1]}]}"#;
+        let (_, warnings) = read_document("list.json", list.as_bytes(), false).unwrap();
+        assert!(
+            warnings[0].contains("expected a Kubernetes object") && !warnings[0].contains("Peek"),
+            "{warnings:?}"
+        );
+        assert!(warnings.iter().all(|w| !w.contains("Peek")), "{warnings:?}");
     }
 
     /// A typed list is read in one pass when its kind comes first (as Go writes it), and the

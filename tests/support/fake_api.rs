@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -530,38 +531,40 @@ async fn list(fake: FakeApi, res: Res, ns: Option<String>, q: HashMap<String, St
             "Internal error occurred: etcdserver: request timed out",
         );
     }
-    // Only the page's items are cloned: a 50,000-event list in pages of 500 stays linear.
-    let start: usize = q.get("continue").and_then(|c| c.parse().ok()).unwrap_or(0);
+    // A page is read from where the last one ended (the continue token is the last key given:
+    // `namespace/name`), so a list in pages costs each page's items only, and objects created
+    // or deleted between pages move nothing (an offset would skip or repeat one).
     let limit: usize = q
         .get("limit")
         .and_then(|l| l.parse().ok())
         .filter(|l| *l > 0)
         .unwrap_or(usize::MAX);
-    let matching = || {
-        g.objects
-            .range((res, String::new(), String::new())..)
-            .take_while(|((r, _, _), _)| *r == res)
-            .filter(|((_, n, _), _)| ns.as_ref().is_none_or(|ns| ns == n))
+    let from = match q.get("continue").and_then(|c| c.split_once('/')) {
+        Some((n, name)) => Bound::Excluded((res, n.to_string(), name.to_string())),
+        None => Bound::Included((res, ns.clone().unwrap_or_default(), String::new())),
     };
-    let total = matching().count();
-    let page: Vec<Value> = matching()
-        .skip(start)
-        .take(limit)
-        .map(|(_, s)| {
-            let mut o = s.obj.clone();
-            if let Some(m) = o.as_object_mut() {
-                m.remove("kind");
-                m.remove("apiVersion");
-            }
-            o
-        })
-        .collect();
-    let end = start.saturating_add(page.len());
-    let items_len = total;
+    let mut page: Vec<Value> = Vec::new();
+    let mut last: Option<(String, String)> = None;
+    let mut more = false;
+    for ((r, n, name), s) in g.objects.range((from, Bound::Unbounded)) {
+        if *r != res || ns.as_ref().is_some_and(|ns| ns != n) {
+            break;
+        }
+        if page.len() == limit {
+            more = true;
+            break;
+        }
+        let mut o = s.obj.clone();
+        if let Some(m) = o.as_object_mut() {
+            m.remove("kind");
+            m.remove("apiVersion");
+        }
+        page.push(o);
+        last = Some((n.clone(), name.clone()));
+    }
     let mut meta = json!({"resourceVersion": g.rv.to_string()});
-    if end < items_len {
-        meta["continue"] = json!(end.to_string());
-        meta["remainingItemCount"] = json!(items_len - end);
+    if let (true, Some((n, name))) = (more, last) {
+        meta["continue"] = json!(format!("{n}/{name}"));
     }
     let body = json!({"kind": format!("{}List", res.kind()), "apiVersion": res.api_version(), "metadata": meta, "items": page});
     (

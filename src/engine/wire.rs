@@ -133,7 +133,8 @@ macro_rules! fields {
     }};
 }
 
-/// `metadata` (meta/v1 `ObjectMeta`): what the view reads of any object.
+/// `metadata` of a pod (meta/v1 `ObjectMeta`): what [`super::view::Meta`] keeps, the
+/// resourceVersion and the `pod-template-hash` label.
 #[derive(Default)]
 pub(crate) struct MetaWire<'a> {
     pub name: Option<Text<'a>>,
@@ -198,10 +199,30 @@ impl<'de> Deserialize<'de> for TemplateHash<'de> {
     }
 }
 
+/// `metadata` of an [`EventWire`]: only what the event projection reads, so that an event's
+/// labels, owner references or uid (read for pods) are skipped unchecked, as every other field
+/// the projection does not read.
+#[derive(Default)]
+pub(crate) struct EventMetaWire<'a> {
+    pub name: Option<Text<'a>>,
+    pub namespace: Option<Text<'a>>,
+    pub creation_timestamp: Option<Time>,
+    pub resource_version: Option<Text<'a>>,
+}
+
+wire_object!(EventMetaWire<'de>, "ObjectMeta", |m, key, map| {
+    fields!(m, key, map;
+        "name" => name,
+        "namespace" => namespace,
+        "creationTimestamp" => creation_timestamp,
+        "resourceVersion" => resource_version,
+    )
+});
+
 /// A core/v1 `Event`.
 #[derive(Default)]
 pub(crate) struct EventWire<'a> {
-    pub metadata: Option<MetaWire<'a>>,
+    pub metadata: Option<EventMetaWire<'a>>,
     pub involved_object: Option<InvolvedWire<'a>>,
     pub reason: Option<Text<'a>>,
     pub message: Option<Text<'a>>,

@@ -104,6 +104,7 @@ pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
         now: judged.now,
         deployments: judged.verdicts,
         warnings: judged.warnings,
+        warnings_omitted: judged.warnings_omitted,
     })
 }
 
@@ -201,6 +202,7 @@ pub async fn check_live(cfg: &CheckConfig, client: kube::Client) -> Result<Repor
     Ok(Report {
         now: controller.now(),
         warnings: live_warnings(cfg, &deployments, controller.skipped()),
+        warnings_omitted: 0,
         deployments,
     })
 }

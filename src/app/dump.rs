@@ -20,8 +20,10 @@ pub struct DumpVerdicts {
     pub verdicts: Vec<DeploymentVerdict>,
     /// Objects held, by kind.
     pub counts: Vec<(Kind, usize)>,
-    /// Problems met reading the dump, each naming its file or object.
+    /// Problems met reading the dump, each naming its file or object (the first 1,000).
     pub warnings: Vec<String>,
+    /// Problems beyond those, counted.
+    pub warnings_omitted: usize,
     /// Objects of a kind kube-verdict reads skipped because they did not project, by kind.
     pub skipped: Vec<(Kind, usize)>,
 }
@@ -73,6 +75,7 @@ pub fn judge_dump(
         verdicts,
         counts: view.counts(),
         warnings: stats.warnings,
+        warnings_omitted: stats.warnings_more,
         skipped: stats.skipped_by_kind.into_iter().collect(),
     })
 }

@@ -82,6 +82,7 @@ pub async fn serve(cfg: ServeConfig, hooks: Hooks) -> Result<(), Error> {
                     .collect();
                 s.object_counts = judged.counts;
                 s.warnings = judged.warnings;
+                s.warnings_omitted = judged.warnings_omitted;
             });
             for (kind, n) in judged.skipped {
                 let resource = kind.resource();

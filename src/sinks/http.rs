@@ -442,6 +442,7 @@ async fn verdicts(
             .map(|d| (**d).clone())
             .collect(),
         warnings: s.warnings.clone(),
+        warnings_omitted: s.warnings_omitted,
     };
     json(StatusCode::OK, report.to_json())
 }

@@ -51,8 +51,9 @@ pub struct Snapshot {
     pub source_up: bool,
     /// The last source error, while the source is down.
     pub source_error: Option<String>,
-    /// Problems met reading a dump.
+    /// Problems met reading a dump (the first 1,000), and how many more were counted.
     pub warnings: Vec<String>,
+    pub warnings_omitted: usize,
     /// Live only: each watched kind and whether every watch of it is healthy (listed, and no
     /// failed request since). Empty for a dump.
     pub watch_health: Vec<(Kind, bool)>,
@@ -191,6 +192,7 @@ impl Published {
                 source_up: true,
                 source_error: None,
                 warnings: Vec::new(),
+                warnings_omitted: 0,
                 watch_health: Vec::new(),
             })),
             ledger: Mutex::new(Ledger::new(report_window, platforms)),

@@ -17,6 +17,14 @@ pub struct Report {
     /// file or object. Empty when the input was clean.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Warnings beyond those listed, counted but not named (a dump names its first 1,000).
+    /// Absent from the JSON when every warning is listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub warnings_omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Widest table column: longer names (which Kubernetes never produces: names are at most 253
@@ -148,13 +156,17 @@ impl Report {
         }
     }
 
-    /// The first 20 warnings, and how many more there are.
+    /// The first 20 warnings, and how many more there are: listed in the JSON, or counted only.
     fn write_warnings(&self, s: &mut String) {
-        if self.warnings.is_empty() {
+        if self.warnings.is_empty() && self.warnings_omitted == 0 {
             return;
         }
         let _ = writeln!(s);
-        let _ = writeln!(s, "warnings ({}):", self.warnings.len());
+        let _ = writeln!(
+            s,
+            "warnings ({}):",
+            self.warnings.len() + self.warnings_omitted
+        );
         for w in self.warnings.iter().take(20) {
             let _ = writeln!(s, "  - {}", shown(w));
         }
@@ -163,6 +175,14 @@ impl Report {
                 s,
                 "  ... and {} more (see -o json)",
                 self.warnings.len() - 20
+            );
+        }
+        if self.warnings_omitted > 0 {
+            let _ = writeln!(
+                s,
+                "  ... and {} more, counted but not named (only the first {} are kept)",
+                self.warnings_omitted,
+                self.warnings.len()
             );
         }
     }
@@ -314,6 +334,7 @@ mod tests {
             now: "2026-11-20T10:15:00Z".parse().unwrap(),
             deployments: vec![d],
             warnings: vec![format!("Event shop/e: {forged}")],
+            warnings_omitted: 0,
         };
         let text = report.to_text(false, true);
         assert!(!text.contains(['\x1b', '\r', '\x07']), "{text:?}");
@@ -329,5 +350,35 @@ mod tests {
         let text = unicode.to_text(false, true);
         assert!(text.contains(r"a\u{2028}b\u{202e}c\u{2066}d"), "{text}");
         assert!(text.contains(r"\r\nshop  web"), "{text}");
+    }
+
+    /// Warnings a dump counted but did not keep are in the total and said as counted; the JSON
+    /// holds them as `warnings_omitted` (absent when there are none).
+    #[test]
+    fn omitted_warnings_are_counted_in_text_and_json() {
+        let report = Report {
+            now: "2026-11-20T10:15:00Z".parse().unwrap(),
+            deployments: vec![],
+            warnings: (0..1000).map(|i| format!("w{i}")).collect(),
+            warnings_omitted: 409,
+        };
+        let text = report.to_text(false, true);
+        assert!(text.contains("warnings (1409):"), "{text}");
+        assert!(text.contains("... and 980 more (see -o json)"), "{text}");
+        assert!(
+            text.contains("... and 409 more, counted but not named (only the first 1000 are kept)"),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+        assert_eq!(json["warnings_omitted"], 409);
+        assert_eq!(json["warnings"].as_array().unwrap().len(), 1000);
+        let clean = Report {
+            warnings: vec![],
+            warnings_omitted: 0,
+            ..report
+        };
+        let json: serde_json::Value = serde_json::from_str(&clean.to_json()).unwrap();
+        assert!(json.get("warnings_omitted").is_none() && json.get("warnings").is_none());
+        assert!(!clean.to_text(false, true).contains("warnings"));
     }
 }

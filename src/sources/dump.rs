@@ -54,7 +54,7 @@ pub struct DumpStats {
     /// pod), by kind: `kube_verdict_skipped_objects_total{resource}` of `serve --dump`.
     pub skipped_by_kind: std::collections::BTreeMap<Kind, usize>,
     /// Human-readable warnings, each naming its file and object: the first
-    /// [`MAX_DUMP_WARNINGS`], then a line counting the others.
+    /// [`MAX_DUMP_WARNINGS`].
     pub warnings: Vec<String>,
     /// Warnings beyond the first [`MAX_DUMP_WARNINGS`], counted and not kept.
     pub warnings_more: usize,
@@ -85,16 +85,6 @@ impl DumpStats {
         self.warnings_more += file.warnings_more;
         for w in file.warnings {
             self.warn(w);
-        }
-    }
-
-    /// Ends the warnings with a line counting those not kept, if any.
-    fn close_warnings(&mut self) {
-        if self.warnings_more > 0 {
-            self.warnings.push(format!(
-                "{} more warnings (only the first {MAX_DUMP_WARNINGS} are named)",
-                self.warnings_more
-            ));
         }
     }
 }
@@ -182,7 +172,6 @@ pub fn load(dir: &Path, sink: &mut dyn FnMut(Change)) -> Result<DumpStats, DumpE
     for k in Kind::ALL {
         sink(Change::Synced(k));
     }
-    stats.close_warnings();
     Ok(stats)
 }
 
@@ -309,21 +298,46 @@ fn is_object_file(p: &Path) -> bool {
 }
 
 /// The top of a dump document, every field kept raw so that a badly shaped one (`items` not a
-/// list, `kind` not a string) is skipped with a warning instead of failing the whole dump.
-#[derive(Deserialize)]
+/// list, `kind` not a string) is skipped with a warning instead of failing the whole dump. Read
+/// as k8s-openapi reads objects: the last of duplicate keys wins, other keys are skipped.
+#[derive(Default)]
 struct Top<'a> {
-    #[serde(borrow)]
+    /// `null` reads as absent.
     kind: Option<&'a RawValue>,
-    #[serde(rename = "apiVersion", borrow)]
     api_version: Option<&'a RawValue>,
-    /// Present (even as `null`) or absent: `Option<&RawValue>` alone would read `null` as absent.
-    #[serde(borrow, default, deserialize_with = "raw_present")]
+    /// Present (even as `null`) or absent.
     items: Option<&'a RawValue>,
 }
 
-/// A field's raw value when the field is present, `null` included.
-fn raw_present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue>::deserialize(d).map(Some)
+impl<'de> Deserialize<'de> for Top<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Top<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a Kubernetes object or list")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Top<'de>, A::Error> {
+                let mut top = Top::default();
+                let present = |r: &'de RawValue| (r.get() != "null").then_some(r);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "kind" => top.kind = present(map.next_value()?),
+                        "apiVersion" => top.api_version = present(map.next_value()?),
+                        "items" => top.items = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(top)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// A raw JSON value as a string, if it is one (`null` counts as absent).
@@ -337,21 +351,78 @@ fn raw_string(v: Option<&RawValue>) -> Result<Option<String>, ()> {
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(expecting = "ObjectMeta")]
+/// `metadata` of a [`Peek`]: the name and namespace, to name what is skipped.
+#[derive(Default)]
 struct PeekMeta {
     name: Option<String>,
     namespace: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(expecting = "a Kubernetes object")]
+/// The kind, apiVersion and metadata of a dump item that is not in a typed list, read as
+/// k8s-openapi reads objects: an object only, the last of duplicate keys winning, every other
+/// field skipped unchecked (a derived struct would refuse a duplicate key that the object's own
+/// decoding accepts).
+#[derive(Default)]
 struct Peek {
     kind: Option<String>,
-    #[serde(rename = "apiVersion")]
     api_version: Option<String>,
-    #[serde(default)]
     metadata: Option<PeekMeta>,
+}
+
+impl<'de> Deserialize<'de> for PeekMeta {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PeekMeta;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("ObjectMeta")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<PeekMeta, A::Error> {
+                let mut m = PeekMeta::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "name" => m.name = map.next_value()?,
+                        "namespace" => m.namespace = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(m)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Peek {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Peek;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a Kubernetes object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Peek, A::Error> {
+                let mut p = Peek::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "kind" => p.kind = map.next_value()?,
+                        "apiVersion" => p.api_version = map.next_value()?,
+                        "metadata" => p.metadata = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(p)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 fn read_object_file(
@@ -394,7 +465,6 @@ pub fn read_document(
     read_object_bytes(Path::new(name), bytes, yaml, &mut stats, &mut |o, _| {
         objects.push(o)
     })?;
-    stats.close_warnings();
     Ok((objects, stats.warnings))
 }
 
@@ -986,15 +1056,11 @@ mod tests {
         let (objects, warnings) =
             read_document("pods.json", bad(MAX_DUMP_WARNINGS + 500).as_bytes(), false).unwrap();
         assert!(objects.is_empty());
-        assert_eq!(warnings.len(), MAX_DUMP_WARNINGS + 1);
+        assert_eq!(warnings.len(), MAX_DUMP_WARNINGS);
         assert!(
             warnings[0].contains("Pod shop/p0: skipped: malformed"),
             "{}",
             warnings[0]
-        );
-        assert_eq!(
-            warnings[MAX_DUMP_WARNINGS],
-            format!("500 more warnings (only the first {MAX_DUMP_WARNINGS} are named)")
         );
 
         let dir = tempfile::tempdir().unwrap();
@@ -1002,10 +1068,10 @@ mod tests {
         std::fs::write(dir.path().join("b.json"), bad(600)).unwrap();
         let stats = load(dir.path(), &mut |_| {}).unwrap();
         assert_eq!(stats.skipped, 1200, "every skip is counted");
-        assert_eq!(stats.warnings.len(), MAX_DUMP_WARNINGS + 1);
+        assert_eq!(stats.warnings.len(), MAX_DUMP_WARNINGS);
+        assert_eq!(stats.warnings_more, 200);
         assert!(stats.warnings[0].contains("a.json"));
         assert!(stats.warnings[MAX_DUMP_WARNINGS - 1].contains("b.json"));
-        assert!(stats.warnings[MAX_DUMP_WARNINGS].starts_with("200 more warnings"));
 
         let list =
             r#"{"kind":"List","apiVersion":"v1","items":[5, {"kind":"Pod","metadata":[1]}]}"#;
@@ -1015,6 +1081,26 @@ mod tests {
             "{warnings:?}"
         );
         assert!(warnings.iter().all(|w| !w.contains("Peek")), "{warnings:?}");
+    }
+
+    /// An item of a `List` (what `kubectl get pods,events -o json` writes) is read as the same
+    /// object in a typed list: the last of duplicate keys wins, in the first look at its kind
+    /// and name too (a review found the pod skipped as "not an object").
+    #[test]
+    fn list_items_with_duplicate_keys_are_read_as_in_a_typed_list() {
+        let pod = r#"{"kind":"Pod","kind":"Pod","apiVersion":"v1","metadata":{"name":"old","name":"web-1","namespace":"shop","namespace":"shop"},"spec":{"containers":[{"name":"c","image":"x"}]}}"#;
+        for doc in [
+            format!(r#"{{"kind":"List","apiVersion":"v1","items":[{pod}]}}"#),
+            format!(r#"{{"kind":"PodList","apiVersion":"v1","items":[{pod}]}}"#),
+            pod.to_string(),
+        ] {
+            let (objects, warnings) = read_document("pods.json", doc.as_bytes(), false).unwrap();
+            assert!(warnings.is_empty(), "{doc}: {warnings:?}");
+            let [Object::Pod(p)] = &objects[..] else {
+                panic!("{doc}: {objects:?}")
+            };
+            assert_eq!(p.meta.name, "web-1");
+        }
     }
 
     /// A typed list is read in one pass when its kind comes first (as Go writes it), and the

@@ -538,6 +538,9 @@ fn is_yaml_shape_error(e: &serde_yaml::Error) -> bool {
     m.starts_with("recursion limit exceeded")
         || m.starts_with("repetition limit exceeded")
         || m.starts_with("invalid type")
+        // An integer beyond 64 bits (`restartCount: 99999999999999999999999`): JSON as
+        // Kubernetes reads it has none. The same number in a JSON file skips its object.
+        || m.contains("number out of range")
 }
 
 /// Records a skipped file (or document) with a warning naming it and what is wrong.
@@ -1081,6 +1084,19 @@ mod tests {
             "{warnings:?}"
         );
         assert!(warnings.iter().all(|w| !w.contains("Peek")), "{warnings:?}");
+    }
+
+    /// A YAML integer too large for 64 bits skips its document with a warning; it does not fail
+    /// the dump (a review found `check` exiting 1 on it).
+    #[test]
+    fn a_yaml_integer_beyond_64_bits_skips_its_document() {
+        let doc = "kind: Pod\napiVersion: v1\nmetadata: {name: web-1, namespace: shop}\nspec:\n  containers: [{name: c, image: x}]\nstatus:\n  containerStatuses: [{name: c, imageID: '', ready: true, restartCount: 99999999999999999999999}]\n";
+        let (objects, warnings) = read_document("pods.yaml", doc.as_bytes(), true).unwrap();
+        assert!(objects.is_empty());
+        assert!(
+            warnings.len() == 1 && warnings[0].contains("YAML document 1"),
+            "{warnings:?}"
+        );
     }
 
     /// An item of a `List` (what `kubectl get pods,events -o json` writes) is read as the same

@@ -478,7 +478,7 @@ fn read_object_bytes(
     // A UTF-8 byte order mark (editors on Windows write one) is not part of the document.
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     if !yaml {
-        return read_json_document(path, bytes, stats, emit);
+        return read_json_document(path, bytes, Some(bytes), stats, emit);
     }
     let text = String::from_utf8_lossy(bytes);
     if let Some(depth) = yaml_flow_depth_over(&text, MAX_YAML_FLOW_DEPTH) {
@@ -490,13 +490,14 @@ fn read_object_bytes(
         return Ok(());
     }
     for (i, doc) in serde_yaml::Deserializer::from_str(&text).enumerate() {
-        let v = match serde_json::Value::deserialize(doc) {
-            Ok(v) => v,
+        let v = match YamlJson::deserialize(doc) {
+            Ok(YamlJson(v)) => v,
             // Well-formed YAML that no Kubernetes object has: nesting past the parser's bound
-            // (block style), or keys that are not strings. Skipped, like any bad shape.
+            // (block style), keys that are not strings, tags. Skipped, like any bad shape; the
+            // next documents are still read.
             Err(e) if is_yaml_shape_error(&e) => {
                 skip_file(path, stats, &format!("YAML document {}: {e}", i + 1));
-                return Ok(());
+                continue;
             }
             Err(e) => {
                 return Err(DumpError::Parse {
@@ -525,7 +526,7 @@ fn read_object_bytes(
             format: "YAML",
             message: e.to_string(),
         })?;
-        read_json_document(path, &json, stats, emit)?;
+        read_json_document(path, &json, None, stats, emit)?;
     }
     Ok(())
 }
@@ -535,12 +536,92 @@ fn read_object_bytes(
 /// document), or a value of a type JSON (and so Kubernetes) cannot hold, such as a map key.
 fn is_yaml_shape_error(e: &serde_yaml::Error) -> bool {
     let m = e.to_string();
-    m.starts_with("recursion limit exceeded")
-        || m.starts_with("repetition limit exceeded")
-        || m.starts_with("invalid type")
-        // An integer beyond 64 bits (`restartCount: 99999999999999999999999`): JSON as
-        // Kubernetes reads it has none. The same number in a JSON file skips its object.
-        || m.contains("number out of range")
+    // serde_yaml prefixes the path of a nested value (`a.b: invalid type: ...`).
+    m.contains("recursion limit exceeded")
+        || m.contains("repetition limit exceeded")
+        || m.contains("invalid type")
+}
+
+/// A YAML document as the JSON value a JSON file with the same content would parse to, so that
+/// the objects in it are read as they would be from JSON: an integer beyond 64 bits is a
+/// floating-point number (as serde_json parses `99999999999999999999`; `serde_json::Value`
+/// refuses it from YAML, which dropped the whole document), and NaN and the infinities, which
+/// JSON cannot hold, are their YAML text (`.nan`, `.inf`, `-.inf`), not `null`: a field that is
+/// read then refuses the object, as k8s-openapi would refuse the number, and a field that is
+/// not read does not matter. Keys must be strings; tags and other types are errors.
+struct YamlJson(serde_json::Value);
+
+impl<'de> Deserialize<'de> for YamlJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{MapAccess, SeqAccess, Visitor};
+        use serde_json::Value;
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = YamlJson;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<YamlJson, E> {
+                Ok(YamlJson(Value::Bool(b)))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<YamlJson, E> {
+                Ok(YamlJson(n.into()))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<YamlJson, E> {
+                Ok(YamlJson(n.into()))
+            }
+            fn visit_i128<E: serde::de::Error>(self, n: i128) -> Result<YamlJson, E> {
+                match i64::try_from(n) {
+                    Ok(n) => Ok(YamlJson(n.into())),
+                    Err(_) => self.visit_f64(n as f64),
+                }
+            }
+            fn visit_u128<E: serde::de::Error>(self, n: u128) -> Result<YamlJson, E> {
+                match u64::try_from(n) {
+                    Ok(n) => Ok(YamlJson(n.into())),
+                    Err(_) => self.visit_f64(n as f64),
+                }
+            }
+            fn visit_f64<E>(self, f: f64) -> Result<YamlJson, E> {
+                Ok(YamlJson(match serde_json::Number::from_f64(f) {
+                    Some(n) => Value::Number(n),
+                    None if f.is_nan() => Value::String(".nan".into()),
+                    None if f > 0.0 => Value::String(".inf".into()),
+                    None => Value::String("-.inf".into()),
+                }))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<YamlJson, E> {
+                Ok(YamlJson(Value::String(s.to_owned())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<YamlJson, E> {
+                Ok(YamlJson(Value::String(s)))
+            }
+            fn visit_none<E>(self) -> Result<YamlJson, E> {
+                Ok(YamlJson(Value::Null))
+            }
+            fn visit_unit<E>(self) -> Result<YamlJson, E> {
+                Ok(YamlJson(Value::Null))
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<YamlJson, D::Error> {
+                YamlJson::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<YamlJson, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some(YamlJson(v)) = seq.next_element()? {
+                    items.push(v);
+                }
+                Ok(YamlJson(Value::Array(items)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<YamlJson, A::Error> {
+                let mut object = serde_json::Map::new();
+                while let Some((k, YamlJson(v))) = map.next_entry::<String, YamlJson>()? {
+                    object.insert(k, v);
+                }
+                Ok(YamlJson(Value::Object(object)))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Records a skipped file (or document) with a warning naming it and what is wrong.
@@ -583,12 +664,17 @@ fn yaml_flow_depth_over(text: &str, max: usize) -> Option<usize> {
     None
 }
 
+/// Reads one JSON document. `file` is the file's text when `bytes` is it (positions in errors
+/// are then given in the file), None when `bytes` was converted from YAML (positions in it
+/// would point at nothing the user has, so they are left out).
 fn read_json_document(
     path: &Path,
     bytes: &[u8],
+    file: Option<&[u8]>,
     stats: &mut DumpStats,
     emit: &mut dyn FnMut(Object, &mut DumpStats),
 ) -> Result<(), DumpError> {
+    let mut at = Locator::new(file);
     let parse_error = |e: serde_json::Error| DumpError::Parse {
         path: path.to_path_buf(),
         format: "JSON",
@@ -600,7 +686,7 @@ fn read_json_document(
             // A bare JSON array (`jq '.items'` output): a list whose items carry their kind.
             let items: Vec<&RawValue> = serde_json::from_slice(bytes).map_err(parse_error)?;
             for (i, raw) in items.iter().enumerate() {
-                read_item(path, i, raw.get(), None, None, stats, emit);
+                read_item(path, i, raw.get(), None, None, &mut at, stats, emit);
             }
             return Ok(());
         }
@@ -664,6 +750,7 @@ fn read_json_document(
                     raw.get(),
                     list_kind.as_deref(),
                     api_version.as_deref(),
+                    &mut at,
                     stats,
                     emit,
                 );
@@ -677,6 +764,7 @@ fn read_json_document(
                 raw,
                 kind.as_deref(),
                 api_version.as_deref(),
+                &mut at,
                 stats,
                 emit,
             );
@@ -779,12 +867,84 @@ fn read_typed_list(bytes: &[u8]) -> Option<Vec<Object>> {
     Some(objects)
 }
 
+/// Finds where an item's text starts in its file, to give decoding errors (which serde_json
+/// places within the item) in the file's lines and columns. Items are located in file order, so
+/// the lines are counted once per file.
+struct Locator<'a> {
+    file: Option<&'a [u8]>,
+    /// The last offset located, its line (1-based) and where that line starts.
+    offset: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl<'a> Locator<'a> {
+    fn new(file: Option<&'a [u8]>) -> Locator<'a> {
+        Locator {
+            file,
+            offset: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    /// The line and column (1-based) where `item` starts, when it is a slice of the file.
+    fn start(&mut self, item: &str) -> Option<(usize, usize)> {
+        let file = self.file?;
+        let offset = (item.as_ptr() as usize).checked_sub(file.as_ptr() as usize)?;
+        if offset + item.len() > file.len() {
+            return None;
+        }
+        if offset < self.offset {
+            (self.offset, self.line, self.line_start) = (0, 1, 0);
+        }
+        for (i, b) in file[self.offset..offset].iter().enumerate() {
+            if *b == b'\n' {
+                self.line += 1;
+                self.line_start = self.offset + i + 1;
+            }
+        }
+        self.offset = offset;
+        Some((self.line, offset - self.line_start + 1))
+    }
+
+    /// A decoding error of `item` with serde_json's `at line L column C` (counted from the
+    /// item's start) given in the file, or left out when the file's position is unknown.
+    fn relocate(&mut self, item: &str, problem: String) -> String {
+        let Some((text, position)) = problem.rsplit_once(" at line ") else {
+            return problem;
+        };
+        let Some((line, column)) = position
+            .split_once(" column ")
+            .and_then(|(l, c)| Some((l.parse::<usize>().ok()?, c.parse::<usize>().ok()?)))
+        else {
+            return problem;
+        };
+        match self.start(item) {
+            Some((start_line, start_column)) => {
+                let column = if line == 1 {
+                    start_column + column.saturating_sub(1)
+                } else {
+                    column
+                };
+                format!("{text} at line {} column {column}", start_line + line - 1)
+            }
+            None => text.to_string(),
+        }
+    }
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the item, what its list says of it, and where the results go"
+)]
 fn read_item(
     path: &Path,
     index: usize,
     raw: &str,
     list_kind: Option<&str>,
     list_api_version: Option<&str>,
+    at: &mut Locator<'_>,
     stats: &mut DumpStats,
     emit: &mut dyn FnMut(Object, &mut DumpStats),
 ) {
@@ -799,10 +959,8 @@ fn read_item(
             ),
             Err(e) => {
                 stats.skipped += 1;
-                stats.warn(format!(
-                    "{}: item {index}: skipped: not an object: {e}",
-                    path.display()
-                ));
+                let e = at.relocate(raw, e.to_string());
+                stats.warn(format!("{}: item {index}: skipped: {e}", path.display()));
                 return;
             }
         },
@@ -838,7 +996,8 @@ fn read_item(
                 Ok(obj) => emit(obj, stats),
                 Err(e) => {
                     *stats.skipped_by_kind.entry(k).or_default() += 1;
-                    skip(stats, e.problem)
+                    let problem = at.relocate(raw, e.problem);
+                    skip(stats, problem)
                 }
             }
         }
@@ -1086,15 +1245,73 @@ mod tests {
         assert!(warnings.iter().all(|w| !w.contains("Peek")), "{warnings:?}");
     }
 
-    /// A YAML integer too large for 64 bits skips its document with a warning; it does not fail
-    /// the dump (a review found `check` exiting 1 on it).
+    /// A decoding error names its line and column in the file, not in the item (a review found
+    /// `line 7` for an error on line 301); for YAML, whose positions would be in the JSON it is
+    /// converted to, none.
     #[test]
-    fn a_yaml_integer_beyond_64_bits_skips_its_document() {
-        let doc = "kind: Pod\napiVersion: v1\nmetadata: {name: web-1, namespace: shop}\nspec:\n  containers: [{name: c, image: x}]\nstatus:\n  containerStatuses: [{name: c, imageID: '', ready: true, restartCount: 99999999999999999999999}]\n";
-        let (objects, warnings) = read_document("pods.yaml", doc.as_bytes(), true).unwrap();
-        assert!(objects.is_empty());
+    fn errors_name_the_position_in_the_file() {
+        let json = "{\"kind\": \"PodList\", \"apiVersion\": \"v1\", \"items\": [\n  {\"metadata\": {\"name\": \"a\", \"namespace\": \"shop\"}, \"spec\": {\"containers\": []}},\n  {\"metadata\": {\"name\": \"b\", \"namespace\": \"shop\"}, \"spec\": {\"containers\": 7}},\n  {\"metadata\": {\"name\": \"c\", \"namespace\": \"shop\"},\n   \"spec\": {\"containers\": \"x\"}}\n]}\n";
+        let (objects, warnings) = read_document("pods.json", json.as_bytes(), false).unwrap();
+        assert_eq!(objects.len(), 1);
+        // The `7` of line 3 is its 75th character; the string `"x"` of line 5 ends at its 29th.
         assert!(
-            warnings.len() == 1 && warnings[0].contains("YAML document 1"),
+            warnings[0].ends_with("expected a sequence at line 3 column 75"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].ends_with("expected a sequence at line 5 column 29"),
+            "{warnings:?}"
+        );
+        let yaml = "kind: Pod\napiVersion: v1\nmetadata: {name: b, namespace: shop}\nspec: {containers: 7}\n";
+        let (_, warnings) = read_document("pods.yaml", yaml.as_bytes(), true).unwrap();
+        assert!(warnings[0].ends_with("expected a sequence"), "{warnings:?}");
+    }
+
+    /// YAML numbers JSON cannot hold are read as a JSON file with the same content: an integer
+    /// beyond 64 bits (a review found `check` exiting 1 on one, then a whole List dropped for
+    /// one in an unread field) or NaN in a field that is read skips its object, in a field that
+    /// is not read it does not matter; a document of the wrong shape is skipped and the next
+    /// documents of the file are still read.
+    #[test]
+    fn yaml_numbers_json_cannot_hold_skip_only_what_reads_them() {
+        let pod = |name: &str, status: &str| {
+            format!(
+                "kind: Pod\napiVersion: v1\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  terminationGracePeriodSeconds: 99999999999999999999999\n  containers: [{{name: c, image: x}}]\nstatus:\n  containerStatuses: [{{name: c, imageID: '', {status}}}]\n"
+            )
+        };
+        let doc = [
+            pod("big", "ready: true, restartCount: 99999999999999999999999"),
+            pod("nan", "ready: .nan, restartCount: 0"),
+            pod("fine", "ready: true, restartCount: 0"),
+        ]
+        .join("---\n");
+        let (objects, warnings) = read_document("pods.yaml", doc.as_bytes(), true).unwrap();
+        let [Object::Pod(p)] = &objects[..] else {
+            panic!("{objects:?} {warnings:?}")
+        };
+        assert_eq!(p.meta.name, "fine");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("Pod shop/big: skipped: malformed: invalid type: floating point"),
+            "{warnings:?}"
+        );
+        assert!(warnings[1].contains("Pod shop/nan: skipped: malformed: invalid type: string \".nan\", expected a boolean"), "{warnings:?}");
+
+        let list = format!(
+            "kind: List\napiVersion: v1\nitems:\n- {{kind: ConfigMap, apiVersion: v1, metadata: {{name: c}}, data: {{k: 99999999999999999999}}}}\n- {}",
+            pod("listed", "ready: true, restartCount: 0").replace('\n', "\n  ")
+        );
+        let (objects, _) = read_document("all.yaml", list.as_bytes(), true).unwrap();
+        assert_eq!(objects.len(), 1, "{list}");
+
+        let after_bad = format!(
+            "a: !Foo {{b: 1}}\n---\n? [a, b]\n: c\n---\n{}",
+            pod("after", "ready: true, restartCount: 0")
+        );
+        let (objects, warnings) = read_document("pods.yaml", after_bad.as_bytes(), true).unwrap();
+        assert_eq!(objects.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("YAML document 1") && warnings[1].contains("YAML document 2"),
             "{warnings:?}"
         );
     }

@@ -74,7 +74,7 @@ pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
         selected(cfg, &d.meta.namespace, &d.meta.name)
     })?;
     if judged.counts.iter().all(|(_, n)| *n == 0) {
-        judged.warnings.push(if dir.is_dir() {
+        judged.warnings.insert(0, if dir.is_dir() {
             format!(
                 "{}: holds no Kubernetes objects; make a dump with `kubectl cluster-info dump --all-namespaces --output-directory={}`",
                 dir.display(),
@@ -96,10 +96,12 @@ pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
             )));
         }
     }
-    judged.warnings.extend(cfg.warnings.iter().cloned());
-    judged
-        .warnings
-        .extend(empty_namespaces(cfg, &judged.verdicts));
+    // The configuration's and the scope's warnings first: they say what to change, and the
+    // text report shows the first 20 of possibly a thousand warnings about the dump's objects.
+    let mut warnings: Vec<String> = cfg.warnings.to_vec();
+    warnings.extend(empty_namespaces(cfg, &judged.verdicts));
+    warnings.append(&mut judged.warnings);
+    judged.warnings = warnings;
     Ok(Report {
         now: judged.now,
         deployments: judged.verdicts,

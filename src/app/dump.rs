@@ -52,6 +52,13 @@ pub fn judge_dump(
     for w in &stats.warnings {
         tracing::warn!("{w}");
     }
+    if stats.warnings_more > 0 {
+        tracing::warn!(
+            omitted = stats.warnings_more,
+            "{} more warnings about the dump, counted but not named",
+            stats.warnings_more
+        );
+    }
     let now = match now.or(view.newest_timestamp()) {
         Some(t) => t,
         // Nothing to judge (an empty dump): no time is needed, and `check` says so with exit 3.

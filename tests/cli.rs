@@ -773,3 +773,50 @@ fn readme_synopses_match_help() {
         );
     }
 }
+
+/// A dump with more malformed objects than it names (1,000): the JSON counts the rest in
+/// `warnings_omitted`, the text total includes them, and what the user can fix (a namespace
+/// typo) comes first, not after a thousand lines about the dump's objects.
+#[test]
+fn many_warnings_are_counted_and_the_scope_warning_comes_first() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&root().join("examples/false-alarm"), dir.path());
+    let items: Vec<String> = (0..1100)
+        .map(|i| format!(r#"{{"metadata":{{"name":"bad-{i}","namespace":"shop"}},"spec":{{"containers":7}}}}"#))
+        .collect();
+    std::fs::write(
+        dir.path().join("shop/zz-bad-pods.json"),
+        format!(
+            r#"{{"kind":"PodList","apiVersion":"v1","items":[{}]}}"#,
+            items.join(",")
+        ),
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let o = kv(&["check", "--dump", d, "-n", "nope,shop", "-o", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let warnings = json["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1001);
+    assert_eq!(
+        warnings[0],
+        "namespace nope: no Deployment found (check -n)"
+    );
+    assert!(
+        warnings[1]
+            .as_str()
+            .unwrap()
+            .contains("Pod shop/bad-0: skipped")
+    );
+    assert_eq!(json["warnings_omitted"], 100);
+    let o = kv(&["check", "--dump", d, "-n", "nope,shop"]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("warnings (1101):\n  - namespace nope: no Deployment found"),
+        "{text}"
+    );
+    assert!(
+        text.contains("... and 981 more (see -o json)\n  ... and 100 more, counted but not named"),
+        "{text}"
+    );
+}

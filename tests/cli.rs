@@ -820,3 +820,29 @@ fn many_warnings_are_counted_and_the_scope_warning_comes_first() {
         "{text}"
     );
 }
+
+/// A dump whose only objects are malformed pods says so, not that it holds no objects.
+#[test]
+fn a_dump_of_only_malformed_objects_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("shop")).unwrap();
+    std::fs::write(
+        dir.path().join("shop/pods.json"),
+        r#"{"kind":"PodList","apiVersion":"v1","items":[{"metadata":{"name":"a","namespace":"shop"},"spec":{"containers":7}}]}"#,
+    )
+    .unwrap();
+    let o = kv(&[
+        "check",
+        "--dump",
+        dir.path().to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let first = json["warnings"][0].as_str().unwrap();
+    assert!(
+        first.ends_with("none of its 1 objects of the kinds kube-verdict reads could be read (see the warnings below)"),
+        "{first}"
+    );
+    assert!(!stdout(&o).contains("holds no"), "{}", stdout(&o));
+}

@@ -73,7 +73,18 @@ pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
     let mut judged = judge_dump(dir, cfg.now, &cfg.policy, |d| {
         selected(cfg, &d.meta.namespace, &d.meta.name)
     })?;
-    if judged.counts.iter().all(|(_, n)| *n == 0) {
+    let unreadable: usize = judged.skipped.iter().map(|(_, n)| n).sum();
+    if judged.counts.iter().all(|(_, n)| *n == 0) && unreadable > 0 {
+        // Objects of the kinds it reads are there, but none could be read: say that, not
+        // "holds no objects" (found by review).
+        judged.warnings.insert(
+            0,
+            format!(
+                "{}: none of its {unreadable} objects of the kinds kube-verdict reads could be read (see the warnings below)",
+                dir.display()
+            ),
+        );
+    } else if judged.counts.iter().all(|(_, n)| *n == 0) {
         judged.warnings.insert(0, if dir.is_dir() {
             format!(
                 "{}: holds no Kubernetes objects; make a dump with `kubectl cluster-info dump --all-namespaces --output-directory={}`",

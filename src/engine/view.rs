@@ -20,7 +20,8 @@ use super::k8s::{EventReason, PodPhase};
 use super::registry::{Failing, ManifestKind, TagAnswer, TagEntry, TagState};
 use super::text::bounded;
 use super::wire::{
-    self, ConditionWire, ContainerWire, EventWire, MetaWire, PodWire, StateWire, StatusWire,
+    self, ConditionWire, ContainerWire, EventV1Wire, EventWire, MetaWire, PodWire, StateWire,
+    StatusWire,
 };
 
 /// `(namespace, name)`.
@@ -356,7 +357,7 @@ impl Object {
         events_v1: bool,
         de: D,
     ) -> Result<(Object, String), ProjectionError> {
-        use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, events::v1 as events};
+        use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch};
         use serde::Deserialize;
         let malformed = |e: D::Error| ProjectionError {
             kind: kind.as_str(),
@@ -387,7 +388,10 @@ impl Object {
             Kind::Deployment => typed::<apps::Deployment, _, _>(de, malformed, Object::Deployment),
             Kind::ReplicaSet => typed::<apps::ReplicaSet, _, _>(de, malformed, Object::ReplicaSet),
             Kind::Job => typed::<batch::Job, _, _>(de, malformed, Object::Job),
-            Kind::Event if events_v1 => typed::<events::Event, _, _>(de, malformed, Object::Event),
+            Kind::Event if events_v1 => {
+                let wire = EventV1Wire::deserialize(de).map_err(malformed)?;
+                EventInfo::from_v1_wire(wire).map(|(e, rv)| (Object::Event(e), rv))
+            }
             Kind::Event => {
                 let wire = EventWire::deserialize(de).map_err(malformed)?;
                 EventInfo::from_wire(wire).map(|(e, rv)| (Object::Event(e), rv))
@@ -1497,6 +1501,51 @@ impl EventInfo {
                 .series
                 .as_ref()
                 .map(|s| (s.count, mts(&s.last_observed_time))),
+        })?;
+        Ok((info, t(&meta.resource_version).to_string()))
+    }
+}
+
+impl EventInfo {
+    /// Projects a decoded events.k8s.io/v1 Event as [`TryFrom`] projects a typed one; also
+    /// returns its `metadata.resourceVersion`.
+    fn from_v1_wire(e: EventV1Wire<'_>) -> Result<(EventInfo, String), ProjectionError> {
+        let meta = e.metadata.unwrap_or_default();
+        let regarding = e.regarding.unwrap_or_default();
+        let t = wire::text;
+        let series = match &e.series {
+            Some(s) => {
+                let Some(last) = &s.last_observed_time else {
+                    return Err(ProjectionError {
+                        kind: "Event",
+                        name: format!("{}/{}", t(&meta.namespace), t(&meta.name)),
+                        problem: "malformed: missing field `lastObservedTime` in `series`".into(),
+                    });
+                };
+                Some((Some(s.count.unwrap_or_default()), Some(last.0)))
+            }
+            None => None,
+        };
+        let info = EventInfo::from_fields(EventFields {
+            namespace: t(&meta.namespace),
+            name: t(&meta.name),
+            created: ts(&meta.creation_timestamp),
+            involved_kind: t(&regarding.kind),
+            involved_name: t(&regarding.name),
+            reason: t(&e.reason),
+            message: t(&e.note),
+            type_: t(&e.type_),
+            reporting_component: t(&e.reporting_controller),
+            source_component: e
+                .deprecated_source
+                .as_ref()
+                .map(|s| t(&s.component))
+                .unwrap_or_default(),
+            event_time: mts(&e.event_time),
+            first_timestamp: ts(&e.deprecated_first_timestamp),
+            last_timestamp: ts(&e.deprecated_last_timestamp),
+            count: e.deprecated_count,
+            series,
         })?;
         Ok((info, t(&meta.resource_version).to_string()))
     }

@@ -289,6 +289,62 @@ wire_object!(SeriesWire, "EventSeries", |o, key, map| {
     fields!(o, key, map; "count" => count, "lastObservedTime" => last_observed_time)
 });
 
+/// An events.k8s.io/v1 `Event` (`kubectl get events.v1.events.k8s.io -o json`): the fields of a
+/// core/v1 Event under their new names.
+#[derive(Default)]
+pub(crate) struct EventV1Wire<'a> {
+    pub metadata: Option<EventMetaWire<'a>>,
+    pub regarding: Option<InvolvedWire<'a>>,
+    pub reason: Option<Text<'a>>,
+    pub note: Option<Text<'a>>,
+    pub type_: Option<Text<'a>>,
+    pub reporting_controller: Option<Text<'a>>,
+    pub deprecated_source: Option<SourceWire<'a>>,
+    pub event_time: Option<MicroTime>,
+    pub deprecated_first_timestamp: Option<Time>,
+    pub deprecated_last_timestamp: Option<Time>,
+    pub deprecated_count: Option<i32>,
+    pub series: Option<SeriesV1Wire>,
+}
+
+wire_object!(EventV1Wire<'de>, "Event", |e, key, map| {
+    match key {
+        "apiVersion" => read_type(map, "events.k8s.io/v1").map(|_| true),
+        "kind" => read_type(map, "Event").map(|_| true),
+        _ => fields!(e, key, map;
+            "metadata" => metadata,
+            "regarding" => regarding,
+            "reason" => reason,
+            "note" => note,
+            "type" => type_,
+            "reportingController" => reporting_controller,
+            "deprecatedSource" => deprecated_source,
+            "eventTime" => event_time,
+            "deprecatedFirstTimestamp" => deprecated_first_timestamp,
+            "deprecatedLastTimestamp" => deprecated_last_timestamp,
+            "deprecatedCount" => deprecated_count,
+            "series" => series,
+        ),
+    }
+});
+
+/// `series` of an [`EventV1Wire`] (events.k8s.io/v1 `EventSeries`): `lastObservedTime` is
+/// required there (k8s-openapi refuses a series without it, or with it null).
+#[derive(Default)]
+pub(crate) struct SeriesV1Wire {
+    pub count: Option<i32>,
+    pub last_observed_time: Option<MicroTime>,
+}
+
+wire_object!(SeriesV1Wire, "EventSeries", |o, key, map| {
+    match key {
+        "count" => o.count = map.next_value()?,
+        "lastObservedTime" => o.last_observed_time = Some(map.next_value::<MicroTime>()?),
+        _ => return Ok(false),
+    }
+    Ok(true)
+});
+
 /// A core/v1 `Pod`.
 #[derive(Default)]
 pub(crate) struct PodWire<'a> {

@@ -841,7 +841,9 @@ fn a_dump_of_only_malformed_objects_says_so() {
     let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let first = json["warnings"][0].as_str().unwrap();
     assert!(
-        first.ends_with("none of its 1 objects of the kinds kube-verdict reads could be read (see the warnings below)"),
+        first.ends_with(
+            "nothing to judge: 1 objects of the kinds kube-verdict reads could not be read (see the warnings below)"
+        ),
         "{first}"
     );
     assert!(!stdout(&o).contains("holds no"), "{}", stdout(&o));

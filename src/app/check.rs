@@ -80,7 +80,7 @@ pub fn check_dump(cfg: &CheckConfig, dir: &Path) -> Result<Report, Error> {
         judged.warnings.insert(
             0,
             format!(
-                "{}: none of its {unreadable} objects of the kinds kube-verdict reads could be read (see the warnings below)",
+                "{}: nothing to judge: {unreadable} objects of the kinds kube-verdict reads could not be read (see the warnings below)",
                 dir.display()
             ),
         );

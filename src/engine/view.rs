@@ -338,8 +338,9 @@ impl BuildObjectInfo {
 }
 
 impl Object {
-    /// Reads an object of `kind` from any serde deserializer (a JSON string for dumps, a
-    /// `serde_json::Value` for the live source) into its k8s-openapi type, then projects it.
+    /// Reads an object of `kind` from any serde deserializer (the text of a dump's item or of
+    /// a list item or watch event of the live source) and projects it: Pods and Events through
+    /// the trimmed decode of [`super::wire`], the other kinds through their k8s-openapi type.
     /// `events_v1` reads an events.k8s.io/v1 Event. When the object does not even deserialize,
     /// the error's `name` is empty (the caller knows better how to name it).
     pub fn from_json<'de, D: serde::Deserializer<'de>>(

@@ -329,7 +329,9 @@ wire_object!(EventV1Wire<'de>, "Event", |e, key, map| {
 });
 
 /// `series` of an [`EventV1Wire`] (events.k8s.io/v1 `EventSeries`): `lastObservedTime` is
-/// required there (k8s-openapi refuses a series without it, or with it null).
+/// required there (k8s-openapi refuses a series without it, or with it null). A null one is
+/// refused here; a missing one by the projection (`EventInfo::from_v1_wire`), the one field
+/// of this module whose absence is an error.
 #[derive(Default)]
 pub(crate) struct SeriesV1Wire {
     pub count: Option<i32>,

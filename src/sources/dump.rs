@@ -546,7 +546,8 @@ fn is_yaml_shape_error(e: &serde_yaml::Error) -> bool {
 /// the objects in it are read as they would be from JSON: an integer beyond 64 bits is a
 /// floating-point number (as serde_json parses `99999999999999999999`; `serde_json::Value`
 /// refuses it from YAML, which dropped the whole document), and NaN and the infinities, which
-/// JSON cannot hold, are their YAML text (`.nan`, `.inf`, `-.inf`), not `null`: a field that is
+/// JSON cannot hold, are the strings `.nan`, `.inf` and `-.inf` (however the YAML spelled them),
+/// not `null`: a field that is
 /// read then refuses the object, as k8s-openapi would refuse the number, and a field that is
 /// not read does not matter. Keys must be strings; tags and other types are errors.
 struct YamlJson(serde_json::Value);

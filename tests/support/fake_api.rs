@@ -531,17 +531,28 @@ async fn list(fake: FakeApi, res: Res, ns: Option<String>, q: HashMap<String, St
             "Internal error occurred: etcdserver: request timed out",
         );
     }
-    // A page is read from where the last one ended (the continue token is the last key given:
-    // `namespace/name`), so a list in pages costs each page's items only, and objects created
-    // or deleted between pages move nothing (an offset would skip or repeat one).
+    // A page is read from where the last one ended (the continue token is the list's
+    // resourceVersion and the last key given: `rv/namespace/name`), so a list in pages costs each
+    // page's items only. Every page answers at the first page's resourceVersion, as a real API
+    // server does: an object changed between pages is listed as it is now (this fake keeps no
+    // history of objects), and the watch the client starts from that resourceVersion replays
+    // the change, so the client ends with what the server holds.
     let limit: usize = q
         .get("limit")
         .and_then(|l| l.parse().ok())
         .filter(|l| *l > 0)
         .unwrap_or(usize::MAX);
-    let from = match q.get("continue").and_then(|c| c.split_once('/')) {
-        Some((n, name)) => Bound::Excluded((res, n.to_string(), name.to_string())),
-        None => Bound::Included((res, ns.clone().unwrap_or_default(), String::new())),
+    let token = q.get("continue").and_then(|c| {
+        let (rv, key) = c.split_once('/')?;
+        let (n, name) = key.split_once('/')?;
+        Some((rv.parse::<u64>().ok()?, n.to_string(), name.to_string()))
+    });
+    let (list_rv, from) = match token {
+        Some((rv, n, name)) => (rv, Bound::Excluded((res, n, name))),
+        None => (
+            g.rv,
+            Bound::Included((res, ns.clone().unwrap_or_default(), String::new())),
+        ),
     };
     let mut page: Vec<Value> = Vec::new();
     let mut last: Option<(String, String)> = None;
@@ -562,9 +573,9 @@ async fn list(fake: FakeApi, res: Res, ns: Option<String>, q: HashMap<String, St
         page.push(o);
         last = Some((n.clone(), name.clone()));
     }
-    let mut meta = json!({"resourceVersion": g.rv.to_string()});
+    let mut meta = json!({"resourceVersion": list_rv.to_string()});
     if let (true, Some((n, name))) = (more, last) {
-        meta["continue"] = json!(format!("{n}/{name}"));
+        meta["continue"] = json!(format!("{list_rv}/{n}/{name}"));
     }
     let body = json!({"kind": format!("{}List", res.kind()), "apiVersion": res.api_version(), "metadata": meta, "items": page});
     (

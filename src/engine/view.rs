@@ -20,8 +20,8 @@ use super::k8s::{EventReason, PodPhase};
 use super::registry::{Failing, ManifestKind, TagAnswer, TagEntry, TagState};
 use super::text::bounded;
 use super::wire::{
-    self, ConditionWire, ContainerWire, EventV1Wire, EventWire, MetaWire, PodWire, StateWire,
-    StatusWire,
+    self, ConditionWire, ContainerWire, EventV1Wire, EventWire, MetaWire, PodWire, SeriesWire,
+    StateWire, StatusWire,
 };
 
 /// `(namespace, name)`.
@@ -1511,44 +1511,38 @@ impl EventInfo {
     /// Projects a decoded events.k8s.io/v1 Event as [`TryFrom`] projects a typed one; also
     /// returns its `metadata.resourceVersion`.
     fn from_v1_wire(e: EventV1Wire<'_>) -> Result<(EventInfo, String), ProjectionError> {
-        let meta = e.metadata.unwrap_or_default();
-        let regarding = e.regarding.unwrap_or_default();
-        let t = wire::text;
-        let series = match &e.series {
+        // The fields of a core/v1 Event under their new names, as the typed conversion below.
+        let series = match e.series {
             Some(s) => {
-                let Some(last) = &s.last_observed_time else {
+                let Some(last) = s.last_observed_time else {
+                    let m = e.metadata.unwrap_or_default();
                     return Err(ProjectionError {
                         kind: "Event",
-                        name: format!("{}/{}", t(&meta.namespace), t(&meta.name)),
+                        name: format!("{}/{}", wire::text(&m.namespace), wire::text(&m.name)),
                         problem: "malformed: missing field `lastObservedTime` in `series`".into(),
                     });
                 };
-                Some((Some(s.count.unwrap_or_default()), Some(last.0)))
+                Some(SeriesWire {
+                    count: Some(s.count.unwrap_or_default()),
+                    last_observed_time: Some(last),
+                })
             }
             None => None,
         };
-        let info = EventInfo::from_fields(EventFields {
-            namespace: t(&meta.namespace),
-            name: t(&meta.name),
-            created: ts(&meta.creation_timestamp),
-            involved_kind: t(&regarding.kind),
-            involved_name: t(&regarding.name),
-            reason: t(&e.reason),
-            message: t(&e.note),
-            type_: t(&e.type_),
-            reporting_component: t(&e.reporting_controller),
-            source_component: e
-                .deprecated_source
-                .as_ref()
-                .map(|s| t(&s.component))
-                .unwrap_or_default(),
-            event_time: mts(&e.event_time),
-            first_timestamp: ts(&e.deprecated_first_timestamp),
-            last_timestamp: ts(&e.deprecated_last_timestamp),
+        EventInfo::from_wire(EventWire {
+            metadata: e.metadata,
+            involved_object: e.regarding,
+            reason: e.reason,
+            message: e.note,
+            type_: e.type_,
+            reporting_component: e.reporting_controller,
+            source: e.deprecated_source,
+            event_time: e.event_time,
+            first_timestamp: e.deprecated_first_timestamp,
+            last_timestamp: e.deprecated_last_timestamp,
             count: e.deprecated_count,
             series,
-        })?;
-        Ok((info, t(&meta.resource_version).to_string()))
+        })
     }
 }
 
